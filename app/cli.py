@@ -1,0 +1,117 @@
+"""The `streamscope` command: open the window, record headless, or list producer kinds.
+
+Qt is imported only when the window is opened, so `record` and `producers` work on machines
+without a display or Qt libraries, and producer processes never load Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from app import __version__
+from app.session import DEFAULT_SESSION, Session, SessionError, load_session
+from producers.params import ParamError
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="streamscope",
+        description="A desktop dashboard for live data: supervised producers, a live chart.",
+    )
+    parser.add_argument("--version", action="version", version=f"streamscope {__version__}")
+    parser.add_argument("--session", metavar="FILE", help="session file (TOML) to open")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    rec = sub.add_parser("record", help="run the session's producers headless and write CSV")
+    rec.add_argument("--session", metavar="FILE", required=True, help="session file (TOML)")
+    rec.add_argument("--duration", metavar="SECONDS", type=_positive, required=True)
+    rec.add_argument("--out", metavar="FILE.csv", required=True, help="CSV file to write")
+    sub.add_parser("producers", help="list producer kinds and their parameters")
+    return parser
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {text!r}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "producers":
+            return list_producers(sys.stdout)
+        if args.command == "record":
+            return _record(args)
+        return _open_window(args.session)
+    except (SessionError, ParamError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _record(args) -> int:
+    from app.headless import record
+
+    session = load_session(args.session)
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        print(f"error: {out}: directory does not exist", file=sys.stderr)
+        return EXIT_USAGE
+    return record(session, args.duration, out, sys.stdout)
+
+
+def list_producers(stream) -> int:
+    from producers import all_kinds
+
+    for kind, cls in all_kinds().items():
+        print(f"{kind}: {cls.help}", file=stream)
+        for p in cls.params:
+            bounds = f" {p.describe_range()}" if p.describe_range() else ""
+            print(
+                f"    {p.name} ({p.type_name}, default {p.default!r}){bounds}: {p.help}",
+                file=stream,
+            )
+    return 0
+
+
+def display_problem() -> str | None:
+    """Why Qt could not open a window here, or None. Qt's own message is an abort."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith(("xcb", "wayland")):
+        return None  # offscreen, vnc, eglfs...: the user chose a platform that needs no display
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return (
+            "no display found (DISPLAY is not set); run it on a desktop, or under a virtual "
+            "display: xvfb-run -a streamscope"
+        )
+    return None
+
+
+def _open_window(session_path: str | None) -> int:
+    problem = display_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    from app.gui import run
+
+    path = Path(session_path) if session_path else DEFAULT_SESSION
+    try:
+        session, error = load_session(path), None
+    except SessionError as exc:
+        session, error = Session([], path), f"error: {exc}"
+        print(error, file=sys.stderr)
+    return run(session, error)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

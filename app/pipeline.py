@@ -1,0 +1,64 @@
+"""What happens to every batch, off the GUI thread: store it, record it, count it.
+
+Shared by the GUI's consumer thread and the headless `record` loop, so both see the same
+numbers. Chunks of the same series in one batch are appended together: the store's cost per
+append is mostly fixed, so fewer, larger appends keep up with higher rates.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from app.channel import Batch
+from app.stats import StatsBook
+from app.store import SeriesStore
+from producers.wire import Chunk
+
+
+def merge_chunks(batch: Batch) -> list[tuple[str, Chunk]]:
+    """One chunk per (producer, series), in arrival order."""
+    groups: dict[tuple[str, str], list[Chunk]] = {}
+    for name, chunk in batch.chunks:
+        groups.setdefault((name, chunk.series), []).append(chunk)
+    merged = []
+    for (name, series), chunks in groups.items():
+        if len(chunks) == 1:
+            merged.append((name, chunks[0]))
+            continue
+        times = np.concatenate([c.timestamps for c in chunks])
+        values = np.concatenate([c.values for c in chunks])
+        merged.append((name, Chunk(series, values, explicit_times=times)))
+    return merged
+
+
+class Pipeline:
+    def __init__(self, store: SeriesStore | None, stats: StatsBook, recorder=None):
+        self.store = store
+        self.stats = stats
+        self.recorder = recorder  # anything with submit(batch); swapped by the GUI thread
+
+    def process(self, batch: Batch) -> None:
+        if self.store is not None:
+            for name, chunk in merge_chunks(batch):
+                if not self.store.append(name, chunk):
+                    self.stats.add_refused(name, len(chunk))
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.submit(batch)
+        self.stats.ingest(batch, stored_at=time.time())
+
+
+def forward_events(batch: Batch, supervisor) -> None:
+    """Tell the supervisor what the channel learned: data arrived, a producer raised, garbage."""
+    for key in batch.data_runs:
+        supervisor.note_data(key.name, key.generation)
+    for event in batch.events:
+        name, generation = event.key.name, event.key.generation
+        if event.kind == "error":
+            error = event.info.get("error", "producer raised")
+            supervisor.note_error(name, generation, error, event.info.get("traceback", ""))
+        elif event.kind == "bad_message":
+            error = f"unreadable message: {event.info.get('error')}"
+            supervisor.note_error(name, generation, error, "")

@@ -1,0 +1,115 @@
+"""Recording every received sample to CSV: `timestamp,producer,series,value`.
+
+timestamp is epoch seconds with microseconds; value is Python's shortest round-trip repr, so a
+recording reads back to exactly the floats that arrived. `CsvRecorder` writes synchronously
+(the headless `record` command); `BackgroundRecorder` puts it on its own thread behind a bounded
+queue for the GUI, where disk stalls must never reach the consumer or the GUI thread: when the
+queue is full the batch is dropped and counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import queue
+import threading
+from pathlib import Path
+
+from app.channel import Batch
+
+HEADER = "timestamp,producer,series,value\n"
+
+
+def _field(text: str) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow([text])
+    return out.getvalue()
+
+
+class CsvRecorder:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._file = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        self._file.write(HEADER)
+        self._prefixes: dict[tuple[str, str], str] = {}
+        self.samples: dict[str, int] = {}
+
+    def write(self, batch: Batch) -> None:
+        out = []
+        for producer, chunk in batch.chunks:
+            key = (producer, chunk.series)
+            middle = self._prefixes.get(key)
+            if middle is None:
+                middle = self._prefixes[key] = f",{_field(producer)},{_field(chunk.series)},"
+            out.extend(
+                f"{t:.6f}{middle}{v!r}\n"
+                for t, v in zip(chunk.timestamps.tolist(), chunk.values.tolist(), strict=True)
+            )
+            self.samples[producer] = self.samples.get(producer, 0) + len(chunk)
+        if out:
+            self._file.write("".join(out))
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+    def __enter__(self) -> CsvRecorder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class BackgroundRecorder:
+    """A CsvRecorder on a thread of its own; `submit` never blocks."""
+
+    def __init__(self, path: str | Path, max_batches: int = 1024):
+        self._recorder = CsvRecorder(path)  # opening errors surface here, in the caller
+        self.path = self._recorder.path
+        self._queue: queue.Queue[Batch | None] = queue.Queue(max_batches)
+        self.dropped: dict[str, int] = {}
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
+        self._thread.start()
+
+    @property
+    def samples(self) -> int:
+        return sum(self._recorder.samples.values())
+
+    def submit(self, batch: Batch) -> None:
+        if not batch.chunks:
+            return
+        try:
+            if self.error is not None:
+                raise queue.Full
+            self._queue.put_nowait(batch)
+        except queue.Full:
+            for producer, chunk in batch.chunks:
+                self.dropped[producer] = self.dropped.get(producer, 0) + len(chunk)
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Write what is queued, then close the file. True if it finished in time."""
+        while True:
+            try:
+                self._queue.put(None, timeout=timeout)
+                break
+            except queue.Full:  # the writer died and left its queue full
+                if not self._thread.is_alive():
+                    break
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            while (batch := self._queue.get()) is not None:
+                self._recorder.write(batch)
+        except OSError as exc:  # disk full, removed mount: stop writing, keep counting drops
+            self.error = f"recording stopped: {exc}"
+        finally:
+            try:
+                self._recorder.close()
+            except OSError as exc:
+                self.error = self.error or f"recording stopped: {exc}"

@@ -1,0 +1,63 @@
+"""Parallel numpy arrays that keep their newest `capacity` rows, always contiguous.
+
+A ring buffer wraps, so every read of a time range has two cases; here the rows live in a
+buffer twice the capacity and slide back to the front once in a while (amortised O(1) per
+row), so the held rows are one slice: `np.searchsorted` and slicing work directly.
+Preallocated once: memory is fixed whatever the data rate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class SlidingArrays:
+    def __init__(self, capacity: int, *dtypes):
+        self.capacity = capacity
+        self.columns = [np.empty(2 * capacity, dtype) for dtype in dtypes]
+        self.start = self.end = 0
+        self.wrapped = False  # older rows have been forgotten
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    @property
+    def nbytes(self) -> int:
+        return sum(c.nbytes for c in self.columns)
+
+    def held(self, column: int) -> np.ndarray:
+        return self.columns[column][self.start : self.end]
+
+    def last(self, column: int):
+        return self.columns[column][self.end - 1] if self.end > self.start else None
+
+    def append(self, *arrays: np.ndarray) -> None:
+        n = len(arrays[0])
+        cap = self.capacity
+        if n > cap:
+            arrays, n = [a[-cap:] for a in arrays], cap
+            self.wrapped = True
+        if self.end + n > 2 * cap:
+            keep = min(self.end - self.start, cap - n)
+            src = slice(self.end - keep, self.end)
+            for c in self.columns:
+                c[:keep] = c[src]
+            self.start, self.end = 0, keep
+        dst = slice(self.end, self.end + n)
+        for c, a in zip(self.columns, arrays, strict=True):
+            c[dst] = a
+        self.end += n
+        if self.end - self.start > cap:
+            self.start = self.end - cap
+            self.wrapped = True
+
+    def slice_between(self, key: int, lo, hi) -> slice:
+        """Rows whose sorted column `key` lies in [lo, hi], plus one neighbour each side."""
+        held = self.held(key)
+        a = max(int(np.searchsorted(held, lo, "left")) - 1, 0)
+        b = min(int(np.searchsorted(held, hi, "right")) + 1, len(held))
+        return slice(self.start + a, self.start + b)
+
+    def covers(self, key: int, value) -> bool:
+        """True if nothing older than `value` was forgotten."""
+        return not self.wrapped or (len(self) > 0 and self.columns[key][self.start] <= value)

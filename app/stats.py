@@ -1,0 +1,115 @@
+"""Counting what arrives, per producer: totals, rate, drops, last value, latency.
+
+Updated by the consumer thread for every batch and read by the GUI's status timer a few times a
+second, under one lock. Drops are summed over a producer's runs (each run reports its own
+cumulative count), plus samples the store refused, so every lost sample shows somewhere.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from app.channel import Batch
+
+RATE_WINDOW_S = 3.0
+
+
+@dataclass
+class ProducerCounts:
+    samples: int = 0
+    batches: int = 0
+    run_drops: dict[int, int] = field(default_factory=dict)  # generation -> dropped_total
+    refused: int = 0  # by the store (memory budget) or the recorder
+    last_series: str = ""
+    last_value: float = math.nan
+    last_time: float = math.nan
+    history: deque = field(default_factory=lambda: deque(maxlen=256))  # (t, cumulative samples)
+
+    @property
+    def dropped(self) -> int:
+        return sum(self.run_drops.values()) + self.refused
+
+    def rate(self, now: float) -> float:
+        """Samples per second between the first and last arrival of the last few seconds;
+        0 once nothing has arrived for that long."""
+        h = self.history
+        while len(h) > 2 and now - h[0][0] > RATE_WINDOW_S:
+            h.popleft()
+        if len(h) < 2 or now - h[-1][0] > RATE_WINDOW_S:
+            return 0.0
+        (t0, n0), (t1, n1) = h[0], h[-1]
+        return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+
+
+class StatsBook:
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._counts: dict[str, ProducerCounts] = {}
+        self.total_samples = 0
+        self.latest: tuple[str, str, float, float] | None = None  # producer, series, t, value
+        self._latency: deque[float] = deque(maxlen=4096)  # send -> stored, seconds
+
+    def ingest(self, batch: Batch, stored_at: float | None = None) -> None:
+        now = self._clock()
+        with self._lock:
+            for name, chunk in batch.chunks:
+                c = self._get(name)
+                c.samples += len(chunk)
+                c.last_series, c.last_value = chunk.series, float(chunk.values[-1])
+                c.last_time = chunk.last_time
+                self.total_samples += len(chunk)
+                self.latest = (name, chunk.series, c.last_time, c.last_value)
+            for name in {name for name, _ in batch.chunks}:
+                c = self._counts[name]
+                c.batches += 1
+                c.history.append((now, c.samples))
+            for key, dropped in batch.drops.items():
+                self._get(key.name).run_drops[key.generation] = dropped
+            if stored_at is not None:
+                self._latency.extend(stored_at - sent for sent in batch.sent_at.values())
+
+    def add_refused(self, name: str, samples: int) -> None:
+        with self._lock:
+            self._get(name).refused += samples
+
+    def snapshot(self, name: str) -> ProducerCounts:
+        with self._lock:
+            c = self._get(name)
+            return ProducerCounts(
+                c.samples,
+                c.batches,
+                dict(c.run_drops),
+                c.refused,
+                c.last_series,
+                c.last_value,
+                c.last_time,
+                deque(c.history, maxlen=256),
+            )
+
+    def rate(self, name: str) -> float:
+        with self._lock:
+            return self._get(name).rate(self._clock())
+
+    def total_rate(self) -> float:
+        now = self._clock()
+        with self._lock:
+            return sum(c.rate(now) for c in self._counts.values())
+
+    def total_dropped(self) -> int:
+        with self._lock:
+            return sum(c.dropped for c in self._counts.values())
+
+    def latencies(self) -> list[float]:
+        with self._lock:
+            return list(self._latency)
+
+    def _get(self, name: str) -> ProducerCounts:
+        c = self._counts.get(name)
+        if c is None:
+            c = self._counts[name] = ProducerCounts()
+        return c

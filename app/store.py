@@ -1,0 +1,150 @@
+"""Per-series buffers that the chart reads: recent samples at full resolution plus a min/max
+pyramid for everything else, inside a fixed memory budget.
+
+Written by the consumer thread, read by the chart's timer; one lock guards both. Memory is
+preallocated per series when the series first appears, so it stays flat whatever the rate; a
+series that would exceed the budget is refused and its samples counted as dropped, never
+silently lost.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.pyramid import LEVELS, Pyramid, bucket_width, group
+from app.sliding import SlidingArrays
+from producers.wire import Chunk
+
+SeriesKey = tuple[str, str]  # (producer, series)
+
+
+@dataclass
+class Envelope:
+    """What to draw for one series: per column x, min and max. For raw points min is max."""
+
+    x: np.ndarray
+    ymin: np.ndarray
+    ymax: np.ndarray
+
+    @property
+    def is_raw(self) -> bool:
+        return self.ymin is self.ymax
+
+
+class SeriesBuffer:
+    def __init__(self, raw_capacity: int, bucket_capacity: int):
+        self.raw = SlidingArrays(raw_capacity, np.float64, np.float64)
+        self.pyramid = Pyramid(bucket_capacity)
+        self.count = 0
+        self.late = 0
+        self.last_value = math.nan
+        self.last_time = -math.inf
+
+    @property
+    def nbytes(self) -> int:
+        return self.raw.nbytes + self.pyramid.nbytes
+
+    def append(self, times: np.ndarray, values: np.ndarray, ordered: bool) -> None:
+        self.raw.append(times, values)
+        self.late += self.pyramid.append(times, values, ordered)
+        self.count += len(values)
+        self.last_value = float(values[-1])
+        self.last_time = max(self.last_time, float(times[-1]))
+
+    def envelope(self, t0: float, t1: float, columns: int) -> Envelope:
+        width = (t1 - t0) / max(columns, 1)
+        if width < bucket_width(0) and self.raw.covers(0, t0):
+            return self._raw_envelope(t0, t1, width, columns)
+        return Envelope(*self.pyramid.envelope(t0, t1, columns))
+
+    def _raw_envelope(self, t0: float, t1: float, width: float, columns: int) -> Envelope:
+        s = self.raw.slice_between(0, t0, t1)
+        t, v = self.raw.columns[0][s], self.raw.columns[1][s]
+        if len(t) <= 2 * columns:
+            v = v.copy()
+            return Envelope(t.copy(), v, v)
+        w = math.ldexp(1.0, math.floor(math.log2(width)))  # power of two: exact columns
+        idx, mn, mx = group((t * (1.0 / w)).astype(np.int64), v, v)
+        return Envelope((idx + 0.5) * w, mn, mx)
+
+
+class BudgetExceeded(RuntimeError):
+    pass
+
+
+class SeriesStore:
+    def __init__(
+        self,
+        budget_bytes: int = 512 << 20,
+        raw_capacity: int = 1 << 18,
+        bucket_capacity: int = 8192,
+    ):
+        self.budget_bytes = budget_bytes
+        self._raw_capacity = raw_capacity
+        self._bucket_capacity = bucket_capacity
+        self._series: dict[SeriesKey, SeriesBuffer] = {}
+        self.lock = threading.Lock()
+        self.nbytes = 0
+        self.refused: set[SeriesKey] = set()  # series turned away: the budget was full
+        self.version = 0  # bumps on every append: the chart skips frames when nothing changed
+
+    @property
+    def series_cost(self) -> int:
+        """Bytes one series takes: 2x (time, value) rows + 2x (index, min, max) per level."""
+        return 2 * 16 * self._raw_capacity + LEVELS * 2 * 24 * self._bucket_capacity
+
+    def keys(self) -> list[SeriesKey]:
+        with self.lock:
+            return list(self._series)
+
+    def append(self, producer: str, chunk: Chunk) -> bool:
+        """Store the chunk; False if its series was refused for lack of budget."""
+        if not len(chunk):
+            return True
+        key = (producer, chunk.series)
+        with self.lock:
+            buf = self._series.get(key) or self._create(key)
+            if buf is None:
+                return False
+            buf.append(chunk.timestamps, chunk.values, chunk.explicit_times is None)
+            self.version += 1
+            return True
+
+    def _create(self, key: SeriesKey) -> SeriesBuffer | None:
+        cost = self.series_cost
+        if self.nbytes + cost > self.budget_bytes:
+            self.refused.add(key)
+            return None
+        buf = self._series[key] = SeriesBuffer(self._raw_capacity, self._bucket_capacity)
+        self.nbytes += buf.nbytes
+        return buf
+
+    def envelope(self, key: SeriesKey, t0: float, t1: float, columns: int) -> Envelope:
+        with self.lock:
+            return self._series[key].envelope(t0, t1, columns)
+
+    def latest(self, key: SeriesKey) -> tuple[float, float]:
+        """(time, value) of the newest sample."""
+        with self.lock:
+            buf = self._series[key]
+            return buf.last_time, buf.last_value
+
+    def stats(self, key: SeriesKey) -> tuple[int, int]:
+        """(samples stored, samples that arrived out of order)."""
+        with self.lock:
+            buf = self._series[key]
+            return buf.count, buf.late
+
+    def newest_time(self) -> float:
+        with self.lock:
+            return max((b.last_time for b in self._series.values()), default=-math.inf)
+
+    def clear(self) -> None:
+        with self.lock:
+            self._series.clear()
+            self.nbytes = 0
+            self.version += 1

@@ -1,0 +1,252 @@
+"""Producer supervision as a pure state machine (after supervisord), with an injected clock.
+
+Nothing here blocks: `tick()` is called from a timer (the GUI) or a loop (headless record),
+looks at each process without waiting, and escalates a stop from event to SIGTERM to SIGKILL
+over time. Processes come from an injected launcher, so the whole machine is tested with fake
+processes and a fake clock, and the real one (app.launcher) is a thin layer.
+
+    STOPPED -> STARTING -> RUNNING -> STOPPING -> STOPPED
+    STARTING --exit--> BACKOFF --delay--> STARTING ... --too many--> FATAL
+    RUNNING  --exit--> EXITED --restart policy--> STARTING
+"""
+
+from __future__ import annotations
+
+import enum
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class State(enum.Enum):
+    STOPPED = "STOPPED"
+    STARTING = "STARTING"
+    RUNNING = "RUNNING"
+    BACKOFF = "BACKOFF"
+    STOPPING = "STOPPING"
+    EXITED = "EXITED"
+    FATAL = "FATAL"
+
+
+ALIVE = (State.STARTING, State.RUNNING, State.STOPPING)
+RESTART_POLICIES = ("never", "on-failure", "always")
+
+
+class ProcessHandle(Protocol):
+    pid: int | None
+
+    @property
+    def exitcode(self) -> int | None: ...  # None while running
+    def request_stop(self) -> None: ...
+    def terminate(self) -> None: ...
+    def kill(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class Launcher(Protocol):
+    def launch(self, spec, generation: int) -> ProcessHandle: ...
+
+
+@dataclass(frozen=True)
+class Policy:
+    startsecs: float = 1.0  # up this long = started (supervisord's startsecs)
+    startretries: int = 3  # early exits before FATAL
+    backoff_step: float = 1.0  # BACKOFF waits 1, 2, 3 ... s
+    restart_delay: float = 1.0  # EXITED waits this long before a policy restart
+    stop_grace: float = 1.0  # after the stop event, wait this long before SIGTERM
+    term_grace: float = 0.5  # after SIGTERM, wait this long before SIGKILL
+    stall_after: float = 5.0  # RUNNING with no data this long = stalled
+
+
+@dataclass
+class Entry:
+    """The supervisor's view of one producer; the status panel renders it."""
+
+    spec: object  # app.session.ProducerSpec (name, kind, restart, params)
+    state: State = State.STOPPED
+    handle: ProcessHandle | None = None
+    pid: int | None = None
+    generation: int = 0
+    since: float = 0.0  # when the state was entered
+    started_at: float | None = None  # when the current process was launched
+    stop_requested_at: float | None = None
+    terminated: bool = False
+    killed: bool = False
+    retries: int = 0
+    restarts: int = 0
+    due_at: float | None = None  # BACKOFF / EXITED: when to launch again
+    exit_description: str = ""
+    last_error: str = ""  # one line
+    traceback: str = ""  # the producer's traceback if it raised
+    last_data_at: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass
+class StateChange:
+    name: str
+    old: State
+    new: State
+    detail: str = ""
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return "exited normally" if code == 0 else f"exit code {code}"
+
+
+@dataclass
+class Supervisor:
+    launcher: Launcher
+    policy: Policy = field(default_factory=Policy)
+    clock: Callable[[], float] = time.monotonic
+    on_change: Callable[[StateChange], None] | None = None
+
+    def __post_init__(self):
+        self.entries: dict[str, Entry] = {}
+
+    # -- configuration -------------------------------------------------------------------------
+    def add(self, spec) -> Entry:
+        if spec.name in self.entries:
+            raise ValueError(f"duplicate producer name {spec.name!r}")
+        entry = self.entries[spec.name] = Entry(spec, since=self.clock())
+        return entry
+
+    def replace_spec(self, name: str, spec) -> None:
+        """New parameters take effect at the next start."""
+        self.entries[name].spec = spec
+
+    def remove(self, name: str) -> None:
+        if self.entries[name].state in ALIVE:
+            raise ValueError(f"{name} is still running")
+        del self.entries[name]
+
+    # -- commands ------------------------------------------------------------------------------
+    def start(self, name: str) -> None:
+        entry = self.entries[name]
+        if entry.state in ALIVE:
+            return
+        entry.retries = 0
+        entry.last_error = entry.traceback = ""  # a fresh start by the user: old errors are read
+        self._launch(entry)
+
+    def stop(self, name: str) -> None:
+        entry = self.entries[name]
+        if entry.state in (State.STARTING, State.RUNNING):
+            entry.stop_requested_at = self.clock()
+            entry.handle.request_stop()
+            self._set(entry, State.STOPPING)
+        elif entry.state in (State.BACKOFF, State.EXITED):
+            entry.due_at = None
+            self._set(entry, State.STOPPED)
+
+    def start_autostart(self) -> None:
+        for entry in list(self.entries.values()):
+            if getattr(entry.spec, "autostart", False):
+                self.start(entry.name)
+
+    def stop_all(self) -> None:
+        for name in list(self.entries):
+            self.stop(name)
+
+    @property
+    def all_stopped(self) -> bool:
+        return not any(e.state in ALIVE for e in self.entries.values())
+
+    # -- observations --------------------------------------------------------------------------
+    def note_data(self, name: str, generation: int) -> None:
+        entry = self.entries.get(name)
+        if entry is not None and entry.generation == generation:
+            entry.last_data_at = self.clock()
+
+    def note_error(self, name: str, generation: int, error: str, tb: str) -> None:
+        entry = self.entries.get(name)
+        if entry is not None and entry.generation == generation:
+            entry.last_error, entry.traceback = error, tb
+
+    def is_stalled(self, entry: Entry) -> bool:
+        if entry.state is not State.RUNNING:
+            return False
+        last = entry.last_data_at or entry.started_at or entry.since
+        return self.clock() - last > self.policy.stall_after
+
+    def tick(self) -> None:
+        for entry in list(self.entries.values()):
+            self._tick_one(entry)
+
+    # -- internals -----------------------------------------------------------------------------
+    def _tick_one(self, entry: Entry) -> None:
+        now = self.clock()
+        if entry.state in ALIVE and entry.handle.exitcode is not None:
+            self._reap(entry, now)
+        elif entry.state is State.STARTING and now - entry.started_at >= self.policy.startsecs:
+            entry.retries = 0
+            self._set(entry, State.RUNNING)
+        elif entry.state is State.STOPPING:
+            self._escalate(entry, now)
+        elif entry.due_at is not None and now >= entry.due_at:  # BACKOFF or EXITED
+            entry.restarts += 1
+            self._launch(entry)
+
+    def _escalate(self, entry: Entry, now: float) -> None:
+        waited = now - entry.stop_requested_at
+        if not entry.terminated and waited >= self.policy.stop_grace:
+            entry.terminated = True
+            entry.handle.terminate()
+        elif not entry.killed and waited >= self.policy.stop_grace + self.policy.term_grace:
+            entry.killed = True
+            entry.handle.kill()
+
+    def _reap(self, entry: Entry, now: float) -> None:
+        code = entry.handle.exitcode
+        entry.exit_description = describe_exit(code)
+        entry.handle.close()
+        entry.handle = None
+        was = entry.state
+        if was is State.STOPPING:
+            self._set(entry, State.STOPPED, entry.exit_description)
+        elif was is State.STARTING:
+            entry.retries += 1
+            if entry.retries > self.policy.startretries:
+                self._set(entry, State.FATAL, f"{entry.exit_description}; gave up")
+            else:
+                entry.due_at = now + self.policy.backoff_step * entry.retries
+                self._set(entry, State.BACKOFF, entry.exit_description)
+        else:
+            restart = entry.spec.restart == "always" or (
+                entry.spec.restart == "on-failure" and code != 0
+            )
+            entry.due_at = now + self.policy.restart_delay if restart else None
+            self._set(entry, State.EXITED, entry.exit_description)
+
+    def _launch(self, entry: Entry) -> None:
+        entry.generation += 1
+        entry.due_at = None
+        entry.terminated = entry.killed = False
+        entry.stop_requested_at = None
+        entry.last_data_at = None
+        try:
+            entry.handle = self.launcher.launch(entry.spec, entry.generation)
+        except Exception as exc:  # e.g. parameters that cannot be pickled: no process started
+            entry.handle, entry.pid = None, None
+            entry.last_error, entry.traceback = f"could not start: {exc}", ""
+            self._set(entry, State.FATAL, entry.last_error)
+            return
+        entry.pid = entry.handle.pid
+        entry.started_at = self.clock()
+        entry.exit_description = ""
+        self._set(entry, State.STARTING)
+
+    def _set(self, entry: Entry, state: State, detail: str = "") -> None:
+        old, entry.state, entry.since = entry.state, state, self.clock()
+        if self.on_change is not None:
+            self.on_change(StateChange(entry.name, old, state, detail))

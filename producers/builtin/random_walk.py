@@ -1,0 +1,30 @@
+"""A price-like ticker: a geometric random walk, positive and with volatility per sqrt(second)."""
+
+import numpy as np
+
+from producers.builtin.sampled import SampledProducer, rate_param
+from producers.params import Param
+
+
+class RandomWalk(SampledProducer):
+    kind = "random_walk"
+    help = "a price-like ticker (geometric random walk)"
+    params = (
+        Param("start", float, 100.0, "first value", min=1e-9),
+        Param("volatility", float, 0.02, "relative standard deviation per sqrt(second)", min=0.0),
+        Param("seed", int, -1, "random seed, -1 for a fresh one each start", min=-1),
+        rate_param(20.0),
+    )
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        seed = self.p["seed"]
+        self._rng = np.random.default_rng(None if seed < 0 else seed)
+        self._log_price = np.log(self.p["start"])
+
+    def generate(self, index, dt):
+        steps = self._rng.normal(0.0, self.p["volatility"] * np.sqrt(dt), len(index))
+        path = self._log_price + np.cumsum(steps)
+        if len(path):
+            self._log_price = path[-1]
+        return np.exp(path)

@@ -1,0 +1,44 @@
+"""A base for synthetic sources sampled on a regular clock (sine, noise, random walk).
+
+Samples sit on the exact grid `start + i / rate` whatever the scheduling jitter: each wake-up
+emits every sample that has come due since the last one, as one regular chunk `(t0, dt)`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from producers.base import Producer
+from producers.params import Param
+
+MAX_CHUNK = 1 << 17
+
+
+def rate_param(default: float) -> Param:
+    return Param("rate_hz", float, default, "samples per second", min=0.001, max=50e6)
+
+
+class SampledProducer(Producer):
+    series = "value"
+
+    def generate(self, index: np.ndarray, dt: float) -> np.ndarray:
+        """Values for sample numbers `index` (time since start = index * dt)."""
+        raise NotImplementedError
+
+    def run(self, ctx) -> None:
+        rate = self.p["rate_hz"]
+        dt = 1.0 / rate
+        start = time.time()
+        sent = 0
+        while ctx.running:
+            due = int((time.time() - start) * rate) + 1 - sent
+            while due > 0:
+                n = min(due, MAX_CHUNK)
+                values = self.generate(np.arange(sent, sent + n), dt)
+                ctx.emit(self.series, values, t0=start + sent * dt, dt=dt)
+                sent += n
+                due -= n
+            next_due = start + sent * dt - time.time()
+            ctx.wait(min(max(next_due, 0.0), 0.01) if rate > 100 else max(next_due, 0.0))
