@@ -22,9 +22,9 @@ PIPE_BYTES = 1 << 20
 class SpawnedProcess:
     """The supervisor's ProcessHandle around a multiprocessing.Process."""
 
-    def __init__(self, process: mp.Process, stop_event):
+    def __init__(self, process: mp.Process, stop_writer):
         self._process = process
-        self._stop_event = stop_event
+        self._stop_writer = stop_writer
         self.pid = process.pid
 
     @property
@@ -32,7 +32,7 @@ class SpawnedProcess:
         return self._process.exitcode  # non-blocking: waitpid(WNOHANG), reaps the zombie
 
     def request_stop(self) -> None:
-        self._stop_event.set()
+        self._stop_writer.close()  # EOF on the child's stop pipe; never blocks
 
     def terminate(self) -> None:
         self._process.terminate()
@@ -40,7 +40,12 @@ class SpawnedProcess:
     def kill(self) -> None:
         self._process.kill()
 
+    def join(self, timeout: float) -> None:
+        """Only for the final shutdown, after kill(): reaping a SIGKILLed child takes ms."""
+        self._process.join(timeout)
+
     def close(self) -> None:
+        self._stop_writer.close()
         self._process.close()
 
 
@@ -55,10 +60,10 @@ class SpawnLauncher:
         pickle.dumps(launch)  # fail here, with a clear message, not in the child
         reader, writer = self._ctx.Pipe(duplex=False)
         _enlarge_pipe(writer)
-        stop_event = self._ctx.Event()
+        stop_reader, stop_writer = self._ctx.Pipe(duplex=False)
         process = self._ctx.Process(
             target=child_main,
-            args=(launch, writer, stop_event),
+            args=(launch, writer, stop_reader),
             name=f"streamscope:{spec.name}",
             daemon=True,
         )
@@ -66,11 +71,13 @@ class SpawnLauncher:
             process.start()
         except BaseException:
             reader.close()
+            stop_writer.close()
             raise
-        finally:
+        finally:  # the child has its own copies now; ours would hide its EOFs
             writer.close()
+            stop_reader.close()
         self._channel.add(RunKey(spec.name, generation), reader)
-        return SpawnedProcess(process, stop_event)
+        return SpawnedProcess(process, stop_writer)
 
 
 def _enlarge_pipe(conn) -> None:

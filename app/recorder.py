@@ -64,20 +64,22 @@ class CsvRecorder:
 
 
 class BackgroundRecorder:
-    """A CsvRecorder on a thread of its own; `submit` never blocks."""
+    """A CsvRecorder on a thread of its own: `submit` never blocks and never touches the disk.
+
+    Even opening the file happens on the writer thread; a failure shows up in `error`."""
 
     def __init__(self, path: str | Path, max_batches: int = 1024):
-        self._recorder = CsvRecorder(path)  # opening errors surface here, in the caller
-        self.path = self._recorder.path
+        self.path = Path(path)
         self._queue: queue.Queue[Batch | None] = queue.Queue(max_batches)
         self.dropped: dict[str, int] = {}
         self.error: str | None = None
+        self._samples = 0
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._thread.start()
 
     @property
     def samples(self) -> int:
-        return sum(self._recorder.samples.values())
+        return self._samples
 
     def submit(self, batch: Batch) -> None:
         if not batch.chunks:
@@ -91,25 +93,41 @@ class BackgroundRecorder:
                 self.dropped[producer] = self.dropped.get(producer, 0) + len(chunk)
 
     def close(self, timeout: float = 5.0) -> bool:
-        """Write what is queued, then close the file. True if it finished in time."""
-        while True:
-            try:
-                self._queue.put(None, timeout=timeout)
-                break
-            except queue.Full:  # the writer died and left its queue full
-                if not self._thread.is_alive():
-                    break
+        """Ask the writer to finish the file; wait up to `timeout`. True if it finished."""
+        try:
+            self._queue.put(None, timeout=max(timeout, 0.001))
+        except queue.Full:  # the writer is stuck or died: nothing more to do from here
+            return False
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
     def _run(self) -> None:
         try:
+            recorder = CsvRecorder(self.path)
+        except OSError as exc:
+            self.error = f"cannot record to {self.path}: {exc.strerror or exc}"
+            self._discard()
+            return
+        try:
             while (batch := self._queue.get()) is not None:
-                self._recorder.write(batch)
+                recorder.write(batch)
+                self._samples += batch.samples
         except OSError as exc:  # disk full, removed mount: stop writing, keep counting drops
-            self.error = f"recording stopped: {exc}"
+            self.error = f"recording stopped: {exc.strerror or exc}"
+            self._discard()
         finally:
             try:
-                self._recorder.close()
+                recorder.close()
             except OSError as exc:
-                self.error = self.error or f"recording stopped: {exc}"
+                self.error = self.error or f"recording stopped: {exc.strerror or exc}"
+
+    def _discard(self) -> None:
+        """Count what was queued when writing became impossible, then stop."""
+        while True:
+            try:
+                batch = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if batch is not None:
+                for producer, chunk in batch.chunks:
+                    self.dropped[producer] = self.dropped.get(producer, 0) + len(chunk)

@@ -34,6 +34,7 @@ class ProducerSpec:
     params: dict = field(default_factory=dict)
     autostart: bool = True
     restart: str = "on-failure"
+    visible: bool = True  # drawn in the chart at start (the legend toggles it)
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Session:
 
 _CHART_KEYS = {"window_s": (1.0, 86400.0), "fps": (1.0, 120.0)}
 _STORE_KEYS = {"budget_mb": (16.0, 65536.0)}
-_PRODUCER_KEYS = {"name", "kind", "autostart", "restart", "params"}
+_PRODUCER_KEYS = {"name", "kind", "autostart", "restart", "visible", "params"}
 
 
 def load_session(path: str | Path) -> Session:
@@ -127,9 +128,10 @@ def _read_producer(raw, i: int, path, where: _Locator) -> ProducerSpec:
         cls = get_kind(kind)
     except KeyError as exc:
         raise SessionError(path, str(exc.args[0]), where.key(i, "kind")) from None
-    autostart = raw.get("autostart", True)
-    if not isinstance(autostart, bool):
-        raise SessionError(path, "autostart must be true or false", where.key(i, "autostart"))
+    autostart, visible = raw.get("autostart", True), raw.get("visible", True)
+    for key, value in (("autostart", autostart), ("visible", visible)):
+        if not isinstance(value, bool):
+            raise SessionError(path, f"{key} must be true or false", where.key(i, key))
     restart = raw.get("restart", "on-failure")
     if restart not in RESTART_POLICIES:
         raise SessionError(
@@ -143,7 +145,7 @@ def _read_producer(raw, i: int, path, where: _Locator) -> ProducerSpec:
     except ParamError as exc:
         line = where.param(i, exc.key) if exc.key else None
         raise SessionError(path, f"producer {name!r}: {exc}", line or head) from None
-    return ProducerSpec(name, kind, params, autostart, restart)
+    return ProducerSpec(name, kind, params, autostart, restart, visible)
 
 
 class _Locator:

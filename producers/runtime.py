@@ -95,6 +95,28 @@ class Outbox:
                     self._bytes -= len(msg)
 
 
+class StopListener:
+    """The child's end of its stop pipe, used like an Event: set once the GUI asks to stop (it
+    closes its end) or dies (the kernel closes it).
+
+    Why not multiprocessing.Event: its lock is shared with the child; a child killed while
+    holding it (it checks the flag ~100 times a second) leaves the GUI's set() blocked forever.
+    Closing a pipe never blocks.
+    """
+
+    def __init__(self, conn: Connection):
+        self._conn = conn
+        self._set = False
+
+    def is_set(self) -> bool:
+        return self.wait(0)
+
+    def wait(self, timeout: float) -> bool:
+        if not self._set and self._conn.poll(timeout):
+            self._set = True
+        return self._set
+
+
 class ProducerContext:
     """The producer's handle on the outside world: emit samples, sleep, and learn when to stop."""
 
@@ -205,12 +227,13 @@ def _watch_parent() -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
-def child_main(spec: LaunchSpec, conn: Connection, stop_event) -> None:
-    """Entry point of a producer process (spawned; see `app.launcher`)."""
+def child_main(spec: LaunchSpec, conn: Connection, stop_conn: Connection) -> None:
+    """Entry point of a producer process (spawned; see `app.launcher`). `conn` carries data to
+    the GUI; `stop_conn` becomes readable (EOF) when the GUI wants us to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the GUI decides
     _watch_parent()
     outbox = Outbox(conn, spec.outbox_bytes)
-    code = _run_producer(spec, outbox, stop_event)
+    code = _run_producer(spec, outbox, StopListener(stop_conn))
     outbox.put(wire.encode_control(wire.END, dropped_total=outbox.dropped_samples), force=True)
     outbox.close(timeout=2.0)
     conn.close()

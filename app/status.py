@@ -1,0 +1,118 @@
+"""What the producer panel shows, computed without Qt: one `RowStatus` per producer.
+
+Kept apart from the widget so the words and numbers a user reads (state text, rates, drops,
+uptime) are unit-tested without a QApplication; the widget only copies strings into cells.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from app.stats import StatsBook
+from app.supervisor import ALIVE, Entry, State, Supervisor
+
+
+@dataclass
+class RowStatus:
+    name: str
+    kind: str
+    state: State
+    state_text: str
+    pid: str
+    rate: str
+    total: str
+    dropped: str
+    last_value: str
+    uptime: str
+    error: str
+    traceback: str
+    can_start: bool
+    can_stop: bool
+    stalled: bool
+    has_drops: bool
+
+
+def format_rate(per_s: float) -> str:
+    if per_s >= 1e6:
+        return f"{per_s / 1e6:.2f} M/s"
+    if per_s >= 1e4:
+        return f"{per_s / 1e3:.1f} k/s"
+    return f"{per_s:.1f}/s" if per_s < 100 else f"{per_s:.0f}/s"
+
+
+def format_count(n: int) -> str:
+    return f"{n:,}"
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def format_value(value: float) -> str:
+    return "" if math.isnan(value) else f"{value:.6g}"
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+def state_text(sup: Supervisor, entry: Entry, now: float) -> str:
+    state = entry.state
+    if state is State.RUNNING and sup.is_stalled(entry):
+        quiet = now - (entry.last_data_at or entry.started_at or entry.since)
+        return f"RUNNING · stalled, no data for {quiet:.0f} s"
+    if state is State.BACKOFF:
+        wait = max((entry.due_at or now) - now, 0)
+        return (
+            f"BACKOFF · {entry.exit_description}; retry {entry.retries}/"
+            f"{sup.policy.startretries} in {wait:.0f} s"
+        )
+    if state is State.EXITED:
+        restart = f"; restart in {max(entry.due_at - now, 0):.0f} s" if entry.due_at else ""
+        return f"EXITED · {entry.exit_description}{restart}"
+    if state in (State.FATAL, State.STOPPED) and entry.exit_description:
+        return f"{state.value} · {entry.exit_description}"
+    if entry.restarts and state in (State.STARTING, State.RUNNING):
+        return f"{state.value} · restarted {entry.restarts} times"
+    return state.value
+
+
+def build_rows(sup: Supervisor, stats: StatsBook, now: float) -> list[RowStatus]:
+    rows = []
+    for entry in sup.entries.values():
+        counts = stats.snapshot(entry.name)
+        alive = entry.state in ALIVE
+        uptime = now - entry.started_at if alive and entry.started_at is not None else None
+        last = format_value(counts.last_value)
+        if last and counts.last_series not in ("", "value"):
+            last = f"{counts.last_series} = {last}"
+        rows.append(
+            RowStatus(
+                name=entry.name,
+                kind=entry.spec.kind,
+                state=entry.state,
+                state_text=state_text(sup, entry, now),
+                pid=str(entry.pid) if alive and entry.pid else "",
+                rate=format_rate(stats.rate(entry.name)) if alive else "",
+                total=format_count(counts.samples),
+                dropped=format_count(counts.dropped),
+                last_value=last,
+                uptime=format_duration(uptime) if uptime is not None else "",
+                error=entry.last_error,
+                traceback=entry.traceback,
+                can_start=entry.state not in ALIVE,
+                can_stop=entry.state in (State.STARTING, State.RUNNING, State.BACKOFF)
+                or (entry.state is State.EXITED and entry.due_at is not None),
+                stalled=sup.is_stalled(entry),
+                has_drops=counts.dropped > 0,
+            )
+        )
+    return rows

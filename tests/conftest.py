@@ -1,0 +1,81 @@
+"""Suite-wide guards: every test must leave no child process and no running QThread behind."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+import psutil
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "XDG_RUNTIME_DIR" not in os.environ:  # Qt warns without it, and warnings fail tests
+    runtime = os.path.join(tempfile.gettempdir(), f"streamscope-runtime-{os.getuid()}")
+    os.makedirs(runtime, mode=0o700, exist_ok=True)
+    os.environ["XDG_RUNTIME_DIR"] = runtime
+
+CHILD_GRACE_S = 3.0
+
+
+def _children() -> list[psutil.Process]:
+    """Live descendants, except multiprocessing's resource tracker: spawn starts one per
+    process, for the process's whole life, and it exits when this process does."""
+    alive = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if any("resource_tracker" in part for part in child.cmdline()):
+                continue
+            alive.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+@pytest.fixture(autouse=True)
+def no_child_process_left():
+    """Fail a test that leaves a producer (or any child) running; kill it so others run clean."""
+    yield
+    deadline = time.monotonic() + CHILD_GRACE_S
+    while (left := _children()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # not the GUI thread: the test is over, we only wait for reaping
+    if left:
+        described = [f"{p.pid} {' '.join(p.cmdline()[-2:])}" for p in left]
+        for p in left:
+            p.kill()
+        pytest.fail(f"test left child processes running: {described}")
+
+
+@pytest.fixture(autouse=True)
+def no_qthread_left(request):
+    """Fail a test that leaves a QThread running (it would abort the process at exit)."""
+    started: list = []
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        yield
+        return
+    from PyQt5.QtCore import QThread
+
+    original = QThread.start
+
+    def tracking_start(self, *args):
+        started.append(self)
+        return original(self, *args)
+
+    QThread.start = tracking_start
+    try:
+        yield
+    finally:
+        QThread.start = original
+    running = [t for t in started if not _deleted(t) and t.isRunning()]
+    for t in running:
+        t.quit()
+        t.wait(2000)
+    assert not running, f"test left QThreads running: {running}"
+
+
+def _deleted(obj) -> bool:
+    from PyQt5 import sip
+
+    return sip.isdeleted(obj)

@@ -1,0 +1,154 @@
+"""The window as a user drives it: buttons, states, data in the chart, errors shown."""
+
+from __future__ import annotations
+
+import pytest
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import QLabel, QMessageBox, QPushButton
+
+from app.main_window import MainWindow
+from app.session import Session, load_session
+from app.supervisor import Policy
+from tests.helpers import cell, producer, session_from, state_of
+
+WAIT_MS = 15000
+
+
+@pytest.fixture
+def open_window(qtbot):
+    """Open MainWindows; at teardown close them and wait until producers and thread ended."""
+    windows: list[MainWindow] = []
+
+    def make(session: Session, policy: Policy | None = None) -> MainWindow:
+        window = MainWindow(session)
+        if policy is not None:
+            window.supervisor.policy = policy
+        window.resize(1000, 700)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        if not window._closed:
+            with qtbot.waitSignal(window.shutdown_finished, timeout=WAIT_MS):
+                window.close()
+        window.deleteLater()
+
+
+def button(window, kind: str, name: str) -> QPushButton:
+    found = window.findChild(QPushButton, f"{kind}Button:{name}")
+    assert found is not None, f"no {kind}Button:{name}"
+    return found
+
+
+def wait_state(qtbot, window, name: str, word: str, timeout: int = WAIT_MS) -> None:
+    def check():
+        assert state_of(window, name).startswith(word)
+
+    qtbot.waitUntil(check, timeout=timeout)
+
+
+def points_in_chart(window, producer: str, series: str = "value") -> int:
+    curve = window.chart.curve((producer, series))
+    if curve is None:
+        return 0
+    x, _ = curve.getData()
+    return 0 if x is None else len(x)
+
+
+def test_contract_object_names(qtbot, open_window):
+    window = open_window(session_from(producer("a", "sine", autostart=False)))
+    assert window.findChild(QLabel, "stateLabel:a").text().startswith("STOPPED")
+    assert button(window, "start", "a").isEnabled()
+    assert not button(window, "stop", "a").isEnabled()
+    assert window.chart.objectName() == "liveChart"
+
+
+def test_start_streams_into_chart_and_stop_stops(qtbot, open_window):
+    window = open_window(session_from(producer("a", "sine", autostart=False, rate_hz=1000.0)))
+    qtbot.mouseClick(button(window, "start", "a"), Qt.LeftButton)
+    wait_state(qtbot, window, "a", "RUNNING")
+    qtbot.waitUntil(lambda: points_in_chart(window, "a") > 50, timeout=WAIT_MS)
+    pid = int(cell(window, "a", "PID"))
+    assert pid > 0
+    qtbot.mouseClick(button(window, "stop", "a"), Qt.LeftButton)
+    wait_state(qtbot, window, "a", "STOPPED")
+    assert cell(window, "a", "PID") == ""
+    total = int(cell(window, "a", "Total").replace(",", ""))
+    assert total > 100
+    assert cell(window, "a", "Dropped") == "0"
+
+
+def test_start_stop_repeatedly_at_any_moment(qtbot, open_window):
+    window = open_window(session_from(producer("a", "noise", autostart=False, rate_hz=20000.0)))
+    start, stop = button(window, "start", "a"), button(window, "stop", "a")
+    for _ in range(4):  # click in every state: STOPPED, STARTING, STOPPING
+        start.click()
+        stop.click()
+        start.click()
+        qtbot.wait(50)
+        stop.click()
+        wait_state(qtbot, window, "a", "STOPPED")
+    start.click()
+    wait_state(qtbot, window, "a", "RUNNING")
+    assert window.supervisor.entries["a"].generation >= 5
+
+
+def test_default_session_streams_several_producers(qtbot, open_window):
+    from app.session import DEFAULT_SESSION
+
+    window = open_window(load_session(DEFAULT_SESSION))
+    streaming = [s.name for s in window.session.producers if s.autostart and s.visible]
+    assert len(streaming) >= 3
+    for name in streaming:
+        wait_state(qtbot, window, name, "RUNNING")
+    qtbot.waitUntil(lambda: all(points_in_chart(window, n) > 5 for n in streaming), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.readout.latest.text().startswith("latest: "), timeout=WAIT_MS)
+    perf = window.readout.perf.text()
+    assert "fps" in perf and "lag p99" in perf and "buffers" in perf and "dropped 0" in perf
+
+
+def test_producer_that_raises_shows_traceback(qtbot, open_window):
+    session = session_from(
+        producer("ok", "sine", rate_hz=500.0)
+        + producer("bad", "fail", mode="raise", after_batches=60)  # fails ~1.2 s in: EXITED
+    )
+    window = open_window(session)
+    wait_state(qtbot, window, "bad", "EXITED")
+    assert "exit code 1" in state_of(window, "bad")
+    qtbot.waitUntil(lambda: "ProducerFailure" in cell(window, "bad", "Last error"), timeout=WAIT_MS)
+    assert "Traceback" in window.panel.state_label("bad").toolTip()
+    assert state_of(window, "ok").startswith("RUNNING")
+    before = int(cell(window, "ok", "Total").replace(",", ""))
+    qtbot.waitUntil(
+        lambda: int(cell(window, "ok", "Total").replace(",", "")) > before + 100, timeout=WAIT_MS
+    )
+
+
+def test_producer_raising_in_init_backs_off_then_fatal(qtbot, open_window):
+    fast = Policy(backoff_step=0.05, startretries=2)
+    window = open_window(session_from(producer("bad", "fail", mode="raise_init")), fast)
+    wait_state(qtbot, window, "bad", "FATAL", timeout=30000)
+    assert "raised in __init__" in cell(window, "bad", "Last error")
+    assert button(window, "start", "bad").isEnabled()
+
+
+def test_details_dialog_shows_traceback(qtbot, open_window):
+    window = open_window(session_from(producer("bad", "fail", mode="raise", after_batches=60)))
+    wait_state(qtbot, window, "bad", "EXITED")
+    qtbot.waitUntil(lambda: window.supervisor.entries["bad"].traceback != "", timeout=WAIT_MS)
+    window.show_details("bad")
+    box = window.findChild(QMessageBox, "detailsDialog")
+    assert box is not None and "ProducerFailure" in box.detailedText()
+    box.close()
+
+
+def test_session_error_dialog_keeps_app_running(qtbot, open_window):
+    window = open_window(Session([]))
+    window.show_error("error: broken.toml:3: unknown producer kind 'sinx'")
+    box = window.findChild(QMessageBox, "errorDialog")
+    assert box is not None and box.isVisible()
+    assert "broken.toml:3" in box.text()
+    box.close()
+    assert window.isVisible()

@@ -1,0 +1,205 @@
+"""The live chart: every series, scrolling over a time window, redrawn on a timer.
+
+A frame asks the store for each visible series' min/max envelope at the chart's pixel width,
+so its cost depends on pixels, not on how many samples arrived (see app/pyramid.py). Curves
+are created once and updated with setData; pyqtgraph's own downsampling and clip-to-view are
+off because the envelope already is both. While following, the chart drives its x range
+itself; any mouse pan/zoom stops following until the user turns Follow back on.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
+
+from app.store import Envelope, SeriesKey, SeriesStore
+from widgets.time_axis import WallClockAxis
+
+PALETTE = (
+    "#4e9af1", "#f28e2b", "#59c36a", "#e15759", "#b07aa1",
+    "#edc948", "#76b7b2", "#ff9da7", "#9c755f", "#bab0ac",
+)  # fmt: skip
+MAX_COLUMNS = 2048
+
+
+def series_label(key: SeriesKey) -> str:
+    producer, series = key
+    return producer if series == "value" else f"{producer}/{series}"
+
+
+def envelope_to_line(env: Envelope) -> tuple[np.ndarray, np.ndarray]:
+    """Points for one polyline: raw samples as they are; a column as its min then its max."""
+    if env.is_raw:
+        return env.x, env.ymin
+    x = np.repeat(env.x, 2)
+    y = np.empty(len(x))
+    y[0::2], y[1::2] = env.ymin, env.ymax
+    return x, y
+
+
+class LiveChart(pg.PlotWidget):
+    """Signals:
+    follow_changed(bool): following the newest data was turned on or off.
+    """
+
+    follow_changed = pyqtSignal(bool)
+
+    def __init__(self, store: SeriesStore, window_s: float = 30.0, fps: float = 40.0, parent=None):
+        self.origin = math.floor(time.time() / 60.0) * 60.0
+        super().__init__(
+            parent, axisItems={"bottom": WallClockAxis(self.origin, orientation="bottom")}
+        )
+        self.setObjectName("liveChart")
+        self.store = store
+        self.window_s = window_s
+        self.following = True
+        self.live = False  # some producer is running: keep scrolling even without new data
+        self._curves: dict[SeriesKey, pg.PlotCurveItem] = {}
+        self._order: dict[str, int] = {}  # producer -> position in the legend
+        self._hidden: set[str] = set()  # producers whose series start hidden
+        self._drawn: tuple | None = None  # (store version, t0, t1, width) of the last frame
+        self._newest_in_frame: float | None = None
+        self.paint_times: deque[float] = deque(maxlen=600)  # perf_counter of painted frames
+        self.frame_latencies: deque[float] = deque(maxlen=600)  # newest sample -> painted, s
+        self.frame_costs: deque[float] = deque(maxlen=600)  # seconds spent building a frame
+        self._setup_plot()
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.PreciseTimer)
+        self._timer.setInterval(max(int(1000 / fps), 5))
+        self._timer.timeout.connect(self._on_frame_timer)
+        self._timer.start()
+
+    def _setup_plot(self) -> None:
+        item = self.getPlotItem()
+        item.showGrid(x=True, y=True, alpha=0.25)
+        item.setDownsampling(auto=False)
+        item.setClipToView(False)
+        item.setLabel("bottom", "time")
+        self.legend = item.addLegend(offset=(10, 10))
+        view = item.getViewBox()
+        view.disableAutoRange(axis=pg.ViewBox.XAxis)
+        view.enableAutoRange(axis=pg.ViewBox.YAxis)
+        view.setXRange(time.time() - self.origin - self.window_s, time.time() - self.origin, 0)
+        view.sigRangeChangedManually.connect(self._on_range_changed_manually)
+
+    # -- public ----------------------------------------------------------------------------------
+    def set_follow(self, follow: bool) -> None:
+        if follow != self.following:
+            self.following = follow
+            if follow:
+                self.getPlotItem().getViewBox().enableAutoRange(axis=pg.ViewBox.YAxis)
+            self.follow_changed.emit(follow)
+
+    def set_producers(self, names: list[str], hidden: set[str] = frozenset()) -> None:
+        """Legend order follows the session; series of `hidden` producers start unticked."""
+        self._order = {name: i for i, name in enumerate(names)}
+        self._hidden = set(hidden)
+
+    def set_window(self, seconds: float) -> None:
+        self.window_s = seconds
+        self._drawn = None
+
+    def set_fps(self, fps: float) -> None:
+        self._timer.setInterval(max(int(1000 / fps), 5))
+
+    def curve(self, key: SeriesKey) -> pg.PlotCurveItem | None:
+        return self._curves.get(key)
+
+    def fps(self, seconds: float = 1.0) -> float:
+        now = time.perf_counter()
+        recent = [t for t in self.paint_times if now - t <= seconds]
+        return len(recent) / seconds
+
+    def redraw(self) -> None:
+        """Build a frame now (the timer calls this; tests may too)."""
+        self._on_frame_timer()
+
+    # -- frame -----------------------------------------------------------------------------------
+    @pyqtSlot()
+    def _on_frame_timer(self) -> None:
+        started = time.perf_counter()
+        view = self.getPlotItem().getViewBox()
+        if self.following:
+            if self.live or self._drawn is None:
+                t1 = time.time()
+            else:  # nothing running: hold still (idle costs nothing) unless new data arrives
+                t1 = max(self._drawn[2], self.store.newest_time())
+            t0 = t1 - self.window_s
+        else:
+            (x0, x1), _ = view.viewRange()
+            t0, t1 = x0 + self.origin, x1 + self.origin
+        width = int(min(max(view.width(), 50), MAX_COLUMNS))
+        state = (self.store.version, t0, t1, width)
+        if self._drawn is not None and self._unchanged(state):
+            return
+        self._drawn = state
+        newest = self._update_curves(t0, t1, width)
+        if self.following:
+            view.setXRange(t0 - self.origin, t1 - self.origin, padding=0)
+        self._newest_in_frame = newest
+        self.frame_costs.append(time.perf_counter() - started)
+
+    def _unchanged(self, state: tuple) -> bool:
+        version, t0, t1, width = state
+        old_version, old_t0, old_t1, old_width = self._drawn
+        if version != old_version or width != old_width:
+            return False
+        if self.following and self.live:
+            return False  # time moves on: scroll
+        return (t0, t1) == (old_t0, old_t1)
+
+    def _update_curves(self, t0: float, t1: float, width: int) -> float | None:
+        newest = None
+        keys = self.store.keys()
+        for key in keys:
+            if key not in self._curves:
+                self._add_curves(keys)
+                break
+        for key in keys:
+            curve = self._curves[key]
+            if not curve.isVisible():
+                continue
+            env = self.store.envelope(key, t0, t1, width)
+            x, y = envelope_to_line(env)
+            curve.setData(x - self.origin, y)
+            last_time, _ = self.store.latest(key)
+            newest = last_time if newest is None else max(newest, last_time)
+        return newest
+
+    def _add_curves(self, keys: list[SeriesKey]) -> None:
+        """Create curves for new series and rebuild the legend in session order."""
+        last = len(self._order)
+        for key in sorted(keys, key=lambda k: (self._order.get(k[0], last), k)):
+            if key in self._curves:
+                continue
+            color = PALETTE[len(self._curves) % len(PALETTE)]
+            curve = pg.PlotCurveItem(
+                pen=pg.mkPen(color, width=1), antialias=False, connect="finite",
+                name=series_label(key),
+            )  # fmt: skip
+            self.addItem(curve)
+            curve.setVisible(key[0] not in self._hidden)
+            self._curves[key] = curve
+        self.legend.clear()
+        for key in sorted(self._curves, key=lambda k: (self._order.get(k[0], last), k)):
+            self.legend.addItem(self._curves[key], series_label(key))
+
+    # -- events ----------------------------------------------------------------------------------
+    def paintEvent(self, event):
+        super().paintEvent(event)
+        if self._newest_in_frame is not None:
+            self.frame_latencies.append(time.time() - self._newest_in_frame)
+            self.paint_times.append(time.perf_counter())
+            self._newest_in_frame = None
+
+    @pyqtSlot(object)
+    def _on_range_changed_manually(self, _mask) -> None:
+        self.set_follow(False)
+
+    def stop(self) -> None:
+        self._timer.stop()

@@ -1,0 +1,104 @@
+"""The main toolbar: start/stop everything, follow the newest data, time window, recording.
+
+Recording asks for a file with a non-blocking dialog and hands a `BackgroundRecorder` to the
+window; the file is opened and written on the recorder's own thread.
+"""
+
+from __future__ import annotations
+
+from PyQt5.QtCore import pyqtSignal, pyqtSlot
+from PyQt5.QtWidgets import QAction, QComboBox, QFileDialog, QLabel, QToolBar
+
+from app.recorder import BackgroundRecorder
+from app.status import format_count
+
+WINDOWS_S = (5, 10, 30, 60, 300, 900, 3600)
+
+
+def window_label(seconds: float) -> str:
+    return f"{seconds:g} s" if seconds < 60 else f"{seconds / 60:g} min"
+
+
+class MainToolbar(QToolBar):
+    """Signals:
+    start_all(), stop_all(): the user asked to start / stop every producer.
+    recording_toggled(object): a new BackgroundRecorder to use, or None to stop recording.
+    """
+
+    start_all = pyqtSignal()
+    stop_all = pyqtSignal()
+    recording_toggled = pyqtSignal(object)
+
+    def __init__(self, parent, chart, window_s: float):
+        super().__init__("Main", parent)
+        self.setObjectName("mainToolbar")
+        self.setMovable(False)
+        self._chart = chart
+        self._action("Start all", "startAllAction", self.start_all.emit)
+        self._action("Stop all", "stopAllAction", self.stop_all.emit)
+        self.addSeparator()
+        self.follow = self._action("Follow", "followAction", chart.set_follow, checkable=True)
+        self.follow.setChecked(True)
+        self.follow.setToolTip("Scroll with the newest data (turns off when you pan or zoom)")
+        chart.follow_changed.connect(self.follow.setChecked)
+        self.addWidget(QLabel(" Window: "))
+        self.window = self._window_combo(window_s)
+        self.addSeparator()
+        self.record = self._action("Record…", "recordAction", self._on_record, checkable=True)
+        self.record.setToolTip("Write every received sample to a CSV file")
+        self._recording_status = QLabel()
+        self._recording_status.setObjectName("recordingStatus")
+        self.addWidget(self._recording_status)
+
+    def _action(self, text: str, name: str, slot, checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(
+            slot if checkable else lambda _checked=False: slot()
+        )
+        self.addAction(action)
+        return action
+
+    def _window_combo(self, window_s: float) -> QComboBox:
+        combo = QComboBox()
+        combo.setObjectName("windowCombo")
+        choices = sorted(set(WINDOWS_S) | {window_s})
+        for seconds in choices:
+            combo.addItem(window_label(seconds), float(seconds))
+        combo.setCurrentIndex(choices.index(window_s))
+        combo.currentIndexChanged.connect(lambda i: self._chart.set_window(combo.itemData(i)))
+        self.addWidget(combo)
+        return combo
+
+    @pyqtSlot(bool)
+    def _on_record(self, checked: bool) -> None:
+        if not checked:
+            self.recording_toggled.emit(None)
+            return
+        dialog = QFileDialog(self, "Record to CSV", "recording.csv", "CSV files (*.csv)")
+        dialog.setObjectName("recordDialog")
+        dialog.setAcceptMode(QFileDialog.AcceptSave)
+        dialog.setDefaultSuffix("csv")
+        dialog.fileSelected.connect(self.start_recording)
+        dialog.rejected.connect(lambda: self.record.setChecked(False))
+        dialog.open()
+
+    def start_recording(self, path: str) -> None:
+        """Record to `path` (the dialog calls this; automation may call it directly)."""
+        self.record.blockSignals(True)
+        self.record.setChecked(True)
+        self.record.blockSignals(False)
+        self.recording_toggled.emit(BackgroundRecorder(path))
+
+    def show_recording(self, recorder: BackgroundRecorder | None) -> None:
+        if recorder is None:
+            self._recording_status.setText("")
+            return
+        if recorder.error:
+            text = f" ⚠ {recorder.error}"
+        else:
+            dropped = sum(recorder.dropped.values())
+            lost = f", {format_count(dropped)} dropped" if dropped else ""
+            text = f" ● REC {recorder.path.name}: {format_count(recorder.samples)} samples{lost}"
+        self._recording_status.setText(text)

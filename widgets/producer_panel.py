@@ -1,0 +1,142 @@
+"""The producer panel: one row per producer with its status and Start/Stop buttons.
+
+Rows are built once per producer; `update_rows` copies the strings of `app.status.RowStatus`
+into existing cells, so a refresh is cheap and never re-creates widgets under the mouse.
+Object names (`startButton:<name>`, `stopButton:<name>`, `stateLabel:<name>`) are a contract
+for automation and accessibility tools.
+"""
+
+from __future__ import annotations
+
+from PyQt5.QtCore import Qt, pyqtSignal, pyqtSlot
+from PyQt5.QtGui import QBrush, QColor
+from PyQt5.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from app.status import RowStatus
+from app.supervisor import State
+
+COLUMNS = (
+    "Name", "Kind", "State", "PID", "Samples/s", "Total", "Dropped",
+    "Last value", "Uptime", "Last error", "",
+)  # fmt: skip
+COL = {name: i for i, name in enumerate(COLUMNS)}
+ACTIONS = len(COLUMNS) - 1
+STATE_COLORS = {
+    State.RUNNING: "#2e9d4f",
+    State.STARTING: "#c9a227",
+    State.STOPPING: "#c9a227",
+    State.BACKOFF: "#d9822b",
+    State.EXITED: "#d9822b",
+    State.FATAL: "#d64545",
+    State.STOPPED: "#808080",
+}
+WARN = QColor("#d64545")
+
+
+class ProducerPanel(QTableWidget):
+    """Signals:
+    start_requested(str): the user pressed Start on a producer.
+    stop_requested(str): the user pressed Stop on a producer.
+    details_requested(str): the user asked for a producer's error details (double-click).
+    """
+
+    start_requested = pyqtSignal(str)
+    stop_requested = pyqtSignal(str)
+    details_requested = pyqtSignal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(0, len(COLUMNS), parent)
+        self.setObjectName("producerPanel")
+        self.setHorizontalHeaderLabels(COLUMNS)
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setAlternatingRowColors(True)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(COL["Last error"], QHeaderView.Stretch)
+        self._rows: dict[str, int] = {}
+        self.cellDoubleClicked.connect(self._on_cell_double_clicked)
+
+    def set_producers(self, names_and_kinds: list[tuple[str, str]]) -> None:
+        self.setRowCount(0)
+        self._rows.clear()
+        for name, kind in names_and_kinds:
+            self._add_row(name, kind)
+
+    def _add_row(self, name: str, kind: str) -> None:
+        row = self.rowCount()
+        self.insertRow(row)
+        self._rows[name] = row
+        for col in range(ACTIONS):
+            self.setItem(row, col, QTableWidgetItem())
+        self.item(row, COL["Name"]).setText(name)
+        self.item(row, COL["Kind"]).setText(kind)
+        for col in (COL["PID"], COL["Samples/s"], COL["Total"], COL["Dropped"]):
+            self.item(row, col).setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        state = QLabel()
+        state.setObjectName(f"stateLabel:{name}")
+        state.setContentsMargins(4, 0, 4, 0)
+        self.setCellWidget(row, COL["State"], state)
+        self.setCellWidget(row, ACTIONS, self._buttons(name))
+
+    def _buttons(self, name: str) -> QWidget:
+        box = QWidget()
+        layout = QHBoxLayout(box)
+        layout.setContentsMargins(2, 0, 2, 0)
+        start, stop = QPushButton("Start"), QPushButton("Stop")
+        start.setObjectName(f"startButton:{name}")
+        stop.setObjectName(f"stopButton:{name}")
+        start.setToolTip(f"Start {name}")
+        stop.setToolTip(f"Stop {name}")
+        start.clicked.connect(lambda: self.start_requested.emit(name))
+        stop.clicked.connect(lambda: self.stop_requested.emit(name))
+        layout.addWidget(start)
+        layout.addWidget(stop)
+        return box
+
+    def state_label(self, name: str) -> QLabel:
+        return self.findChild(QLabel, f"stateLabel:{name}")
+
+    def update_rows(self, rows: list[RowStatus]) -> None:
+        for status in rows:
+            row = self._rows.get(status.name)
+            if row is not None:
+                self._update_row(row, status)
+
+    def _update_row(self, row: int, s: RowStatus) -> None:
+        label = self.cellWidget(row, COL["State"])
+        label.setText(s.state_text)
+        color = "#d64545" if s.stalled else STATE_COLORS[s.state]
+        label.setStyleSheet(f"color: {color}; font-weight: bold;")
+        tip = s.traceback or s.error or s.state_text
+        label.setToolTip(tip)
+        for col, text in (
+            ("PID", s.pid), ("Samples/s", s.rate), ("Total", s.total), ("Dropped", s.dropped),
+            ("Last value", s.last_value), ("Uptime", s.uptime), ("Last error", s.error),
+        ):  # fmt: skip
+            item = self.item(row, COL[col])
+            if item.text() != text:
+                item.setText(text)
+        self.item(row, COL["Last error"]).setToolTip(tip if s.error else "")
+        self.item(row, COL["Dropped"]).setForeground(
+            QBrush(WARN) if s.has_drops else self.palette().text()
+        )
+        actions = self.cellWidget(row, ACTIONS)
+        actions.findChild(QPushButton, f"startButton:{s.name}").setEnabled(s.can_start)
+        actions.findChild(QPushButton, f"stopButton:{s.name}").setEnabled(s.can_stop)
+
+    @pyqtSlot(int, int)
+    def _on_cell_double_clicked(self, row: int, _col: int) -> None:
+        for name, r in self._rows.items():
+            if r == row:
+                self.details_requested.emit(name)
