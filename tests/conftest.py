@@ -79,3 +79,29 @@ def _deleted(obj) -> bool:
     from PyQt5 import sip
 
     return sip.isdeleted(obj)
+
+
+@pytest.fixture
+def open_window(qtbot):
+    """Open MainWindows; at teardown close them and wait until producers and thread ended
+    (pytest-qt's addWidget would delete a window whose consumer thread still runs)."""
+    from app.main_window import MainWindow
+    from tests.helpers import WAIT_MS
+
+    windows = []
+
+    def make(session, policy=None):
+        window = MainWindow(session)
+        if policy is not None:
+            window.supervisor.policy = policy
+        window.resize(1000, 700)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        if not window._closed:
+            with qtbot.waitSignal(window.shutdown_finished, timeout=WAIT_MS):
+                window.close()
+        window.deleteLater()

@@ -35,3 +35,29 @@ def cell(window, name: str, column: str) -> str:
 
     row = window.panel._rows[name]
     return window.panel.item(row, COL[column]).text()
+
+
+WAIT_MS = 15000
+
+
+def button(window, kind: str, name: str):
+    from PyQt5.QtWidgets import QPushButton
+
+    found = window.findChild(QPushButton, f"{kind}Button:{name}")
+    assert found is not None, f"no {kind}Button:{name}"
+    return found
+
+
+def wait_state(qtbot, window, name: str, word: str, timeout: int = WAIT_MS) -> None:
+    def check():
+        assert state_of(window, name).startswith(word)
+
+    qtbot.waitUntil(check, timeout=timeout)
+
+
+def points_in_chart(window, producer: str, series: str = "value") -> int:
+    curve = window.chart.curve((producer, series))
+    if curve is None:
+        return 0
+    x, _ = curve.getData()
+    return 0 if x is None else len(x)

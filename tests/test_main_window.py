@@ -2,59 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QLabel, QMessageBox, QPushButton
+from PyQt5.QtWidgets import QLabel, QMessageBox
 
-from app.main_window import MainWindow
 from app.session import Session, load_session
 from app.supervisor import Policy
-from tests.helpers import cell, producer, session_from, state_of
-
-WAIT_MS = 15000
-
-
-@pytest.fixture
-def open_window(qtbot):
-    """Open MainWindows; at teardown close them and wait until producers and thread ended."""
-    windows: list[MainWindow] = []
-
-    def make(session: Session, policy: Policy | None = None) -> MainWindow:
-        window = MainWindow(session)
-        if policy is not None:
-            window.supervisor.policy = policy
-        window.resize(1000, 700)
-        window.show()
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        if not window._closed:
-            with qtbot.waitSignal(window.shutdown_finished, timeout=WAIT_MS):
-                window.close()
-        window.deleteLater()
-
-
-def button(window, kind: str, name: str) -> QPushButton:
-    found = window.findChild(QPushButton, f"{kind}Button:{name}")
-    assert found is not None, f"no {kind}Button:{name}"
-    return found
-
-
-def wait_state(qtbot, window, name: str, word: str, timeout: int = WAIT_MS) -> None:
-    def check():
-        assert state_of(window, name).startswith(word)
-
-    qtbot.waitUntil(check, timeout=timeout)
-
-
-def points_in_chart(window, producer: str, series: str = "value") -> int:
-    curve = window.chart.curve((producer, series))
-    if curve is None:
-        return 0
-    x, _ = curve.getData()
-    return 0 if x is None else len(x)
+from tests.helpers import (
+    WAIT_MS,
+    button,
+    cell,
+    points_in_chart,
+    producer,
+    session_from,
+    state_of,
+    wait_state,
+)
 
 
 def test_contract_object_names(qtbot, open_window):
