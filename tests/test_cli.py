@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import signal
 import subprocess
@@ -66,7 +67,7 @@ def test_record_writes_every_sample_and_a_summary(session_file, tmp_path):
     assert int(summary["clock"][0]) == counts[("clock", "second")] >= 5
     assert summary["wave"][1] == "0"
     wave = [float(r[0]) for r in rows[1:] if r[1] == "wave"]
-    assert all(b > a for a, b in zip(wave, wave[1:], strict=False))  # in order, no duplicates
+    assert all(b > a for a, b in itertools.pairwise(wave))  # in order, no duplicates
 
 
 def test_record_stops_cleanly_on_sigterm_with_the_file_complete(session_file, tmp_path):

@@ -41,4 +41,4 @@ class SampledProducer(Producer):
                 sent += n
                 due -= n
             next_due = start + sent * dt - time.time()
-            ctx.wait(min(max(next_due, 0.0), 0.01) if rate > 100 else max(next_due, 0.0))
+            ctx.wait(max(next_due, 0.01) if rate > 100 else max(next_due, 0.0))
