@@ -1,36 +1,16 @@
 """What happens to every batch, off the GUI thread: store it, record it, count it.
 
 Shared by the GUI's consumer thread and the headless `record` loop, so both see the same
-numbers. Chunks of the same series in one batch are appended together: the store's cost per
-append is mostly fixed, so fewer, larger appends keep up with higher rates.
+numbers.
 """
 
 from __future__ import annotations
 
 import time
 
-import numpy as np
-
 from app.channel import Batch
 from app.stats import StatsBook
 from app.store import SeriesStore
-from producers.wire import Chunk
-
-
-def merge_chunks(batch: Batch) -> list[tuple[str, Chunk]]:
-    """One chunk per (producer, series), in arrival order."""
-    groups: dict[tuple[str, str], list[Chunk]] = {}
-    for name, chunk in batch.chunks:
-        groups.setdefault((name, chunk.series), []).append(chunk)
-    merged = []
-    for (name, series), chunks in groups.items():
-        if len(chunks) == 1:
-            merged.append((name, chunks[0]))
-            continue
-        times = np.concatenate([c.timestamps for c in chunks])
-        values = np.concatenate([c.values for c in chunks])
-        merged.append((name, Chunk(series, values, explicit_times=times)))
-    return merged
 
 
 class Pipeline:
@@ -41,7 +21,7 @@ class Pipeline:
 
     def process(self, batch: Batch) -> None:
         if self.store is not None:
-            for name, chunk in merge_chunks(batch):
+            for name, chunk in batch.chunks:
                 if not self.store.append(name, chunk):
                     self.stats.add_refused(name, len(chunk))
         recorder = self.recorder

@@ -33,10 +33,18 @@ class SlidingArrays:
 
     def append(self, *arrays: np.ndarray) -> None:
         n = len(arrays[0])
+        if n > self.capacity:
+            arrays, n = [a[-self.capacity :] for a in arrays], self.capacity
+            self.wrapped = True
+        for dst, a in zip(self.reserve(n), arrays, strict=True):
+            dst[:] = a
+
+    def reserve(self, n: int) -> list[np.ndarray]:
+        """Make `n` (<= capacity) new rows at the end and return them, one view per column, for
+        the caller to fill in place (saves a temporary copy per column at high rates)."""
         cap = self.capacity
         if n > cap:
-            arrays, n = [a[-cap:] for a in arrays], cap
-            self.wrapped = True
+            raise ValueError(f"cannot reserve {n} rows in a capacity of {cap}")
         if self.end + n > 2 * cap:
             keep = min(self.end - self.start, cap - n)
             src = slice(self.end - keep, self.end)
@@ -44,12 +52,11 @@ class SlidingArrays:
                 c[:keep] = c[src]
             self.start, self.end = 0, keep
         dst = slice(self.end, self.end + n)
-        for c, a in zip(self.columns, arrays, strict=True):
-            c[dst] = a
         self.end += n
         if self.end - self.start > cap:
             self.start = self.end - cap
             self.wrapped = True
+        return [c[dst] for c in self.columns]
 
     def slice_between(self, key: int, lo, hi) -> slice:
         """Rows whose sorted column `key` lies in [lo, hi], plus one neighbour each side."""

@@ -52,7 +52,7 @@ class StatsBook:
         self._counts: dict[str, ProducerCounts] = {}
         self.total_samples = 0
         self.latest: tuple[str, str, float, float] | None = None  # producer, series, t, value
-        self._latency: deque[float] = deque(maxlen=4096)  # send -> stored, seconds
+        self._latency: deque[float] = deque(maxlen=65536)  # send -> stored, seconds
 
     def ingest(self, batch: Batch, stored_at: float | None = None) -> None:
         now = self._clock()
@@ -104,9 +104,13 @@ class StatsBook:
         with self._lock:
             return sum(c.dropped for c in self._counts.values())
 
-    def latencies(self) -> list[float]:
+    def latencies(self, clear: bool = False) -> list[float]:
+        """Send-to-stored delays (s) of recent batches; `clear` starts a new measurement."""
         with self._lock:
-            return list(self._latency)
+            values = list(self._latency)
+            if clear:
+                self._latency.clear()
+            return values
 
     def _get(self, name: str) -> ProducerCounts:
         c = self._counts.get(name)

@@ -35,6 +35,13 @@ class Envelope:
         return self.ymin is self.ymax
 
 
+_ARANGE = np.arange(1 << 17, dtype=np.float64)
+
+
+def _arange(n: int) -> np.ndarray:
+    return _ARANGE[:n] if n <= len(_ARANGE) else np.arange(n, dtype=np.float64)
+
+
 class SeriesBuffer:
     def __init__(self, raw_capacity: int, bucket_capacity: int):
         self.raw = SlidingArrays(raw_capacity, np.float64, np.float64)
@@ -48,10 +55,21 @@ class SeriesBuffer:
     def nbytes(self) -> int:
         return self.raw.nbytes + self.pyramid.nbytes
 
-    def append(self, times: np.ndarray, values: np.ndarray, ordered: bool) -> None:
-        self.raw.append(times, values)
-        self.late += self.pyramid.append(times, values, ordered)
-        self.count += len(values)
+    def append(self, chunk: Chunk) -> None:
+        n = len(chunk)
+        if n > self.raw.capacity:
+            times, values = chunk.timestamps, chunk.values
+            self.raw.append(times, values)
+        else:  # write straight into the ring, then index the ring's rows: no temporaries
+            times, values = self.raw.reserve(n)
+            if chunk.explicit_times is None:
+                np.multiply(_arange(n), chunk.dt, out=times)
+                times += chunk.t0  # the same arithmetic as Chunk.timestamps, bit for bit
+            else:
+                times[:] = chunk.explicit_times
+            values[:] = chunk.values
+        self.late += self.pyramid.append(times, values, ordered=chunk.explicit_times is None)
+        self.count += n
         self.last_value = float(values[-1])
         self.last_time = max(self.last_time, float(times[-1]))
 
@@ -110,7 +128,7 @@ class SeriesStore:
             buf = self._series.get(key) or self._create(key)
             if buf is None:
                 return False
-            buf.append(chunk.timestamps, chunk.values, chunk.explicit_times is None)
+            buf.append(chunk)
             self.version += 1
             return True
 

@@ -61,8 +61,10 @@ class ProducerPanel(QTableWidget):
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.setAlternatingRowColors(True)
+        # ResizeToContents would re-measure every row on every setText (4 times a second per
+        # cell at full load, measured as most of the GUI thread's time): size on changes instead.
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.Interactive)
         header.setSectionResizeMode(COL["Last error"], QHeaderView.Stretch)
         self._rows: dict[str, int] = {}
         self.cellDoubleClicked.connect(self._on_cell_double_clicked)
@@ -72,6 +74,9 @@ class ProducerPanel(QTableWidget):
         self._rows.clear()
         for name, kind in names_and_kinds:
             self._add_row(name, kind)
+        for col in range(len(COLUMNS)):
+            if col != COL["Last error"]:
+                self.resizeColumnToContents(col)
 
     def _add_row(self, name: str, kind: str) -> None:
         row = self.rowCount()
@@ -108,18 +113,29 @@ class ProducerPanel(QTableWidget):
         return self.findChild(QLabel, f"stateLabel:{name}")
 
     def update_rows(self, rows: list[RowStatus]) -> None:
+        widened: set[int] = set()
         for status in rows:
             row = self._rows.get(status.name)
             if row is not None:
-                self._update_row(row, status)
+                widened |= self._update_row(row, status)
+        for col in widened:
+            self.resizeColumnToContents(col)
 
-    def _update_row(self, row: int, s: RowStatus) -> None:
+    def _update_row(self, row: int, s: RowStatus) -> set[int]:
+        """Copy a status into the row's cells; returns the columns a text outgrew."""
         label = self.cellWidget(row, COL["State"])
-        label.setText(s.state_text)
-        color = "#d64545" if s.stalled else STATE_COLORS[s.state]
-        label.setStyleSheet(f"color: {color}; font-weight: bold;")
+        style = f"color: {'#d64545' if s.stalled else STATE_COLORS[s.state]}; font-weight: bold;"
+        if label.styleSheet() != style:  # restyling is costly: only on change
+            label.setStyleSheet(style)
+        if label.text() != s.state_text:
+            label.setText(s.state_text)
         tip = s.traceback or s.error or s.state_text
-        label.setToolTip(tip)
+        if label.toolTip() != tip:
+            label.setToolTip(tip)
+        widened = set()
+        if label.sizeHint().width() > self.columnWidth(COL["State"]):
+            widened.add(COL["State"])
+        metrics = self.fontMetrics()
         for col, text in (
             ("PID", s.pid), ("Samples/s", s.rate), ("Total", s.total), ("Dropped", s.dropped),
             ("Last value", s.last_value), ("Uptime", s.uptime), ("Last error", s.error),
@@ -127,13 +143,18 @@ class ProducerPanel(QTableWidget):
             item = self.item(row, COL[col])
             if item.text() != text:
                 item.setText(text)
+                too_wide = metrics.horizontalAdvance(text) + 16 > self.columnWidth(COL[col])
+                if too_wide and col != "Last error":  # that one stretches to fill the row
+                    widened.add(COL[col])
         self.item(row, COL["Last error"]).setToolTip(tip if s.error else "")
-        self.item(row, COL["Dropped"]).setForeground(
-            QBrush(WARN) if s.has_drops else self.palette().text()
-        )
+        dropped = self.item(row, COL["Dropped"])
+        if dropped.data(Qt.UserRole) != s.has_drops:
+            dropped.setData(Qt.UserRole, s.has_drops)
+            dropped.setForeground(QBrush(WARN) if s.has_drops else self.palette().text())
         actions = self.cellWidget(row, ACTIONS)
         actions.findChild(QPushButton, f"startButton:{s.name}").setEnabled(s.can_start)
         actions.findChild(QPushButton, f"stopButton:{s.name}").setEnabled(s.can_stop)
+        return widened
 
     @pyqtSlot(int, int)
     def _on_cell_double_clicked(self, row: int, _col: int) -> None:

@@ -1,0 +1,208 @@
+"""`python -m benchmarks [--quick] [--runs N]`: every performance figure of the README.
+
+Each scenario runs in a fresh process (see benchmarks/scenarios.py and naive.py), several
+times; figures are reported as min / median / max over runs. Results go to
+benchmarks/out/results.json (every run) and benchmarks/out/summary.json (medians, the keys
+tracked from run to run). The original design is swept upward in rate in the same invocation,
+so the ratio compares both on the same machine at the same moment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+from benchmarks.naive import keeps_up
+
+OUT = Path(__file__).resolve().parent / "out"
+NAIVE_RATES = (50, 100, 200, 400, 800, 1600, 3200, 6400, 12800)
+SCENARIO_TIMEOUT_S = 900
+
+
+def run_json(args: list[str]) -> dict:
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    done = subprocess.run(
+        [sys.executable, "-m", *args], capture_output=True, text=True, env=env,
+        timeout=SCENARIO_TIMEOUT_S,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def scenario(name: str, quick: bool) -> dict:
+    print(f"  {name} ...", end="", flush=True)
+    started = time.monotonic()
+    result = run_json(["benchmarks.scenarios", name, *(["--quick"] if quick else [])])
+    print(f" {time.monotonic() - started:.0f} s", flush=True)
+    return result
+
+
+def naive_ceiling(quick: bool) -> tuple[float, list[dict]]:
+    """The highest rate at which the original design keeps up (lag p99 <= 100 ms)."""
+    steps, best = [], 0.0
+    print("  naive sweep:", end="", flush=True)
+    for rate in NAIVE_RATES:
+        result = run_json(["benchmarks.naive", "--rate", str(rate),
+                           "--duration", "3" if quick else "6"])  # fmt: skip
+        steps.append(result)
+        ok = keeps_up(result)
+        print(f" {rate}{'' if ok else '(x)'}", end="", flush=True)
+        if not ok:
+            break
+        best = float(rate)
+    print(flush=True)
+    return best, steps
+
+
+def spread(values: list) -> dict:
+    values = [v for v in values if v is not None]
+    if not values:
+        return {"min": None, "median": None, "max": None, "runs": 0}
+    return {
+        "min": min(values),
+        "median": statistics.median(values),
+        "max": max(values),
+        "runs": len(values),
+    }
+
+
+def machine() -> dict:
+    versions = {}
+    for package in ("numpy", "pyqtgraph", "PyQt5", "PyQt5-Qt5", "psutil", "streamscope"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def collect(quick: bool, runs: int) -> dict:
+    raw: dict[str, list] = {"load": [], "dense": [], "idle": [], "soak": [], "naive": []}
+    for _ in range(runs):
+        for name in ("load", "dense"):
+            raw[name].append(scenario(name, quick))
+    for _ in range(1 if quick else runs):
+        raw["idle"].append(scenario("idle", quick))
+    if not quick:
+        raw["soak"].append(scenario("soak", quick))
+    for _ in range(1 if quick else runs):
+        ceiling, steps = naive_ceiling(quick)
+        raw["naive"].append({"ceiling": ceiling, "steps": steps})
+    return raw
+
+
+def figures(raw: dict) -> dict:
+    load, dense = raw["load"], raw["dense"]
+    pick = lambda runs, key: spread([r[key] for r in runs])  # noqa: E731
+    ours = pick(load, "throughput_samples_per_s")
+    naive = spread([n["ceiling"] for n in raw["naive"]])
+    lag_ok = (pick(load, "lag_p99_ms")["median"] or 1e9) <= 100
+    ratio = ours["median"] / naive["median"] if lag_ok and naive["median"] else None
+    drift_source = raw["soak"] or load
+    return {
+        "throughput_samples_per_s": ours,
+        "drops": pick(load, "drops"),
+        "fps_under_load": pick(load, "fps"),
+        "lag_p99_ms": pick(load, "lag_p99_ms"),
+        "lag_max_ms": pick(load, "lag_max_ms"),
+        "click_latency_ms": pick(load, "click_latency_ms"),
+        "latency_store_p99_ms": pick(load, "latency_store_p99_ms"),
+        "latency_frame_p99_ms": pick(load, "latency_frame_p99_ms"),
+        "render_fps_8x1M": pick(dense, "fps"),
+        "render_lag_p99_ms_8x1M": pick(dense, "lag_p99_ms"),
+        "rss_drift_pct": pick(drift_source, "rss_drift_pct"),
+        "rss_mb": pick(load, "rss_mb"),
+        "buffer_mb": pick(load, "buffer_mb"),
+        "idle_cpu_pct": pick(raw["idle"], "cpu_pct"),
+        "naive_throughput_samples_per_s": naive,
+        "naive_ratio": spread([ratio]),
+    }
+
+
+TARGETS = {
+    "throughput_samples_per_s": (">=", 10_000_000),
+    "drops": ("<=", 0),
+    "fps_under_load": (">=", 30),
+    "lag_p99_ms": ("<=", 30),
+    "lag_max_ms": ("<=", 150),
+    "click_latency_ms": ("<=", 100),
+    "latency_frame_p99_ms": ("<=", 100),
+    "render_fps_8x1M": (">=", 30),
+    "render_lag_p99_ms_8x1M": ("<=", 30),
+    "rss_drift_pct": ("<=", 5),
+    "idle_cpu_pct": ("<", 2),
+    "naive_ratio": (">=", 10_000),
+}
+
+
+def meets(key: str, value) -> str:
+    if key not in TARGETS or value is None:
+        return ""
+    op, target = TARGETS[key]
+    ok = {"<=": value <= target, ">=": value >= target, "<": value < target}[op]
+    return f"{op} {target:,g}  {'ok' if ok else 'MISSED'}"
+
+
+def fmt(value) -> str:
+    if value is None:
+        return "-"
+    if abs(value) >= 1e5:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def table(figs: dict, info: dict, quick: bool) -> str:
+    lines = [
+        f"streamscope benchmarks ({'quick' if quick else 'full'}) — {info['cores']} cores, "
+        f"Python {info['python']}, " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()),
+        f"{'figure':<32} {'min':>14} {'median':>14} {'max':>14} {'runs':>4}  target",
+    ]
+    for key, s in figs.items():
+        lines.append(
+            f"{key:<32} {fmt(s['min']):>14} {fmt(s['median']):>14} {fmt(s['max']):>14} "
+            f"{s['runs']:>4}  {meets(key, s['median'])}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="shorter runs, under 3 minutes")
+    parser.add_argument("--runs", type=int, default=3, help="runs per scenario (default 3)")
+    args = parser.parse_args()
+    info = machine()
+    print(f"running benchmarks ({'quick' if args.quick else 'full'}, {args.runs} runs)")
+    raw = collect(args.quick, args.runs)
+    figs = figures(raw)
+    text = table(figs, info, args.quick)
+    print(text)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "results.json").write_text(
+        json.dumps({"machine": info, "quick": args.quick, "figures": figs, "runs": raw}, indent=1)
+    )
+    summary = {"cores": info["cores"], **{k: v["median"] for k, v in figs.items()}}
+    (OUT / "summary.json").write_text(json.dumps(summary, indent=1))
+    (OUT / "table.txt").write_text(text + "\n")
+    print(f"wrote {OUT / 'summary.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

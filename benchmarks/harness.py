@@ -1,0 +1,171 @@
+"""Measuring the real app from inside its own process (offscreen Qt).
+
+A scenario opens `MainWindow` on a session, lets it warm up, then measures for a while using
+only timers (nothing here blocks the GUI thread it measures): samples into the store, drops,
+painted frames, event-loop lag, click latency, send->store and sample->painted latency, RSS
+and CPU. It prints one JSON object on stdout. `benchmarks.__main__` runs each scenario in a
+fresh process, several times, and aggregates.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+import psutil
+from PyQt5.QtCore import QEvent, QPoint, Qt, QTimer
+from PyQt5.QtGui import QMouseEvent
+from PyQt5.QtWidgets import QApplication, QToolButton
+
+from app.main_window import MainWindow
+from app.session import Session
+from app.supervisor import State
+
+
+def percentile(values, q: float) -> float | None:
+    return float(np.percentile(values, q)) if len(values) else None
+
+
+class ClickProbe:
+    """Posts real mouse clicks to a toolbar button through the event queue and measures how
+    long each waits before the button handles it (what a user feels when clicking)."""
+
+    def __init__(self, button: QToolButton, action):
+        self._button = button
+        self._posted: float | None = None
+        self.latencies: list[float] = []
+        action.toggled.connect(self._on_toggled)
+
+    def click(self) -> None:
+        if self._posted is not None:
+            return  # the last click was not handled yet: its latency is still growing
+        centre = QPoint(self._button.width() // 2, self._button.height() // 2)
+        self._posted = time.perf_counter()
+        for kind in (QEvent.MouseButtonPress, QEvent.MouseButtonRelease):
+            event = QMouseEvent(kind, centre, Qt.LeftButton, Qt.LeftButton, Qt.NoModifier)
+            QApplication.postEvent(self._button, event)
+
+    def _on_toggled(self, _checked: bool) -> None:
+        if self._posted is not None:
+            self.latencies.append(time.perf_counter() - self._posted)
+            self._posted = None
+
+
+class Measurement:
+    """Runs one scenario on a window; `result` is filled when the window has closed."""
+
+    def __init__(self, window: MainWindow, warmup_s: float, measure_s: float, prepare=None):
+        self.w = window
+        self.warmup_s, self.measure_s = warmup_s, measure_s
+        self.prepare = prepare  # (callable, settle seconds) run after warm-up, before measuring
+        self.proc = psutil.Process()
+        self.result: dict = {}
+        self.rss: list[float] = []
+        self.store_lat: list[float] = []
+        self.frame_lat: list[float] = []
+        toolbar = window.toolbar
+        self.click = ClickProbe(toolbar.widgetForAction(toolbar.follow), toolbar.follow)
+        self._timers: list[QTimer] = []
+
+    def start(self) -> None:
+        QTimer.singleShot(200, self._wait_running)
+
+    def _wait_running(self) -> None:
+        alive = [e for e in self.w.supervisor.entries.values() if e.spec.autostart]
+        if all(e.state is State.RUNNING for e in alive):
+            QTimer.singleShot(int(self.warmup_s * 1000), self._prepare)
+        else:
+            QTimer.singleShot(200, self._wait_running)
+
+    def _prepare(self) -> None:
+        if self.prepare is None:
+            self._begin()
+            return
+        action, settle_s = self.prepare
+        action(self.w)
+        QTimer.singleShot(int(settle_s * 1000), self._begin)
+
+    def _every(self, ms: int, slot) -> None:
+        timer = QTimer()
+        timer.timeout.connect(slot)
+        timer.start(ms)
+        self._timers.append(timer)
+
+    def _begin(self) -> None:
+        self.t0 = time.perf_counter()
+        self.samples0 = self.w.stats.total_samples
+        self.cpu0 = self._cpu()
+        self.w.stats.latencies(clear=True)
+        self.w.chart.frame_latencies.clear()
+        self._every(250, self.click.click)
+        self._every(1000, self._sample)
+        QTimer.singleShot(int(self.measure_s * 1000), self._end)
+
+    def _cpu(self) -> float:
+        total = 0.0
+        for p in [self.proc, *self.proc.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def _sample(self) -> None:
+        self.rss.append(self.proc.memory_info().rss)
+        self.store_lat += self.w.stats.latencies(clear=True)
+        self.frame_lat += list(self.w.chart.frame_latencies)
+        self.w.chart.frame_latencies.clear()
+
+    def _end(self) -> None:
+        self._sample()
+        for timer in self._timers:
+            timer.stop()
+        elapsed = time.perf_counter() - self.t0
+        w = self.w
+        lags = [lag for when, lag in w.lag_meter.samples if when >= self.t0]
+        frames = [t for t in w.chart.paint_times if t >= self.t0]
+        rss0 = self.rss[0]
+        self.result = {
+            "duration_s": elapsed,
+            "throughput_samples_per_s": (w.stats.total_samples - self.samples0) / elapsed,
+            "drops": w.stats.total_dropped(),
+            "fps": len(frames) / elapsed if len(frames) < w.chart.paint_times.maxlen else None,
+            "lag_p99_ms": percentile(lags, 99) * 1e3,
+            "lag_max_ms": max(lags) * 1e3,
+            "click_latency_ms": percentile(self.click.latencies, 99) * 1e3
+            if self.click.latencies
+            else None,
+            "clicks": len(self.click.latencies),
+            "latency_store_p99_ms": _ms(percentile(self.store_lat, 99)),
+            "latency_frame_p99_ms": _ms(percentile(self.frame_lat, 99)),
+            "rss_mb": rss0 / 2**20,
+            "rss_drift_pct": 100 * max(abs(r - rss0) for r in self.rss) / rss0,
+            "cpu_pct": 100 * (self._cpu() - self.cpu0) / elapsed,
+            "buffer_mb": w.store.nbytes / 2**20,
+        }
+        w.close()
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1e3
+
+
+def run_window(session: Session, warmup_s: float, measure_s: float, prepare=None) -> dict:
+    """Open the app on `session`, measure, close it; returns the figures."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = MainWindow(session)
+    window.resize(1280, 800)
+    window.show()
+    measurement = Measurement(window, warmup_s, measure_s, prepare)
+    window.shutdown_finished.connect(app.quit)
+    measurement.start()
+    app.exec_()
+    return measurement.result
+
+
+def emit(result: dict) -> None:
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
