@@ -124,13 +124,20 @@ class Pyramid:
             np.maximum.accumulate(idx, out=idx)
             late = int(np.count_nonzero(idx != before))
         idx, mn, mx = group(idx, values, values)
-        self.levels[0].merge(idx, mn, mx)
-        self._added(0, idx)
-        j = 0
-        while j < len(self.levels) - 1 and self._pending[j] > self._capacity // 2:
-            self._propagate(j)
-            j += 1
+        self._merge(0, idx, mn, mx)
         return late
+
+    def _merge(self, level: int, idx: np.ndarray, mn: np.ndarray, mx: np.ndarray) -> None:
+        """Merge into `level` in pieces of half a level, passing buckets up whenever half a
+        level is pending: no level ever forgets a bucket the level above has not seen, however
+        many buckets one append (or one propagation of sparse data) brings."""
+        step = max(self._capacity // 2, 1)
+        for i in range(0, len(idx), step):
+            piece = idx[i : i + step]
+            self.levels[level].merge(piece, mn[i : i + step], mx[i : i + step])
+            self._added(level, piece)
+            if level < len(self.levels) - 1 and self._pending[level] >= step:
+                self._propagate(level)
 
     def sync(self, upto: int | None = None) -> None:
         """Bring levels 1..`upto` (default: all) up to date with level 0."""
@@ -154,8 +161,7 @@ class Pyramid:
         idx, mn, mx = idx[keep], mn[keep], mx[keep]
         self._pending_from[j], self._pending[j] = int(idx[-1]), 0  # the last may still grow
         idx, mn, mx = group(idx >> 2, mn, mx)
-        self.levels[j + 1].merge(idx, mn, mx)
-        self._added(j + 1, idx)
+        self._merge(j + 1, idx, mn, mx)
 
     def envelope(self, t0: float, t1: float, columns: int):
         """(x, ymin, ymax) per column for the time span [t0, t1], at most ~`columns` columns.

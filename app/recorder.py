@@ -22,8 +22,10 @@ HEADER = "timestamp,producer,series,value\n"
 
 def _field(text: str) -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow([text])
-    return out.getvalue()
+    # the line terminator's characters are what the writer quotes: a name with a newline in it
+    # must be quoted too, or it would start a new row
+    csv.writer(out, lineterminator="\r\n").writerow([text])
+    return out.getvalue()[:-2]
 
 
 class CsvRecorder:

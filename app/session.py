@@ -75,7 +75,9 @@ def parse_session(text: str, path: str | Path = "<session>") -> Session:
     _read_settings(session, data, path, where)
     producers = data.get("producers", [])
     if not isinstance(producers, list):
-        raise SessionError(path, "producers must be an array of tables ([[producers]])")
+        raise SessionError(
+            path, "producers must be an array of tables ([[producers]])", where.top("producers")
+        )
     names: set[str] = set()
     for i, raw in enumerate(producers):
         spec = _read_producer(raw, i, path, where)
@@ -110,7 +112,9 @@ def _read_settings(session: Session, data: dict, path, where: _Locator) -> None:
 def _read_producer(raw, i: int, path, where: _Locator) -> ProducerSpec:
     head = where.producer(i)
     if not isinstance(raw, dict):
-        raise SessionError(path, f"producer #{i + 1} must be a table", head)
+        raise SessionError(
+            path, f"producer #{i + 1} must be a table", head or where.top("producers")
+        )
     for key in raw:
         if key not in _PRODUCER_KEYS:
             known = ", ".join(sorted(_PRODUCER_KEYS))

@@ -75,17 +75,19 @@ class SeriesBuffer:
 
     def envelope(self, t0: float, t1: float, columns: int) -> Envelope:
         width = (t1 - t0) / max(columns, 1)
-        if width < bucket_width(0) and self.raw.covers(0, t0):
-            return self._raw_envelope(t0, t1, width, columns)
+        if 0 < width < bucket_width(0):
+            w = math.ldexp(1.0, math.floor(math.log2(width)))  # power of two: exact columns
+            lo, hi = math.floor(t0 / w) * w, (math.floor(t1 / w) + 1) * w  # whole columns
+            if self.raw.covers(0, lo):
+                return self._raw_envelope(lo, hi, w, columns)
         return Envelope(*self.pyramid.envelope(t0, t1, columns))
 
-    def _raw_envelope(self, t0: float, t1: float, width: float, columns: int) -> Envelope:
+    def _raw_envelope(self, t0: float, t1: float, w: float, columns: int) -> Envelope:
         s = self.raw.slice_between(0, t0, t1)
         t, v = self.raw.columns[0][s], self.raw.columns[1][s]
         if len(t) <= 2 * columns:
             v = v.copy()
             return Envelope(t.copy(), v, v)
-        w = math.ldexp(1.0, math.floor(math.log2(width)))  # power of two: exact columns
         idx, mn, mx = group((t * (1.0 / w)).astype(np.int64), v, v)
         return Envelope((idx + 0.5) * w, mn, mx)
 

@@ -176,7 +176,7 @@ class Supervisor:
     def is_stalled(self, entry: Entry) -> bool:
         if entry.state is not State.RUNNING:
             return False
-        last = entry.last_data_at or entry.started_at or entry.since
+        last = next(t for t in (entry.last_data_at, entry.started_at, entry.since) if t is not None)
         return self.clock() - last > self.policy.stall_after
 
     def tick(self) -> None:

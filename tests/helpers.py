@@ -56,8 +56,5 @@ def wait_state(qtbot, window, name: str, word: str, timeout: int = WAIT_MS) -> N
 
 
 def points_in_chart(window, producer: str, series: str = "value") -> int:
-    curve = window.chart.curve((producer, series))
-    if curve is None:
-        return 0
-    x, _ = curve.getData()
-    return 0 if x is None else len(x)
+    """Points or columns the chart drew for a series in its last frame."""
+    return len(window.chart.drawn((producer, series))[0])

@@ -1,9 +1,10 @@
 """The live chart: every series, scrolling over a time window, redrawn on a timer.
 
 A frame asks the store for each visible series' min/max envelope at the chart's pixel width,
-so its cost depends on pixels, not on how many samples arrived (see app/pyramid.py). Curves
-are created once and updated with setData; pyqtgraph's own downsampling and clip-to-view are
-off because the envelope already is both. While following, the chart drives its x range
+so its cost depends on pixels, not on how many samples arrived (see app/pyramid.py). Dense
+envelopes are painted as a filled band (widgets/band_item.py), sparse ones and raw samples as
+a curve; both are created once per series and updated with setData. pyqtgraph's own
+downsampling and clip-to-view are off because the envelope already is both. While following, the chart drives its x range
 itself; any mouse pan/zoom stops following until the user turns Follow back on.
 """
 
@@ -18,6 +19,7 @@ import pyqtgraph as pg
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
 
 from app.store import Envelope, SeriesKey, SeriesStore
+from widgets.band_item import BandItem
 from widgets.time_axis import WallClockAxis
 
 PALETTE = (
@@ -32,29 +34,31 @@ def series_label(key: SeriesKey) -> str:
     return producer if series == "value" else f"{producer}/{series}"
 
 
-def envelope_to_line(env: Envelope) -> tuple[np.ndarray, np.ndarray, str]:
-    """Points and pyqtgraph `connect` mode to draw one series.
-
-    Raw samples: a polyline through them. Dense columns (each next to the last): one vertical
-    segment per column, from min to max, stretched to reach the previous column's range, so
-    the segments join into a continuous trace; no diagonal joins to stroke, which measured
-    ~2.7x faster to paint for noisy data. Sparse columns: a polyline through min then max."""
-    if env.is_raw:
-        return env.x, env.ymin, "finite"
-    x, lo, hi = env.x, env.ymin, env.ymax
+def is_dense(x: np.ndarray) -> bool:
+    """Columns mostly side by side (not a slow series with one sample every few columns)."""
+    if len(x) < 3:
+        return False
     gaps = np.diff(x)
-    if len(x) < 3 or np.count_nonzero(gaps < 1.5 * gaps.min()) < 0.9 * len(gaps):
-        y = np.empty(2 * len(x))
-        y[0::2], y[1::2] = lo, hi
-        return np.repeat(x, 2), y, "finite"
-    lo, hi = lo.copy(), hi.copy()
+    return np.count_nonzero(gaps < 1.5 * gaps.min()) >= 0.9 * len(gaps)
+
+
+def band_edges(env: Envelope) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, lo, hi) of a dense envelope, each column stretched to reach the previous one's
+    range so the band is continuous where the signal jumps between columns."""
+    lo, hi = env.ymin.copy(), env.ymax.copy()
     np.fmin(lo[1:], env.ymax[:-1], out=lo[1:])
     np.fmax(hi[1:], env.ymin[:-1], out=hi[1:])
-    ok = np.isfinite(lo)
-    x, lo, hi = x[ok], lo[ok], hi[ok]
-    y = np.empty(2 * len(x))
-    y[0::2], y[1::2] = lo, hi
-    return np.repeat(x, 2), y, "pairs"
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    return env.x[ok], lo[ok], hi[ok]
+
+
+def polyline(env: Envelope) -> tuple[np.ndarray, np.ndarray]:
+    """Raw samples as they are; sparse columns as min then max."""
+    if env.is_raw:
+        return env.x, env.ymin
+    y = np.empty(2 * len(env.x))
+    y[0::2], y[1::2] = env.ymin, env.ymax
+    return np.repeat(env.x, 2), y
 
 
 class LiveChart(pg.PlotWidget):
@@ -74,7 +78,8 @@ class LiveChart(pg.PlotWidget):
         self.window_s = window_s
         self.following = True
         self.live = False  # some producer is running: keep scrolling even without new data
-        self._curves: dict[SeriesKey, pg.PlotCurveItem] = {}
+        self._curves: dict[SeriesKey, pg.PlotCurveItem] = {}  # raw and sparse data; legend
+        self._bands: dict[SeriesKey, BandItem] = {}  # dense data
         self._order: dict[str, int] = {}  # producer -> position in the legend
         self._hidden: set[str] = set()  # producers whose series start hidden
         self._drawn: tuple | None = None  # (store version, t0, t1, width) of the last frame
@@ -125,6 +130,18 @@ class LiveChart(pg.PlotWidget):
     def curve(self, key: SeriesKey) -> pg.PlotCurveItem | None:
         return self._curves.get(key)
 
+    def drawn(self, key: SeriesKey) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What the last frame drew for a series: (epoch x, low y, high y) per point/column."""
+        band, curve = self._bands.get(key), self._curves.get(key)
+        if band is not None and len(band.data[0]):
+            x, lo, hi = band.data
+            return x + self.origin, lo, hi
+        if curve is not None and curve.getData()[0] is not None:
+            x, y = curve.getData()
+            return x + self.origin, y, y
+        empty = np.empty(0)
+        return empty, empty, empty
+
     def fps(self, seconds: float = 1.0) -> float:
         now = time.perf_counter()
         recent = [t for t in self.paint_times if now - t <= seconds]
@@ -169,37 +186,46 @@ class LiveChart(pg.PlotWidget):
         return (t0, t1) == (old_t0, old_t1)
 
     def _update_curves(self, t0: float, t1: float, width: int) -> float | None:
-        newest = None
         keys = self.store.keys()
+        if any(key not in self._curves for key in keys):
+            self._add_curves(keys)
+        one_pixel = self.getPlotItem().getViewBox().viewPixelSize()[1]
+        newest = None
         for key in keys:
-            if key not in self._curves:
-                self._add_curves(keys)
-                break
-        for key in keys:
-            curve = self._curves[key]
+            curve, band = self._curves[key], self._bands[key]
             if not curve.isVisible():
                 continue
             env = self.store.envelope(key, t0, t1, width)
-            x, y, connect = envelope_to_line(env)
-            curve.setData(x - self.origin, y, connect=connect)
+            if not env.is_raw and is_dense(env.x):
+                x, lo, hi = band_edges(env)
+                band.setData(x - self.origin, lo, hi, one_pixel)
+                curve.setData([], [])
+            else:
+                x, y = polyline(env)
+                curve.setData(x - self.origin, y)
+                band.clear()
             last_time, _ = self.store.latest(key)
             newest = last_time if newest is None else max(newest, last_time)
         return newest
 
     def _add_curves(self, keys: list[SeriesKey]) -> None:
-        """Create curves for new series and rebuild the legend in session order."""
+        """Create curve + band for new series; rebuild the legend in session order."""
         last = len(self._order)
         for key in sorted(keys, key=lambda k: (self._order.get(k[0], last), k)):
             if key in self._curves:
                 continue
-            color = PALETTE[len(self._curves) % len(PALETTE)]
+            siblings = sum(1 for k in self._curves if k[0] == key[0])
+            color = PALETTE[(self._order.get(key[0], len(self._curves)) + siblings) % len(PALETTE)]
             curve = pg.PlotCurveItem(
                 pen=pg.mkPen(color, width=1), antialias=False, connect="finite",
                 name=series_label(key),
             )  # fmt: skip
+            band = BandItem(color)
+            self.addItem(band)
             self.addItem(curve)
+            curve.visibleChanged.connect(lambda c=curve, b=band: b.setVisible(c.isVisible()))
             curve.setVisible(key[0] not in self._hidden)
-            self._curves[key] = curve
+            self._curves[key], self._bands[key] = curve, band
         self.legend.clear()
         for key in sorted(self._curves, key=lambda k: (self._order.get(k[0], last), k)):
             self.legend.addItem(self._curves[key], series_label(key))

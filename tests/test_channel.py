@@ -1,0 +1,289 @@
+"""app.channel: one pipe per producer run, drained together without busy-waiting or hanging.
+
+Real `multiprocessing.Pipe(duplex=False)` pairs, in this process: the test thread writes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import struct
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from app.channel import MAX_MESSAGES_PER_READER, Channel, RunKey
+from producers import wire
+from producers.wire import Chunk
+
+A1 = RunKey("a", 1)
+B1 = RunKey("b", 1)
+
+
+@pytest.fixture
+def channel():
+    ch = Channel()
+    yield ch
+    ch.close()
+
+
+@pytest.fixture
+def pipes():
+    """Makes reader/writer pairs; closes whatever the test left open."""
+    made = []
+
+    def make():
+        reader, writer = mp.Pipe(duplex=False)
+        made.extend([reader, writer])
+        return reader, writer
+
+    yield make
+    for conn in made:
+        conn.close()
+
+
+def data(series="v", values=(1.0, 2.0), t0=100.0, dropped=0, sent_at=50.0) -> bytes:
+    chunk = Chunk(series, np.asarray(values, dtype=float), t0=t0, dt=0.5)
+    return wire.encode_data([chunk], sent_at, dropped)
+
+
+def drain_until(channel, predicate, timeout=5.0):
+    """Drain repeatedly until `predicate(batches)` holds; returns all batches."""
+    batches = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        batches.append(channel.drain(0.05))
+        if predicate(batches):
+            return batches
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def events(batches):
+    return [(e.key, e.kind) for b in batches for e in b.events]
+
+
+def test_drain_returns_everything_available_as_one_batch(channel, pipes):
+    ra, wa = pipes()
+    rb, wb = pipes()
+    channel.add(A1, ra)
+    channel.add(B1, rb)
+    wa.send_bytes(wire.encode_control(wire.HELLO, pid=1, kind="sine"))
+    for i in range(5):
+        wa.send_bytes(data(values=[float(i)], t0=float(i)))
+    wb.send_bytes(data(series="w", values=[9.0, 8.0, 7.0]))
+    batch = channel.drain(1.0)
+    assert batch
+    assert sorted(name for name, _ in batch.chunks) == ["a"] * 5 + ["b"]
+    a_values = [c.values[0] for name, c in batch.chunks if name == "a"]
+    assert a_values == [0.0, 1.0, 2.0, 3.0, 4.0]  # in order within a producer
+    assert batch.samples == 8
+    assert [(e.key, e.kind, e.info) for e in batch.events] == [
+        (A1, "hello", {"pid": 1, "kind": "sine"})
+    ]
+    assert batch.data_runs == {A1, B1}
+    assert batch.received_at == pytest.approx(time.time(), abs=5)
+    assert not channel.drain(0.01)  # nothing left
+
+
+def test_sent_at_is_the_oldest_per_producer(channel, pipes):
+    r, w = pipes()
+    channel.add(A1, r)
+    w.send_bytes(data(sent_at=10.0))
+    w.send_bytes(data(sent_at=11.0))
+    batch = channel.drain(1.0)
+    assert batch.sent_at == {"a": 10.0}
+
+
+def test_empty_drain_respects_timeout_without_busy_waiting(channel, pipes):
+    r, _w = pipes()
+    channel.add(A1, r)
+    channel.drain(0)  # consume the wake-up from add()
+    wall, cpu = time.monotonic(), time.process_time()
+    batch = channel.drain(0.3)
+    wall, cpu = time.monotonic() - wall, time.process_time() - cpu
+    assert not batch
+    assert 0.25 <= wall < 2.0
+    assert cpu < 0.05  # a busy loop would burn ~0.3 s of CPU
+
+
+def test_drain_with_no_readers_waits_too(channel):
+    start = time.monotonic()
+    assert not channel.drain(0.1)
+    assert time.monotonic() - start >= 0.09
+
+
+def test_drain_returns_as_soon_as_data_arrives(channel, pipes):
+    r, w = pipes()
+    channel.add(A1, r)
+    channel.drain(0)
+    timer = threading.Timer(0.05, w.send_bytes, args=(data(),))
+    timer.start()
+    try:
+        start = time.monotonic()
+        batch = channel.drain(10.0)
+        assert time.monotonic() - start < 5.0
+        assert batch.samples == 2
+    finally:
+        timer.cancel()
+        timer.join()
+
+
+def test_wake_interrupts_a_wait(channel, pipes):
+    r, _w = pipes()
+    channel.add(A1, r)
+    channel.drain(0)
+    timer = threading.Timer(0.05, channel.wake)
+    timer.start()
+    try:
+        start = time.monotonic()
+        batch = channel.drain(10.0)
+        assert time.monotonic() - start < 5.0
+        assert not batch
+    finally:
+        timer.join()
+
+
+def test_many_wakes_never_block(channel):
+    start = time.monotonic()
+    for _ in range(100_000):  # far more than the wake pipe holds
+        channel.wake()
+    assert time.monotonic() - start < 5.0
+    for _ in range(50):  # the backlog of wake-ups is read away, then drain waits again
+        start = time.monotonic()
+        channel.drain(0.05)
+        if time.monotonic() - start >= 0.04:
+            break
+    else:
+        raise AssertionError("drain never waited again after a burst of wake-ups")
+
+
+def test_adding_a_reader_wakes_a_waiting_drain(channel, pipes):
+    channel.drain(0)
+    r, w = pipes()
+    w.send_bytes(data())
+    result = []
+    thread = threading.Thread(target=lambda: result.append(channel.drain(10.0)))
+    thread.start()
+    channel.add(A1, r)
+    thread.join(5.0)
+    assert not thread.is_alive()
+    batches = result + drain_until(channel, lambda bs: True)
+    assert sum(b.samples for b in batches) == 2
+
+
+def test_closed_writer_gives_eof_and_removes_the_reader(channel, pipes):
+    r, w = pipes()
+    channel.add(A1, r)
+    w.send_bytes(data())
+    w.send_bytes(wire.encode_control(wire.END, dropped_total=3))
+    w.close()
+    batches = drain_until(channel, lambda bs: (A1, "eof") in events(bs))
+    assert sum(b.samples for b in batches) == 2  # what was sent before the end still arrives
+    assert events(batches) == [(A1, "end"), (A1, "eof")]
+    assert channel.reader_count == 0
+    assert r.closed
+
+
+def test_torn_message_gives_eof_not_a_hang(channel, pipes):
+    r, w = pipes()
+    other_r, other_w = pipes()
+    channel.add(A1, r)
+    channel.add(B1, other_r)
+    os.write(w.fileno(), struct.pack("!i", 1000) + b"x" * 10)  # header says 1000, 10 follow
+    w.close()  # the producer died mid-write
+    other_w.send_bytes(data())
+    start = time.monotonic()
+    batches = drain_until(channel, lambda bs: (A1, "eof") in events(bs))
+    assert time.monotonic() - start < 5.0
+    assert (A1, "bad_message") not in events(batches)
+    assert channel.reader_count == 1
+    other_w.send_bytes(data(values=[5.0]))
+    batches += drain_until(channel, lambda bs: sum(b.samples for b in bs) >= 1)
+    assert sum(b.samples for b in batches) == 3  # the other producer is unaffected
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"hello from a stray print()\n", b"", b"D\x00\x01", b"Hnot json", bytes(range(256))],
+)
+def test_garbage_is_a_bad_message_and_others_keep_flowing(channel, pipes, garbage):
+    r, w = pipes()
+    other_r, other_w = pipes()
+    channel.add(A1, r)
+    channel.add(B1, other_r)
+    w.send_bytes(garbage)
+    w.send_bytes(data(values=[1.0]))  # the same pipe recovers: messages are framed
+    other_w.send_bytes(data(values=[2.0, 3.0]))
+    batches = drain_until(channel, lambda bs: sum(b.samples for b in bs) == 3)
+    bad = [e for b in batches for e in b.events if e.kind == "bad_message"]
+    assert [e.key for e in bad] == [A1]
+    assert bad[0].info["error"]
+    assert channel.reader_count == 2
+
+
+def test_drops_are_reported_per_run(channel, pipes):
+    r1, w1 = pipes()
+    r2, w2 = pipes()
+    old, new = RunKey("a", 1), RunKey("a", 2)
+    channel.add(old, r1)
+    channel.add(new, r2)
+    w1.send_bytes(data(dropped=5))
+    w1.send_bytes(data(dropped=7))  # cumulative: the latest wins
+    w2.send_bytes(data(dropped=1))
+    batch = channel.drain(1.0)
+    assert batch.drops == {old: 7, new: 1}
+    w1.send_bytes(wire.encode_control(wire.END, dropped_total=9))
+    batch = channel.drain(1.0)
+    assert batch.drops == {old: 9}
+
+
+def test_error_event_carries_the_traceback(channel, pipes):
+    r, w = pipes()
+    channel.add(A1, r)
+    w.send_bytes(wire.encode_control(wire.ERROR, error="ValueError('x')", traceback="Traceback"))
+    (event,) = channel.drain(1.0).events
+    assert (event.key, event.kind) == (A1, "error")
+    assert event.info == {"error": "ValueError('x')", "traceback": "Traceback"}
+
+
+def test_a_flooding_producer_cannot_starve_the_others(channel, pipes):
+    flood_r, flood_w = pipes()
+    r, w = pipes()
+    channel.add(A1, flood_r)
+    channel.add(B1, r)
+    for _ in range(MAX_MESSAGES_PER_READER * 3):
+        flood_w.send_bytes(data(values=[0.0]))
+    w.send_bytes(data(values=[1.0]))
+    batch = channel.drain(1.0)
+    names = [name for name, _ in batch.chunks]
+    assert names.count("a") <= MAX_MESSAGES_PER_READER
+    assert "b" in names
+    total = MAX_MESSAGES_PER_READER * 3 + 1
+    rest = drain_until(channel, lambda bs: batch.samples + sum(b.samples for b in bs) >= total)
+    assert batch.samples + sum(b.samples for b in rest) == total
+
+
+def test_restarted_run_replaces_nothing_of_the_old_one(channel, pipes):
+    """A new generation has its own pipe; the old run's EOF only removes the old reader."""
+    r1, w1 = pipes()
+    r2, w2 = pipes()
+    channel.add(RunKey("a", 1), r1)
+    channel.add(RunKey("a", 2), r2)
+    w1.close()
+    drain_until(channel, lambda bs: (RunKey("a", 1), "eof") in events(bs))
+    assert channel.reader_count == 1
+    w2.send_bytes(data())
+    batches = drain_until(channel, lambda bs: sum(b.samples for b in bs) == 2)
+    assert {k for b in batches for k in b.data_runs} == {RunKey("a", 2)}
+
+
+def test_close_closes_every_reader(pipes):
+    ch = Channel()
+    r, _w = pipes()
+    ch.add(A1, r)
+    ch.close()
+    assert r.closed
+    assert ch.reader_count == 0
+    ch.close()  # twice is harmless

@@ -1,0 +1,154 @@
+"""producers.params: the one declaration that validates user input for every producer kind."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from producers import all_kinds
+from producers.params import Param, ParamError, validate_params
+
+RATE = Param("rate_hz", float, 10.0, "samples per second", min=0.5, max=100.0)
+COUNT = Param("count", int, 3, "how many", min=0)
+FLAG = Param("flag", bool, False, "on or off")
+MODE = Param("mode", str, "a", "which one", choices=("a", "b"))
+LABEL = Param("label", str, "x", "free text")
+DECLARED = (RATE, COUNT, FLAG, MODE, LABEL)
+
+
+def test_defaults_fill_missing_parameters():
+    assert validate_params(DECLARED, {}, "demo") == {
+        "rate_hz": 10.0,
+        "count": 3,
+        "flag": False,
+        "mode": "a",
+        "label": "x",
+    }
+
+
+def test_given_values_override_defaults_and_keep_their_type():
+    got = validate_params(DECLARED, {"count": 7, "flag": True, "mode": "b"}, "demo")
+    assert got["count"] == 7 and type(got["count"]) is int
+    assert got["flag"] is True
+    assert got["mode"] == "b"
+    assert got["rate_hz"] == 10.0
+
+
+def test_int_is_accepted_for_float_and_becomes_float():
+    got = validate_params(DECLARED, {"rate_hz": 20}, "demo")
+    assert got["rate_hz"] == 20.0
+    assert type(got["rate_hz"]) is float
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        (RATE, True),  # bool is an int subclass in Python, but not a number in a session file
+        (RATE, "20"),
+        (RATE, None),
+        (COUNT, 2.0),  # no silent truncation of a float into an int parameter
+        (COUNT, False),
+        (COUNT, "3"),
+        (FLAG, 1),
+        (FLAG, "true"),
+        (MODE, 1),
+        (LABEL, 3.5),
+    ],
+)
+def test_wrong_type_is_an_error_naming_the_parameter_and_type(param, value):
+    with pytest.raises(ParamError) as info:
+        param.coerce(value)
+    assert info.value.key == param.name
+    message = str(info.value)
+    assert param.name in message
+    assert param.type_name in message
+    assert type(value).__name__ in message
+
+
+@pytest.mark.parametrize("value", [0.49, 100.01, -1.0, 1e9])
+def test_out_of_range_is_an_error_showing_the_range(value):
+    with pytest.raises(ParamError) as info:
+        RATE.coerce(value)
+    assert info.value.key == "rate_hz"
+    assert "[0.5, 100]" in str(info.value)
+    assert repr(value) in str(info.value)
+
+
+@pytest.mark.parametrize("value", [0.5, 100.0, 42.25])
+def test_bounds_are_inclusive(value):
+    assert RATE.coerce(value) == value
+
+
+def test_one_sided_bounds():
+    assert COUNT.coerce(0) == 0
+    assert COUNT.coerce(10**12) == 10**12
+    with pytest.raises(ParamError, match=r"\[0, inf\]"):
+        COUNT.coerce(-1)
+    upper = Param("level", float, 0.0, "", max=1.0)
+    assert upper.coerce(-1e300) == -1e300
+    with pytest.raises(ParamError, match=r"\[-inf, 1\]"):
+        upper.coerce(1.5)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_non_finite_floats_are_refused_even_without_bounds(value):
+    unbounded = Param("offset", float, 0.0, "added to every value")
+    with pytest.raises(ParamError, match="finite") as info:
+        unbounded.coerce(value)
+    assert info.value.key == "offset"
+
+
+def test_choices_are_enforced_and_listed():
+    assert MODE.coerce("b") == "b"
+    with pytest.raises(ParamError) as info:
+        MODE.coerce("c")
+    assert info.value.key == "mode"
+    assert "one of a, b" in str(info.value)
+    assert "'c'" in str(info.value)
+
+
+def test_unknown_parameter_is_an_error_listing_the_known_ones():
+    with pytest.raises(ParamError) as info:
+        validate_params(DECLARED, {"rate": 5.0}, "demo")
+    assert info.value.key == "rate"
+    message = str(info.value)
+    assert "'rate'" in message and "'demo'" in message
+    for p in DECLARED:
+        assert p.name in message
+
+
+def test_unknown_parameter_for_a_kind_without_parameters():
+    with pytest.raises(ParamError, match=r"known: none"):
+        validate_params((), {"x": 1}, "bare")
+
+
+def test_first_bad_value_is_reported_by_key():
+    with pytest.raises(ParamError) as info:
+        validate_params(DECLARED, {"count": -5}, "demo")
+    assert info.value.key == "count"
+
+
+def test_param_error_is_a_value_error():
+    assert issubclass(ParamError, ValueError)
+
+
+def test_describe_range():
+    assert RATE.describe_range() == "[0.5, 100]"
+    assert COUNT.describe_range() == "[0, inf]"
+    assert MODE.describe_range() == "one of a, b"
+    assert FLAG.describe_range() == ""
+
+
+def test_every_builtin_declaration_is_consistent():
+    """Each kind's defaults must pass its own validation, or the kind cannot start as declared."""
+    kinds = all_kinds()
+    assert {"sine", "noise", "random_walk", "clock", "system", "fail"} <= set(kinds)
+    for kind, cls in kinds.items():
+        names = [p.name for p in cls.params]
+        assert len(names) == len(set(names)), kind
+        for p in cls.params:
+            assert p.help, f"{kind}.{p.name} has no help text"
+            assert p.coerce(p.default) == p.default, f"{kind}.{p.name} default is invalid"
+        defaults = validate_params(cls.params, {}, kind)
+        assert list(defaults) == names

@@ -1,0 +1,364 @@
+"""app.pyramid: decimated min/max must be the TRUE min/max of every drawn column.
+
+Every envelope is checked against a brute force over the samples (tests/envelope_oracle.py):
+columns aligned to absolute time at multiples of their width, x the column centre.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.pyramid import LEVELS, Pyramid, bucket_indices, bucket_width, group, run_starts
+from tests.envelope_oracle import check_envelope, column_of
+
+T_BASE = 1_700_000_000.0  # epoch seconds, as producers stamp them
+
+
+def feed(pyramid: Pyramid, t: np.ndarray, v: np.ndarray, sizes, ordered=False) -> int:
+    late = 0
+    pos = 0
+    for size in sizes:
+        late += pyramid.append(t[pos : pos + size], v[pos : pos + size], ordered)
+        pos += size
+    assert pos == len(t)
+    return late
+
+
+def random_sizes(rng, n: int, high: int) -> list[int]:
+    sizes = []
+    while sum(sizes) < n:
+        sizes.append(min(int(rng.integers(1, high)), n - sum(sizes)))
+    return sizes
+
+
+# -- building blocks -----------------------------------------------------------------------------
+
+
+def test_bucket_widths_are_powers_of_four_apart():
+    assert bucket_width(0) == 2.0**-14
+    for k in range(1, LEVELS):
+        assert bucket_width(k) == 4 * bucket_width(k - 1)
+    assert 15 * 60 < bucket_width(LEVELS - 1) < 20 * 60  # the coarsest is ~17 minutes
+
+
+def test_bucket_indices_are_exact_floors():
+    rng = np.random.default_rng(0)
+    t = T_BASE + rng.uniform(0, 1000, 10_000)
+    t = np.concatenate([t, T_BASE + np.arange(100) * bucket_width(0)])  # exact boundaries
+    for level in (0, 3, LEVELS - 1):
+        got = bucket_indices(t, level)
+        assert np.array_equal(got, column_of(t, bucket_width(level)))
+
+
+@pytest.mark.parametrize("runs", ["short", "long"])
+def test_group_is_min_max_per_run(runs):
+    rng = np.random.default_rng(1)
+    n = 5000
+    span = 4000 if runs == "short" else 20  # few long runs take the searchsorted path
+    idx = np.sort(rng.integers(0, span, n))
+    mn = rng.normal(size=n)
+    mx = mn + rng.random(n)
+    mn[rng.random(n) < 0.1] = np.nan
+    got_idx, got_mn, got_mx = group(idx, mn, mx)
+    want = np.unique(idx)
+    np.testing.assert_array_equal(got_idx, want)
+    for i, k in enumerate(want):
+        sel = idx == k
+        np.testing.assert_array_equal(got_mn[i], np.fmin.reduce(mn[sel]))
+        np.testing.assert_array_equal(got_mx[i], np.fmax.reduce(mx[sel]))
+
+
+def test_group_single_run_and_single_value():
+    idx, mn, mx = group(np.array([7, 7, 7]), np.array([3.0, 1.0, 2.0]), np.array([3.0, 1.0, 2.0]))
+    assert (list(idx), list(mn), list(mx)) == ([7], [1.0], [3.0])
+    idx, mn, mx = group(np.array([4]), np.array([5.0]), np.array([5.0]))
+    assert (list(idx), list(mn), list(mx)) == ([4], [5.0], [5.0])
+
+
+def test_run_starts_both_strategies_agree_with_brute_force():
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        n = int(rng.integers(2, 3000))
+        span = int(rng.choice([2, 5, 50, 5000]))
+        idx = np.sort(rng.integers(0, span, n))
+        idx[-1] = span  # at least two runs: group() handles a single run itself
+        want = np.concatenate(([0], np.flatnonzero(np.diff(idx)) + 1))
+        np.testing.assert_array_equal(run_starts(idx), want)
+
+
+# -- envelope exactness --------------------------------------------------------------------------
+
+
+def test_empty_pyramid_gives_an_empty_envelope():
+    x, ymin, ymax = Pyramid(64).envelope(T_BASE, T_BASE + 10, 100)
+    assert len(x) == len(ymin) == len(ymax) == 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_irregular_timestamps(seed):
+    rng = np.random.default_rng(seed)
+    n = 40_000
+    t = T_BASE + np.sort(rng.uniform(0, 20, n))
+    v = rng.normal(size=n) * rng.choice([1, 100], n)  # occasional spikes must survive
+    p = Pyramid(1 << 16)
+    assert feed(p, t, v, random_sizes(rng, n, 3000)) == 0
+    for _ in range(10):
+        t0 = T_BASE + rng.uniform(-1, 15)
+        t1 = t0 + rng.choice([0.01, 0.3, 2.0, 7.0, 30.0])
+        cols = int(rng.choice([100, 333, 1000, 1920]))
+        if np.count_nonzero((t >= t0) & (t <= t1)) < 4 * cols:
+            continue  # too sparse to tell the column width from the output
+        check_envelope(p.envelope(t0, t1, cols), t, v, t0, t1, cols, max_width=2 * (t1 - t0) / cols)
+
+
+def test_regular_high_rate_data_in_small_batches():
+    rate = 1_000_000.0
+    n = 2_000_000  # two seconds at 1 MHz, sent as 10 ms batches
+    t = T_BASE + 0.123 + np.arange(n) / rate
+    v = np.sin(np.arange(n) * 2e-4) + (np.arange(n) % 9973 == 0) * 5.0
+    p = Pyramid(1 << 15)
+    feed(p, t, v, [10_000] * (n // 10_000), ordered=True)
+    for t0, t1, cols in [
+        (T_BASE, T_BASE + 3, 1000),
+        (t[0], t[-1], 1920),
+        (T_BASE + 1.0001, T_BASE + 1.0301, 800),
+        (T_BASE + 1.5, T_BASE + 1.5 + 0.2, 1000),
+    ]:
+        check_envelope(p.envelope(t0, t1, cols), t, v, t0, t1, cols, max_width=2 * (t1 - t0) / cols)
+    # the spikes every 9973 samples are seen at every zoom level
+    _x, _, ymax = p.envelope(t[0], t[-1], 1000)
+    assert ymax.max() == v.max()
+
+
+def test_left_edge_column_is_exact_as_the_window_scrolls():
+    """The first column, partly left of t0, still shows its whole interval: no shimmer."""
+    rng = np.random.default_rng(9)
+    n = 200_000
+    t = T_BASE + np.sort(rng.uniform(0, 100, n))
+    v = rng.normal(size=n)
+    p = Pyramid(1 << 15)
+    feed(p, t, v, [5000] * (n // 5000))
+    span, cols = 60.0, 320  # column width 0.1875 s: three 62.5 ms buckets
+    for shift in np.linspace(0, 5, 41):
+        t0 = T_BASE + 20 + shift
+        check_envelope(p.envelope(t0, t0 + span, cols), t, v, t0, t0 + span, cols)
+
+
+def test_nan_values_are_ignored_unless_a_column_holds_only_nan():
+    rng = np.random.default_rng(4)
+    n = 50_000
+    t = T_BASE + np.sort(rng.uniform(0, 10, n))
+    v = rng.normal(size=n)
+    v[rng.random(n) < 0.3] = np.nan
+    v[(t > T_BASE + 4) & (t < T_BASE + 5)] = np.nan  # a whole second of NaN
+    p = Pyramid(1 << 14)
+    feed(p, t, v, random_sizes(rng, n, 2000))
+    for t0, t1, cols in [(T_BASE, T_BASE + 10, 500), (T_BASE + 3.9, T_BASE + 5.1, 200)]:
+        x, ymin, ymax = env = p.envelope(t0, t1, cols)
+        check_envelope(env, t, v, t0, t1, cols)
+        inside = (x > T_BASE + 4.1) & (x < T_BASE + 4.9)
+        assert inside.any() and np.isnan(ymin[inside]).all() and np.isnan(ymax[inside]).all()
+        assert not np.isnan(ymin[x < T_BASE + 3.9]).any()
+
+
+def test_many_appends_and_wrapping_use_a_coarser_level_for_old_data():
+    rng = np.random.default_rng(5)
+    rate = 1000.0
+    n = 300_000  # five minutes at 1 kHz
+    t = T_BASE + np.arange(n) / rate
+    v = np.cumsum(rng.normal(size=n))
+    p = Pyramid(256)  # tiny: level 0 holds only ~16 ms
+    feed(p, t, v, [50] * (n // 50), ordered=True)
+    assert p.levels[0].rows.wrapped
+
+    # the last second at 1000 columns: fine enough levels still hold it
+    t0, t1 = t[-1] - 1.0, t[-1]
+    w = check_envelope(p.envelope(t0, t1, 1000), t, v, t0, t1, 1000)
+    assert w < 0.02
+
+    # the whole five minutes: the fine levels forgot the start; a coarser one is exact
+    t0, t1 = t[0], t[-1]
+    w = check_envelope(p.envelope(t0, t1, 1000), t, v, t0, t1, 1000)
+    assert w > 2 * (t1 - t0) / 1000
+    x, ymin, ymax = p.envelope(t0, t1, 1000)
+    assert x[0] < t[0] + w  # the very first sample is still represented
+    assert ymin.min() == v.min() and ymax.max() == v.max()
+
+
+def test_history_survives_while_frames_read_only_the_recent_past():
+    """A live chart reads a fine level every frame; zooming out later must still find all of
+    the history at the coarse levels."""
+    rng = np.random.default_rng(13)
+    rate = 1000.0
+    n = 30_000
+    t = T_BASE + np.arange(n) / rate
+    v = np.cumsum(rng.normal(size=n))
+    p = Pyramid(256)
+    for i in range(0, n, 10):  # 10 ms batches
+        p.append(t[i : i + 10], v[i : i + 10], ordered=True)
+        if i % 100 == 0:  # a frame every 10 batches showing the last 2 s
+            p.envelope(t[i + 9] - 2, t[i + 9], 1000)
+    x, ymin, ymax = env = p.envelope(t[0], t[-1], 1000)
+    check_envelope(env, t, v, t[0], t[-1], 1000)
+    assert x[0] < t[0] + 1 and ymin.min() == v.min() and ymax.max() == v.max()
+
+
+@pytest.mark.parametrize(("gap", "batch"), [(2.0, 1), (2.0, 50), (0.3, 7), (5e-5, 300)])
+def test_sparse_data_reaching_every_level(gap, batch):
+    """One sample per bucket on many levels: every level receives as many buckets as level 0."""
+    rng = np.random.default_rng(14)
+    n = 3000
+    t = T_BASE + np.cumsum(rng.uniform(0.5, 1.5, n) * gap)
+    v = rng.normal(size=n)
+    p = Pyramid(64)
+    feed(p, t, v, [batch] * (n // batch) + [n % batch])
+    check_envelope(p.envelope(t[0], t[-1], 100), t, v, t[0], t[-1], 100)
+
+
+def test_random_workload_with_queries_between_appends():
+    """Appends of every size interleaved with reads, on a small pyramid that wraps often."""
+    rng = np.random.default_rng(6)
+    p = Pyramid(64)
+    ts, vs = [], []
+    now = T_BASE
+    checked = 0
+    for step in range(400):
+        size = int(rng.choice([1, 3, 20, 100, 700]))
+        gaps = rng.exponential(rng.choice([1e-5, 1e-3, 0.05]), size)
+        t = now + np.cumsum(gaps)
+        now = t[-1]
+        v = rng.normal(size=size)
+        assert p.append(t, v) == 0
+        ts.append(t)
+        vs.append(v)
+        if step % 10 == 9:
+            all_t, all_v = np.concatenate(ts), np.concatenate(vs)
+            t1 = now
+            t0 = t1 - rng.choice([0.05, 1.0, 10.0, now - T_BASE])
+            cols = int(rng.choice([50, 200]))
+            env = p.envelope(t0, t1, cols)
+            if len(env[0]) >= 4:  # enough columns to tell their width
+                check_envelope(env, all_t, all_v, t0, t1, cols)
+                checked += 1
+    assert checked >= 30
+
+
+def test_one_huge_append_reaches_the_coarse_levels():
+    """A batch spanning more buckets than a level holds (a consumer catching up after a stall)
+    must still be complete at the coarse levels."""
+    rng = np.random.default_rng(7)
+    n = 5000
+    t = T_BASE + np.sort(rng.uniform(0, 10, n))
+    v = rng.normal(size=n)
+    p = Pyramid(64)
+    p.append(t, v)
+    _x, ymin, ymax = env = p.envelope(T_BASE, T_BASE + 10, 100)
+    check_envelope(env, t, v, T_BASE, T_BASE + 10, 100)
+    assert ymin.min() == v.min() and ymax.max() == v.max()
+
+
+def test_several_large_appends_just_under_and_over_capacity():
+    rng = np.random.default_rng(8)
+    cap = 128
+    p = Pyramid(cap)
+    ts, vs = [], []
+    start = T_BASE
+    for size in [cap // 2, cap // 2 + 1, cap - 1, cap, cap + 1, 3 * cap, 1, cap // 2]:
+        t = start + (np.arange(size) + rng.random(size) * 0.5) * bucket_width(0) * 3
+        start = t[-1] + bucket_width(0)
+        v = rng.normal(size=size)
+        p.append(t, v)
+        ts.append(t)
+        vs.append(v)
+    t, v = np.concatenate(ts), np.concatenate(vs)
+    t0, t1 = t[0], t[-1]
+    _x, ymin, ymax = env = p.envelope(t0, t1, 20)
+    check_envelope(env, t, v, t0, t1, 20)
+    assert ymin.min() == v.min() and ymax.max() == v.max()
+
+
+def test_out_of_order_samples_are_counted_late_and_kept():
+    """A late sample is counted, and kept in the newest bucket at the time it arrived."""
+    rng = np.random.default_rng(10)
+    n = 20_000
+    t = T_BASE + np.arange(n) * 1e-3
+    v = rng.normal(size=n)
+    late_at = np.sort(rng.choice(np.arange(100, n), 50, replace=False))
+    t[late_at] -= 0.5  # these arrive half a second late
+    v[late_at] = 100.0 + np.arange(50)  # and stand out
+    p = Pyramid(1 << 14)
+    late = feed(p, t, v, random_sizes(rng, n, 700))
+    assert late == 50
+    counted_at = np.maximum.accumulate(t)
+    for t0, t1, cols in [(T_BASE, t.max(), 200), (T_BASE + 3, T_BASE + 7, 1000)]:
+        check_envelope(p.envelope(t0, t1, cols), counted_at, v, t0, t1, cols)
+    _x, _, ymax = p.envelope(T_BASE, t.max(), 200)
+    assert ymax.max() == 149.0  # no late sample lost
+
+
+def test_out_of_order_first_sample_of_a_batch_is_late():
+    p = Pyramid(64)
+    assert p.append(np.array([T_BASE + 10.0, T_BASE + 11.0]), np.array([1.0, 2.0])) == 0
+    assert p.append(np.array([T_BASE + 5.0, T_BASE + 12.0]), np.array([3.0, 4.0])) == 1
+    assert p.append(np.array([T_BASE + 13.0]), np.array([5.0])) == 0
+
+
+def test_ordered_flag_skips_the_order_check_within_a_batch_only():
+    p = Pyramid(64)
+    p.append(np.array([T_BASE + 10.0]), np.array([1.0]))
+    # a regular chunk is ordered within itself, but may still start before the last sample
+    assert p.append(np.array([T_BASE + 9.0, T_BASE + 9.5]), np.array([2.0, 3.0]), ordered=True) == 2
+
+
+def test_samples_close_together_out_of_order_in_one_bucket_are_not_late():
+    p = Pyramid(64)
+    b = bucket_width(0)
+    t = T_BASE + np.array([0.75, 0.25, 0.5]) * b  # one bucket
+    assert p.append(t, np.array([1.0, 2.0, 3.0])) == 0
+
+
+def test_memory_is_fixed_whatever_the_data():
+    p = Pyramid(512)
+    before = p.nbytes
+    assert before == LEVELS * 2 * 512 * (8 + 8 + 8)
+    rng = np.random.default_rng(11)
+    p.append(T_BASE + np.sort(rng.uniform(0, 3600, 100_000)), rng.normal(size=100_000))
+    p.envelope(T_BASE, T_BASE + 3600, 1000)
+    assert p.nbytes == before
+
+
+def test_zoomed_out_past_all_data_and_degenerate_ranges():
+    p = Pyramid(64)
+    t = T_BASE + np.arange(100) * 0.01
+    v = np.arange(100.0)
+    p.append(t, v)
+    x, ymin, ymax = p.envelope(T_BASE + 100, T_BASE + 200, 10)  # after all the data
+    assert len(x) <= 1 and (len(x) == 0 or ymax[0] == 99.0)
+    x, ymin, ymax = p.envelope(T_BASE - 200, T_BASE - 100, 10)  # before all the data
+    assert len(x) <= 1 and (len(x) == 0 or ymin[0] == 0.0)
+    for t0, t1, cols in [(T_BASE + 0.5, T_BASE + 0.5, 100), (T_BASE + 0.6, T_BASE + 0.4, 10)]:
+        x, ymin, ymax = p.envelope(t0, t1, cols)
+        assert len(x) == len(ymin) == len(ymax) <= 3
+    x, _, _ = p.envelope(T_BASE, T_BASE + 1, 0)  # zero columns is treated as one
+    assert len(x) <= 3
+
+
+def test_columns_are_stable_as_the_window_scrolls():
+    """The same absolute interval gets the same column, min and max in every frame."""
+    rng = np.random.default_rng(12)
+    n = 100_000
+    t = T_BASE + np.sort(rng.uniform(0, 50, n))
+    v = rng.normal(size=n)
+    p = Pyramid(1 << 15)
+    p.append(t, v)
+    seen: dict[float, tuple[float, float]] = {}
+    for shift in np.linspace(0, 10, 57):
+        t0 = T_BASE + 5 + shift
+        x, ymin, ymax = p.envelope(t0, t0 + 30, 600)
+        keep = (x > t0) & (x < t0 + 30)
+        for xi, a, b in zip(x[keep], ymin[keep], ymax[keep], strict=True):
+            assert seen.setdefault(float(xi), (a, b)) == (a, b)
+    width = min(np.diff(sorted(seen)))
+    assert 30 / 600 <= width < 2 * 30 / 600
+    assert len(seen) == pytest.approx(40 / width, abs=2)  # every column of the 40 s scrolled

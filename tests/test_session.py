@@ -1,0 +1,480 @@
+"""app.session: session files, validated before anything starts; errors read FILE:LINE: message."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from app.session import DEFAULT_SESSION, SessionError, load_session, parse_session
+from producers import all_kinds
+
+PATH = "my-session.toml"
+
+
+def error_of(text: str) -> SessionError:
+    with pytest.raises(SessionError) as info:
+        parse_session(textwrap.dedent(text).lstrip("\n"), PATH)
+    return info.value
+
+
+def assert_error(text: str, line: int, *words: str) -> SessionError:
+    """The error names the file and the line, in the form editors and terminals link."""
+    err = error_of(text)
+    assert err.line == line, str(err)
+    assert str(err).startswith(f"{PATH}:{line}: "), str(err)
+    for word in words:
+        assert word in str(err), str(err)
+    return err
+
+
+def test_default_session_loads():
+    session = load_session(DEFAULT_SESSION)
+    assert session.path == DEFAULT_SESSION
+    names = [p.name for p in session.producers]
+    assert len(names) == len(set(names)) >= 3
+    kinds = all_kinds()
+    for spec in session.producers:
+        assert spec.kind in kinds
+        declared = {p.name for p in kinds[spec.kind].params}
+        assert set(spec.params) == declared  # defaults filled in for what the file leaves out
+    wave = next(p for p in session.producers if p.name == "wave")
+    assert wave.kind == "sine"
+    assert wave.params["frequency_hz"] == 0.5
+    assert isinstance(wave.params["rate_hz"], float)  # `rate_hz = 200` became a float
+    assert wave.autostart and wave.restart == "on-failure"
+    assert session.window_s == 30.0 and session.fps == 40.0 and session.budget_mb == 512.0
+    assert any(not p.autostart for p in session.producers)  # system: started by hand
+
+
+def test_a_full_session():
+    session = parse_session(
+        textwrap.dedent(
+            """
+            [chart]
+            window_s = 120.5
+            fps = 25
+
+            [store]
+            budget_mb = 64
+
+            [[producers]]
+            name = "a.b-c_1"
+            kind = "noise"
+            autostart = false
+            restart = "always"
+            params = { std = 2, seed = 5 }
+
+            [[producers]]
+            name = "second"
+            kind = "fail"
+            restart = "never"
+            [producers.params]
+            mode = "exit"
+            """
+        ),
+        PATH,
+    )
+    assert (session.window_s, session.fps, session.budget_mb) == (120.5, 25.0, 64.0)
+    first, second = session.producers
+    assert (first.name, first.kind, first.autostart, first.restart) == (
+        "a.b-c_1",
+        "noise",
+        False,
+        "always",
+    )
+    assert first.params["std"] == 2.0 and first.params["seed"] == 5
+    assert second.params["mode"] == "exit" and second.restart == "never"
+    assert second.autostart  # the default
+
+
+def test_empty_session_is_valid():
+    session = parse_session("", PATH)
+    assert session.producers == []
+    assert session.window_s == 30.0
+
+
+def test_missing_file_says_so(tmp_path):
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(SessionError) as info:
+        load_session(missing)
+    message = str(info.value)
+    assert message.startswith(f"{missing}: ")
+    assert "cannot read session file" in message
+    assert "No such file" in message
+
+
+def test_unreadable_bytes_are_a_clear_error(tmp_path):
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes(b'[[producers]]\nname = "caf\xe9"\n')
+    with pytest.raises(SessionError, match="cannot read session file"):
+        load_session(bad)
+
+
+def test_directory_instead_of_file(tmp_path):
+    with pytest.raises(SessionError, match="cannot read session file"):
+        load_session(tmp_path)
+
+
+def test_load_reports_the_real_path(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[[producers]]\nname = "a"\nkind = "nope"\n', encoding="utf-8")
+    with pytest.raises(SessionError) as info:
+        load_session(path)
+    assert str(info.value).startswith(f"{path}:3: ")
+
+
+def test_invalid_toml():
+    err = assert_error(
+        """
+        [chart]
+        window_s = 30
+        fps = = 40
+        """,
+        3,
+        "invalid TOML",
+    )
+    assert "(at line" not in str(err)  # the line is in front, not repeated
+
+
+def test_invalid_toml_unclosed_string():
+    assert_error(
+        """
+        [[producers]]
+        name = "a
+        kind = "sine"
+        """,
+        2,
+        "invalid TOML",
+    )
+
+
+def test_unknown_kind():
+    assert_error(
+        """
+        [[producers]]
+        name = "a"
+        kind = "sinus"
+        """,
+        3,
+        "'sinus'",
+        "sine",  # the known kinds are listed
+    )
+
+
+def test_missing_kind_points_at_the_table():
+    assert_error(
+        """
+        # leading comment
+
+        [[producers]]
+        name = "a"
+        """,
+        3,
+        "needs a kind",
+    )
+
+
+def test_bad_param_type_in_params_table():
+    assert_error(
+        """
+        [[producers]]
+        name = "w"
+        kind = "sine"
+        [producers.params]
+        rate_hz = 100
+        amplitude = "big"
+        """,
+        6,
+        "'w'",
+        "amplitude must be float",
+    )
+
+
+def test_out_of_range_param_in_the_second_producer():
+    assert_error(
+        """
+        [[producers]]
+        name = "a"
+        kind = "noise"
+        [producers.params]
+        std = 1
+
+        [[producers]]
+        name = "b"
+        kind = "noise"
+
+        [producers.params]
+        mean = 0
+        std = -1
+        """,
+        13,
+        "'b'",
+        "std must be in [0, inf]",
+    )
+
+
+def test_unknown_param():
+    assert_error(
+        """
+        [[producers]]
+        name = "a"
+        kind = "sine"
+        [producers.params]
+        rate_hz = 10
+        frequency = 3
+        """,
+        6,
+        "unknown parameter 'frequency'",
+        "frequency_hz",
+    )
+
+
+def test_errors_in_an_inline_params_table_point_at_its_line():
+    assert_error(
+        """
+        [[producers]]
+        name = "a"
+        kind = "sine"
+        params = { rate_hz = 10, amplitude = "big" }
+        """,
+        4,
+        "amplitude must be float",
+    )
+    assert_error(
+        """
+        [[producers]]
+        name = "a"
+        kind = "sine"
+        restart = "never"
+        params = { bogus = 1 }
+        """,
+        5,
+        "unknown parameter 'bogus'",
+    )
+
+
+def test_params_that_are_not_a_table():
+    assert_error(
+        """
+        [[producers]]
+        name = "a"
+        kind = "sine"
+        params = 5
+        """,
+        4,
+        "params must be a table",
+    )
+
+
+def test_unknown_key_in_a_producer():
+    assert_error(
+        """
+        [[producers]]
+        name = "a"
+        kind = "sine"
+        autostrat = true
+        """,
+        4,
+        "unknown key 'autostrat'",
+        "autostart",
+    )
+
+
+def test_unknown_top_level_section():
+    assert_error(
+        """
+        [chart]
+        fps = 30
+
+        [charts]
+        fps = 30
+        """,
+        4,
+        "unknown section 'charts'",
+    )
+
+
+def test_duplicate_name_points_at_the_second():
+    assert_error(
+        """
+        [[producers]]
+        name = "dup"
+        kind = "sine"
+
+        [[producers]]
+        name = "dup"
+        kind = "noise"
+        """,
+        6,
+        "duplicate producer name 'dup'",
+    )
+
+
+@pytest.mark.parametrize("name", ["", "has space", "x" * 65, "slash/name", "ünïcode", "a:b"])
+def test_bad_name(name):
+    assert_error(
+        f"""
+        [[producers]]
+        kind = "sine"
+        name = "{name}"
+        """,
+        3,
+        "producer name must be",
+    )
+
+
+def test_name_that_is_not_a_string():
+    assert_error(
+        """
+        [[producers]]
+        kind = "sine"
+        name = 5
+        """,
+        3,
+        "producer name must be",
+    )
+
+
+def test_missing_name_points_at_the_table():
+    assert_error(
+        """
+        [chart]
+        fps = 30
+
+        [[producers]]
+        kind = "sine"
+        """,
+        4,
+        "producer name must be",
+    )
+
+
+def test_bad_restart_policy():
+    assert_error(
+        """
+        [[producers]]
+        name = "a"
+        kind = "sine"
+        restart = "sometimes"
+        """,
+        4,
+        "restart must be one of never, on-failure, always",
+    )
+
+
+@pytest.mark.parametrize("key", ["autostart", "visible"])
+def test_flags_must_be_bools(key):
+    assert_error(
+        f"""
+        [[producers]]
+        name = "a"
+        kind = "sine"
+        {key} = "yes"
+        """,
+        4,
+        f"{key} must be true or false",
+    )
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "words"),
+    [
+        ("chart", "fps", "500", ("chart.fps", "[1, 120]")),
+        ("chart", "fps", "0", ("chart.fps",)),
+        ("chart", "fps", "true", ("chart.fps",)),
+        ("chart", "window_s", '"30"', ("chart.window_s", "[1, 86400]")),
+        ("chart", "window_s", "nan", ("chart.window_s",)),
+        ("store", "budget_mb", "1", ("store.budget_mb", "[16, 65536]")),
+        ("store", "budget_mb", "inf", ("store.budget_mb",)),
+    ],
+)
+def test_bad_setting_values(section, key, value, words):
+    assert_error(
+        f"""
+        # settings
+        [{section}]
+
+        {key} = {value}
+        """,
+        4,
+        *words,
+    )
+
+
+@pytest.mark.parametrize(("section", "key"), [("chart", "window"), ("store", "budget")])
+def test_unknown_setting(section, key):
+    assert_error(
+        f"""
+        [{section}]
+        {key} = 3
+        """,
+        2,
+        f"unknown key '{key}' in [{section}]",
+    )
+
+
+def test_section_that_is_not_a_table():
+    assert_error(
+        """
+        fps = 3
+        chart = 30
+        """,
+        1,
+        "unknown section 'fps'",
+    )
+    assert_error(
+        """
+        # nothing
+        chart = 30
+        """,
+        2,
+        "[chart] must be a table",
+    )
+
+
+def test_producers_that_are_not_an_array_of_tables():
+    assert_error(
+        """
+        # comment
+        producers = "sine"
+        """,
+        2,
+        "producers must be an array of tables",
+    )
+    assert_error(
+        """
+        # a comment
+
+        producers = [1, 2]
+        [chart]
+        fps = 30
+        """,
+        3,
+        "producer #1 must be a table",
+    )
+
+
+def test_first_error_wins_and_later_producers_are_not_needed():
+    err = error_of(
+        """
+        [[producers]]
+        name = "bad name"
+        kind = "nope"
+        """
+    )
+    assert err.line == 2  # the name is checked before the kind
+
+
+def test_error_carries_path_message_and_line_separately():
+    err = assert_error(
+        """
+        [[producers]]
+        name = "a"
+        kind = "sinus"
+        """,
+        3,
+    )
+    assert err.path == PATH
+    assert err.message.startswith("unknown producer kind")
+    assert isinstance(err, ValueError)
