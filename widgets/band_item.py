@@ -24,7 +24,7 @@ class BandItem(pg.GraphicsObject):
         self._bounds = (None, None)  # ((xmin, xmax), (ymin, ymax)) of the data
         self._rect = QRectF()
 
-    def setData(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, min_height: float) -> None:  # noqa: N802
+    def setData(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, min_height: float) -> None:
         """Fill between `lo` and `hi` at columns `x`; `min_height` is one pixel, in data units."""
         self.prepareGeometryChange()
         if not len(x):
@@ -46,10 +46,10 @@ class BandItem(pg.GraphicsObject):
         if self._polygon is not None:
             self.setData(np.empty(0), np.empty(0), np.empty(0), 0.0)
 
-    def dataBounds(self, axis: int, frac: float = 1.0, orthoRange=None):  # noqa: N802
+    def dataBounds(self, axis: int, frac: float = 1.0, orthoRange=None):
         return self._bounds[axis] or (None, None)
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return self._rect
 
     def paint(self, painter: QPainter, *_args) -> None:

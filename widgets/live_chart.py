@@ -4,8 +4,9 @@ A frame asks the store for each visible series' min/max envelope at the chart's 
 so its cost depends on pixels, not on how many samples arrived (see app/pyramid.py). Dense
 envelopes are painted as a filled band (widgets/band_item.py), sparse ones and raw samples as
 a curve; both are created once per series and updated with setData. pyqtgraph's own
-downsampling and clip-to-view are off because the envelope already is both. While following, the chart drives its x range
-itself; any mouse pan/zoom stops following until the user turns Follow back on.
+downsampling and clip-to-view are off because the envelope already is both. While following,
+the chart drives its x range itself; any mouse pan/zoom stops following until the user turns
+Follow back on.
 """
 
 from __future__ import annotations
