@@ -101,8 +101,9 @@ class Pyramid:
     def __init__(self, capacity: int = 8192, levels: int = LEVELS):
         self.levels = [Level(capacity) for _ in range(levels)]
         self._capacity = capacity
-        # per level j: first bucket not yet passed up to level j+1, and how many were added since
-        self._pending_from: list[int | None] = [None] * levels
+        # per level j: absolute row number of the first bucket not yet passed up to level j+1
+        # (rows are appended in order, so no search is needed), and how many were added since
+        self._pending_from = [0] * levels
         self._pending = [0] * levels
 
     @property
@@ -146,20 +147,20 @@ class Pyramid:
             self._propagate(j)
 
     def _added(self, level: int, idx: np.ndarray) -> None:
-        if self._pending_from[level] is None:
-            self._pending_from[level] = int(idx[0])
         self._pending[level] += len(idx)
 
     def _propagate(self, j: int) -> None:
         """Pass level j's buckets since the last time up into level j+1."""
-        start = self._pending_from[j]
-        if start is None or not self.levels[j].changed:
+        level = self.levels[j]
+        if not level.changed:
             return
-        self.levels[j].changed = False
-        idx, mn, mx = self.levels[j].window(start, self.levels[j].last_index)
-        keep = idx >= start  # window() adds a neighbour on each side
-        idx, mn, mx = idx[keep], mn[keep], mx[keep]
-        self._pending_from[j], self._pending[j] = int(idx[-1]), 0  # the last may still grow
+        level.changed = False
+        rows = level.rows
+        s = rows.since(self._pending_from[j])
+        idx, mn, mx = rows.columns[0][s], rows.columns[1][s], rows.columns[2][s]
+        if not len(idx):
+            return
+        self._pending_from[j], self._pending[j] = rows.total - 1, 0  # the last may still grow
         idx, mn, mx = group(idx >> 2, mn, mx)
         self._merge(j + 1, idx, mn, mx)
 

@@ -16,6 +16,7 @@ class SlidingArrays:
         self.capacity = capacity
         self.columns = [np.empty(2 * capacity, dtype) for dtype in dtypes]
         self.start = self.end = 0
+        self.total = 0  # rows ever appended: the absolute number of the next row
         self.wrapped = False  # older rows have been forgotten
 
     def __len__(self) -> int:
@@ -53,10 +54,15 @@ class SlidingArrays:
             self.start, self.end = 0, keep
         dst = slice(self.end, self.end + n)
         self.end += n
+        self.total += n
         if self.end - self.start > cap:
             self.start = self.end - cap
             self.wrapped = True
         return [c[dst] for c in self.columns]
+
+    def since(self, row: int) -> slice:
+        """Rows from absolute row number `row` (or the oldest still held) to the newest."""
+        return slice(max(self.end - (self.total - row), self.start), self.end)
 
     def slice_between(self, key: int, lo, hi) -> slice:
         """Rows whose sorted column `key` lies in [lo, hi], plus one neighbour each side."""

@@ -29,6 +29,7 @@ class Envelope:
     x: np.ndarray
     ymin: np.ndarray
     ymax: np.ndarray
+    last_time: float = -math.inf  # of the newest sample in the series (drawn or not)
 
     @property
     def is_raw(self) -> bool:
@@ -92,11 +93,10 @@ class SeriesBuffer:
         return Envelope((idx + 0.5) * w, mn, mx)
 
 
-class BudgetExceeded(RuntimeError):
-    pass
-
-
 class SeriesStore:
+    """All series. Each series has its own lock: the consumer appending to one series never
+    makes the chart wait to read another (one store-wide lock measured as event-loop lag)."""
+
     def __init__(
         self,
         budget_bytes: int = 512 << 20,
@@ -106,8 +106,8 @@ class SeriesStore:
         self.budget_bytes = budget_bytes
         self._raw_capacity = raw_capacity
         self._bucket_capacity = bucket_capacity
-        self._series: dict[SeriesKey, SeriesBuffer] = {}
-        self.lock = threading.Lock()
+        self._series: dict[SeriesKey, tuple[threading.Lock, SeriesBuffer]] = {}
+        self._registry = threading.Lock()  # guards adding/removing series
         self.nbytes = 0
         self.refused: set[SeriesKey] = set()  # series turned away: the budget was full
         self.version = 0  # bumps on every append: the chart skips frames when nothing changed
@@ -117,8 +117,8 @@ class SeriesStore:
         """Bytes one series takes: 2x (time, value) rows + 2x (index, min, max) per level."""
         return 2 * 16 * self._raw_capacity + LEVELS * 2 * 24 * self._bucket_capacity
 
-    def keys(self) -> list[SeriesKey]:
-        with self.lock:
+    def series_keys(self) -> list[SeriesKey]:
+        with self._registry:
             return list(self._series)
 
     def append(self, producer: str, chunk: Chunk) -> bool:
@@ -126,45 +126,57 @@ class SeriesStore:
         if not len(chunk):
             return True
         key = (producer, chunk.series)
-        with self.lock:
-            buf = self._series.get(key) or self._create(key)
-            if buf is None:
-                return False
+        entry = self._series.get(key) or self._create(key)
+        if entry is None:
+            return False
+        lock, buf = entry
+        with lock:
             buf.append(chunk)
-            self.version += 1
-            return True
+        self.version += 1  # only the consumer thread writes it
+        return True
 
-    def _create(self, key: SeriesKey) -> SeriesBuffer | None:
-        cost = self.series_cost
-        if self.nbytes + cost > self.budget_bytes:
-            self.refused.add(key)
-            return None
-        buf = self._series[key] = SeriesBuffer(self._raw_capacity, self._bucket_capacity)
-        self.nbytes += buf.nbytes
-        return buf
+    def _create(self, key: SeriesKey) -> tuple[threading.Lock, SeriesBuffer] | None:
+        with self._registry:
+            if key in self._series:
+                return self._series[key]
+            if self.nbytes + self.series_cost > self.budget_bytes:
+                self.refused.add(key)
+                return None
+            buf = SeriesBuffer(self._raw_capacity, self._bucket_capacity)
+            self._series[key] = (threading.Lock(), buf)
+            self.nbytes += buf.nbytes
+            return self._series[key]
+
+    def buffer(self, key: SeriesKey) -> SeriesBuffer:
+        """The series' buffer itself, for inspection when nothing appends (tests, tools)."""
+        return self._series[key][1]
 
     def envelope(self, key: SeriesKey, t0: float, t1: float, columns: int) -> Envelope:
-        with self.lock:
-            return self._series[key].envelope(t0, t1, columns)
+        lock, buf = self._series[key]
+        with lock:
+            env = buf.envelope(t0, t1, columns)
+            env.last_time = buf.last_time
+            return env
 
     def latest(self, key: SeriesKey) -> tuple[float, float]:
         """(time, value) of the newest sample."""
-        with self.lock:
-            buf = self._series[key]
+        lock, buf = self._series[key]
+        with lock:
             return buf.last_time, buf.last_value
 
     def stats(self, key: SeriesKey) -> tuple[int, int]:
         """(samples stored, samples that arrived out of order)."""
-        with self.lock:
-            buf = self._series[key]
+        lock, buf = self._series[key]
+        with lock:
             return buf.count, buf.late
 
     def newest_time(self) -> float:
-        with self.lock:
-            return max((b.last_time for b in self._series.values()), default=-math.inf)
+        with self._registry:
+            entries = list(self._series.values())
+        return max((buf.last_time for _, buf in entries), default=-math.inf)
 
     def clear(self) -> None:
-        with self.lock:
+        with self._registry:
             self._series.clear()
             self.nbytes = 0
             self.version += 1

@@ -145,6 +145,8 @@ class Measurement:
             "rss_drift_pct": 100 * max(abs(r - rss0) for r in self.rss) / rss0,
             "cpu_pct": 100 * (self._cpu() - self.cpu0) / elapsed,
             "buffer_mb": w.store.nbytes / 2**20,
+            "frame_build_p99_ms": _ms(percentile(list(w.chart.frame_costs), 99)),
+            "frame_paint_p99_ms": _ms(percentile(list(w.chart.paint_costs), 99)),
         }
         w.close()
 

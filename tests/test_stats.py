@@ -184,7 +184,7 @@ def test_pipeline_counts_samples_the_store_refused():
     store, stats = small_store(budget_series=1.5), StatsBook(FakeClock())
     pipeline = Pipeline(store, stats)
     pipeline.process(batch(("a", chunk("x", n=10)), ("a", chunk("y", n=6)), ("b", chunk(n=4))))
-    assert store.keys() == [("a", "x")]
+    assert store.series_keys() == [("a", "x")]
     assert stats.snapshot("a").refused == 6
     assert stats.snapshot("b").refused == 4
     assert stats.total_dropped() == 10

@@ -30,7 +30,7 @@ def explicit(series, values, times) -> Chunk:
 
 
 def raw_ring(store: SeriesStore, key) -> tuple[np.ndarray, np.ndarray]:
-    buf = store._series[key]
+    buf = store.buffer(key)
     return buf.raw.held(0).copy(), buf.raw.held(1).copy()
 
 
@@ -92,7 +92,7 @@ def test_series_and_producers_are_kept_apart():
     store.append("a", regular("x", [1.0, 2.0], T_BASE, 1.0))
     store.append("a", regular("y", [3.0], T_BASE, 1.0))
     store.append("b", regular("x", [4.0, 5.0, 6.0], T_BASE, 1.0))
-    assert sorted(store.keys()) == [("a", "x"), ("a", "y"), ("b", "x")]
+    assert sorted(store.series_keys()) == [("a", "x"), ("a", "y"), ("b", "x")]
     assert list(raw_ring(store, ("a", "x"))[1]) == [1.0, 2.0]
     assert list(raw_ring(store, ("b", "x"))[1]) == [4.0, 5.0, 6.0]
     assert store.latest(("b", "x")) == (T_BASE + 2.0, 6.0)
@@ -101,7 +101,7 @@ def test_series_and_producers_are_kept_apart():
 def test_empty_chunk_creates_nothing():
     store = small_store()
     assert store.append("p", regular("v", [], T_BASE, 1.0))
-    assert store.keys() == []
+    assert store.series_keys() == []
     assert store.nbytes == 0
     assert store.version == 0
 
@@ -135,7 +135,7 @@ def test_clear_frees_everything():
     store.append("p", regular("v", [1.0], T_BASE, 1.0))
     version = store.version
     store.clear()
-    assert store.keys() == [] and store.nbytes == 0
+    assert store.series_keys() == [] and store.nbytes == 0
     assert store.version > version
     assert store.append("p", regular("v", [1.0], T_BASE, 1.0))
 
@@ -254,7 +254,7 @@ def test_series_cost_is_what_a_series_really_takes():
     store = small_store()
     store.append("p", regular("v", [1.0], T_BASE, 1.0))
     assert store.nbytes == store.series_cost
-    assert store._series[("p", "v")].nbytes == store.series_cost
+    assert store.buffer(("p", "v")).nbytes == store.series_cost
 
 
 def test_a_series_that_does_not_fit_is_refused():
@@ -265,7 +265,7 @@ def test_a_series_that_does_not_fit_is_refused():
     assert accepted == [True, True, True, False, False]
     assert store.refused == {("p", "s3"), ("p", "s4")}
     assert store.nbytes <= budget
-    assert len(store.keys()) == 3
+    assert len(store.series_keys()) == 3
     # the series already stored keep working; the refused ones stay refused
     assert store.append("p", regular("s0", [3.0], T_BASE + 2, 1.0))
     assert not store.append("p", regular("s3", [3.0], T_BASE + 2, 1.0))
@@ -276,7 +276,7 @@ def test_a_series_that_does_not_fit_is_refused():
 def test_budget_smaller_than_one_series_refuses_everything():
     store = small_store(budget_bytes=1000)
     assert not store.append("p", regular("v", [1.0], T_BASE, 1.0))
-    assert store.nbytes == 0 and store.keys() == []
+    assert store.nbytes == 0 and store.series_keys() == []
 
 
 def test_memory_stays_within_budget_whatever_the_data():
@@ -296,7 +296,7 @@ def test_memory_stays_within_budget_whatever_the_data():
         held = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    assert len(store.keys()) == 10 and len(store.refused) == 5
+    assert len(store.series_keys()) == 10 and len(store.refused) == 5
     assert store.nbytes <= budget
     assert held <= budget * 1.1
 
@@ -324,7 +324,7 @@ def test_concurrent_writer_and_reader():
     thread.start()
     reads = 0
     while not done.is_set() or reads == 0:
-        if store.keys():
+        if store.series_keys():
             env = store.envelope(("p", "v"), T_BASE, T_BASE + 1, 500)
             assert len(env.x) == len(env.ymin)
             reads += 1

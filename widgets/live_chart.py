@@ -19,8 +19,10 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
 
-from app.store import Envelope, SeriesKey, SeriesStore
+from app.frames import Frame, FrameRequest, build_frame
+from app.store import SeriesKey, SeriesStore
 from widgets.band_item import BandItem
+from widgets.stable_range import StableRange
 from widgets.time_axis import WallClockAxis
 
 PALETTE = (
@@ -35,39 +37,15 @@ def series_label(key: SeriesKey) -> str:
     return producer if series == "value" else f"{producer}/{series}"
 
 
-def is_dense(x: np.ndarray) -> bool:
-    """Columns mostly side by side (not a slow series with one sample every few columns)."""
-    if len(x) < 3:
-        return False
-    gaps = np.diff(x)
-    return np.count_nonzero(gaps < 1.5 * gaps.min()) >= 0.9 * len(gaps)
-
-
-def band_edges(env: Envelope) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, lo, hi) of a dense envelope, each column stretched to reach the previous one's
-    range so the band is continuous where the signal jumps between columns."""
-    lo, hi = env.ymin.copy(), env.ymax.copy()
-    np.fmin(lo[1:], env.ymax[:-1], out=lo[1:])
-    np.fmax(hi[1:], env.ymin[:-1], out=hi[1:])
-    ok = np.isfinite(lo) & np.isfinite(hi)
-    return env.x[ok], lo[ok], hi[ok]
-
-
-def polyline(env: Envelope) -> tuple[np.ndarray, np.ndarray]:
-    """Raw samples as they are; sparse columns as min then max."""
-    if env.is_raw:
-        return env.x, env.ymin
-    y = np.empty(2 * len(env.x))
-    y[0::2], y[1::2] = env.ymin, env.ymax
-    return np.repeat(env.x, 2), y
-
-
 class LiveChart(pg.PlotWidget):
     """Signals:
     follow_changed(bool): following the newest data was turned on or off.
+    frame_requested(object): a FrameRequest, when frames are built elsewhere (see
+        `build_frames_elsewhere`); the builder answers by calling `show_frame`.
     """
 
     follow_changed = pyqtSignal(bool)
+    frame_requested = pyqtSignal(object)
 
     def __init__(self, store: SeriesStore, window_s: float = 30.0, fps: float = 40.0, parent=None):
         self.origin = math.floor(time.time() / 60.0) * 60.0
@@ -85,9 +63,13 @@ class LiveChart(pg.PlotWidget):
         self._hidden: set[str] = set()  # producers whose series start hidden
         self._drawn: tuple | None = None  # (store version, t0, t1, width) of the last frame
         self._newest_in_frame: float | None = None
+        self._remote = False  # frames are built by another thread (the consumer's)
+        self._pending: FrameRequest | None = None  # asked for, not shown yet
         self.paint_times: deque[float] = deque(maxlen=600)  # perf_counter of painted frames
         self.frame_latencies: deque[float] = deque(maxlen=600)  # newest sample -> painted, s
         self.frame_costs: deque[float] = deque(maxlen=600)  # seconds spent building a frame
+        self.paint_costs: deque[float] = deque(maxlen=600)  # seconds spent painting
+        self.y_range = StableRange()
         self._setup_plot()
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.PreciseTimer)
@@ -103,8 +85,7 @@ class LiveChart(pg.PlotWidget):
         item.setLabel("bottom", "time")
         self.legend = item.addLegend(offset=(10, 10))
         view = item.getViewBox()
-        view.disableAutoRange(axis=pg.ViewBox.XAxis)
-        view.enableAutoRange(axis=pg.ViewBox.YAxis)
+        view.disableAutoRange()  # x follows time, y follows self.y_range (see stable_range.py)
         view.setXRange(time.time() - self.origin - self.window_s, time.time() - self.origin, 0)
         view.sigRangeChangedManually.connect(self._on_range_changed_manually)
 
@@ -113,7 +94,8 @@ class LiveChart(pg.PlotWidget):
         if follow != self.following:
             self.following = follow
             if follow:
-                self.getPlotItem().getViewBox().enableAutoRange(axis=pg.ViewBox.YAxis)
+                self.y_range.reset()
+                self._drawn = None
             self.follow_changed.emit(follow)
 
     def set_producers(self, names: list[str], hidden: set[str] = frozenset()) -> None:
@@ -148,14 +130,22 @@ class LiveChart(pg.PlotWidget):
         recent = [t for t in self.paint_times if now - t <= seconds]
         return len(recent) / seconds
 
+    def build_frames_elsewhere(self, remote: bool = True) -> None:
+        """Emit `frame_requested` instead of building frames on the GUI thread."""
+        self._remote = remote
+
     def redraw(self) -> None:
-        """Build a frame now (the timer calls this; tests may too)."""
-        self._on_frame_timer()
+        """Build and show a frame now, on this thread (tests and tools)."""
+        self._drawn = None
+        remote, self._remote = self._remote, False
+        try:
+            self._on_frame_timer()
+        finally:
+            self._remote = remote
 
     # -- frame -----------------------------------------------------------------------------------
     @pyqtSlot()
     def _on_frame_timer(self) -> None:
-        started = time.perf_counter()
         view = self.getPlotItem().getViewBox()
         if self.following:
             if self.live or self._drawn is None:
@@ -170,11 +160,18 @@ class LiveChart(pg.PlotWidget):
         state = (self.store.version, t0, t1, width)
         if self._drawn is not None and self._unchanged(state):
             return
+        if any(key not in self._curves for key in self.store.series_keys()):
+            self._add_curves(self.store.series_keys())
+        hidden = frozenset(k for k, c in self._curves.items() if not c.isVisible())
+        request = FrameRequest(t0, t1, width, hidden)
+        if self._remote:
+            if self._pending is None:  # one in flight at a time: the builder is never flooded
+                self._drawn, self._pending = state, request
+                self.frame_requested.emit(request)
+            return
         self._drawn = state
-        newest = self._update_curves(t0, t1, width)
-        if self.following:
-            view.setXRange(t0 - self.origin, t1 - self.origin, padding=0)
-        self._newest_in_frame = newest
+        started = time.perf_counter()
+        self.show_frame(build_frame(self.store, request))
         self.frame_costs.append(time.perf_counter() - started)
 
     def _unchanged(self, state: tuple) -> bool:
@@ -186,28 +183,34 @@ class LiveChart(pg.PlotWidget):
             return False  # time moves on: scroll
         return (t0, t1) == (old_t0, old_t1)
 
-    def _update_curves(self, t0: float, t1: float, width: int) -> float | None:
-        keys = self.store.keys()
-        if any(key not in self._curves for key in keys):
-            self._add_curves(keys)
-        one_pixel = self.getPlotItem().getViewBox().viewPixelSize()[1]
-        newest = None
-        for key in keys:
-            curve, band = self._curves[key], self._bands[key]
-            if not curve.isVisible():
+    @pyqtSlot(object)
+    def show_frame(self, frame: Frame) -> None:
+        """Upload a built frame to the curves and move the view to its time span."""
+        started = time.perf_counter()
+        if frame.request is self._pending:
+            self._pending = None
+        view = self.getPlotItem().getViewBox()
+        one_pixel = view.viewPixelSize()[1]
+        drawn = set()
+        for part in frame.series:
+            curve, band = self._curves.get(part.key), self._bands.get(part.key)
+            if curve is None:
                 continue
-            env = self.store.envelope(key, t0, t1, width)
-            if not env.is_raw and is_dense(env.x):
-                x, lo, hi = band_edges(env)
-                band.setData(x - self.origin, lo, hi, one_pixel)
+            drawn.add(part.key)
+            if part.kind == "band":
+                band.setData(part.x - self.origin, part.lo, part.hi, one_pixel)
                 curve.setData([], [])
             else:
-                x, y = polyline(env)
-                curve.setData(x - self.origin, y)
+                curve.setData(part.x - self.origin, part.lo)
                 band.clear()
-            last_time, _ = self.store.latest(key)
-            newest = last_time if newest is None else max(newest, last_time)
-        return newest
+        request = frame.request
+        if self.following:
+            view.setXRange(request.t0 - self.origin, request.t1 - self.origin, padding=0)
+            y_range = self.y_range.update(frame.y_lo, frame.y_hi)
+            if y_range is not None:
+                view.setYRange(*y_range, padding=0)
+        self._newest_in_frame = frame.newest
+        self.frame_costs.append(time.perf_counter() - started)
 
     def _add_curves(self, keys: list[SeriesKey]) -> None:
         """Create curve + band for new series; rebuild the legend in session order."""
@@ -233,7 +236,9 @@ class LiveChart(pg.PlotWidget):
 
     # -- events ----------------------------------------------------------------------------------
     def paintEvent(self, event):
+        started = time.perf_counter()
         super().paintEvent(event)
+        self.paint_costs.append(time.perf_counter() - started)
         if self._newest_in_frame is not None:
             self.frame_latencies.append(time.time() - self._newest_in_frame)
             self.paint_times.append(time.perf_counter())
