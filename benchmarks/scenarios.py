@@ -50,7 +50,9 @@ def idle(quick: bool) -> dict:
         window.supervisor.stop_all()
 
     session = session_of(10_000, 3)
-    return run_window(session, warmup_s=2, measure_s=8 if quick else 20, prepare=(stop_all, 3))
+    return run_window(
+        session, warmup_s=2, measure_s=8 if quick else 20, prepare=(stop_all, 3), probes=False
+    )
 
 
 SCENARIOS = {"load": load, "dense": dense, "idle": idle, "soak": soak}
