@@ -17,6 +17,7 @@ from PyQt5.QtCore import QThread, pyqtSignal
 from app.channel import Channel
 from app.frames import FrameRequest, build_frame
 from app.pipeline import Pipeline
+from app.strip import StripRenderer
 
 WAIT_S = 0.2  # how long one drain may wait; stop() and request_frame() wake it at once
 
@@ -37,6 +38,7 @@ class ConsumerThread(QThread):
         self._pipeline = pipeline
         self._stop = threading.Event()
         self._request: FrameRequest | None = None
+        self._renderer = StripRenderer()  # keeps the last image: frames scroll, not redraw
 
     def run(self) -> None:
         while not self._stop.is_set():
@@ -46,7 +48,8 @@ class ConsumerThread(QThread):
                 self.batch_received.emit(batch)
             request, self._request = self._request, None  # one atomic swap under the GIL
             if request is not None and self._pipeline.store is not None:
-                self.frame_ready.emit(build_frame(self._pipeline.store, request))
+                frame = build_frame(self._pipeline.store, request, self._renderer)
+                self.frame_ready.emit(frame)
 
     def request_frame(self, request: FrameRequest) -> None:
         """Thread-safe: ask for a frame; a newer request replaces one not yet built."""

@@ -55,6 +55,19 @@ def bucket_indices(times: np.ndarray, level: int) -> np.ndarray:
     return (times * (1.0 / bucket_width(level))).astype(np.int64)
 
 
+def level_for(width: float, levels: int = LEVELS) -> int:
+    """The coarsest level whose buckets are no wider than `width` (a column, in seconds)."""
+    return min(max(int(math.log(width / bucket_width(0), 4)), 0), levels - 1)
+
+
+def column_width(width: float, levels: int = LEVELS) -> float:
+    """The exact column width an envelope uses for columns of about `width` seconds: a whole
+    number of buckets (the same arithmetic as Pyramid.envelope, before any coverage fallback)."""
+    width = max(width, bucket_width(0))
+    b = bucket_width(level_for(width, levels))
+    return max(1, math.ceil(width / b - 1e-9)) * b
+
+
 class Level:
     """The newest `capacity` buckets of one level: columns index, min, max."""
 
@@ -105,6 +118,7 @@ class Pyramid:
         # (rows are appended in order, so no search is needed), and how many were added since
         self._pending_from = [0] * levels
         self._pending = [0] * levels
+        self.last_column_width = 0.0  # of the last envelope: m * bucket width, seconds
 
     @property
     def nbytes(self) -> int:
@@ -170,7 +184,7 @@ class Pyramid:
         x is the column's centre. Each column is a whole number of buckets, aligned to
         absolute time, so its min/max are exact for the samples inside it."""
         width = max((t1 - t0) / max(columns, 1), bucket_width(0))
-        k = min(int(math.log(width / bucket_width(0), 4)), len(self.levels) - 1)
+        k = level_for(width, len(self.levels))
         while True:
             b = bucket_width(k)
             m = max(1, math.ceil(width / b - 1e-9))
@@ -179,6 +193,7 @@ class Pyramid:
             if k == len(self.levels) - 1 or self.levels[k].covers(first):
                 break
             k += 1
+        self.last_column_width = m * b
         last = math.floor(t1 / b) // m * m + m - 1  # the last bucket of the last column
         idx, mn, mx = self.levels[k].window(first, last)
         if not len(idx):

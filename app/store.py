@@ -29,6 +29,7 @@ class Envelope:
     x: np.ndarray
     ymin: np.ndarray
     ymax: np.ndarray
+    width: float = 0.0  # of a column, seconds; 0 for raw samples
     last_time: float = -math.inf  # of the newest sample in the series (drawn or not)
 
     @property
@@ -81,7 +82,8 @@ class SeriesBuffer:
             lo, hi = math.floor(t0 / w) * w, (math.floor(t1 / w) + 1) * w  # whole columns
             if self.raw.covers(0, lo):
                 return self._raw_envelope(lo, hi, w, columns)
-        return Envelope(*self.pyramid.envelope(t0, t1, columns))
+        x, mn, mx = self.pyramid.envelope(t0, t1, columns)
+        return Envelope(x, mn, mx, self.pyramid.last_column_width)
 
     def _raw_envelope(self, t0: float, t1: float, w: float, columns: int) -> Envelope:
         s = self.raw.slice_between(0, t0, t1)
@@ -90,7 +92,7 @@ class SeriesBuffer:
             v = v.copy()
             return Envelope(t.copy(), v, v)
         idx, mn, mx = group((t * (1.0 / w)).astype(np.int64), v, v)
-        return Envelope((idx + 0.5) * w, mn, mx)
+        return Envelope((idx + 0.5) * w, mn, mx, w)
 
 
 class SeriesStore:

@@ -1,12 +1,12 @@
 """The live chart: every series, scrolling over a time window, redrawn on a timer.
 
-A frame asks the store for each visible series' min/max envelope at the chart's pixel width,
-so its cost depends on pixels, not on how many samples arrived (see app/pyramid.py). Dense
-envelopes are painted as one vertical segment per pixel column, sparse ones and raw samples as
-a polyline; one curve per series, created once and updated with setData. pyqtgraph's own
-downsampling and clip-to-view are off because the envelope already is both. While following,
-the chart drives its x range itself; any mouse pan/zoom stops following until the user turns
-Follow back on.
+A frame is built from each visible series' min/max envelope at the chart's pixel width, so
+its cost depends on pixels, not on how many samples arrived (see app/pyramid.py). Dense series
+arrive as one image that scrolls (app/strip.py, shown by StripImageItem); sparse ones and raw
+samples as polylines, one curve per series, created once and updated with setData. The curves
+also carry the legend. While following, the chart drives its x range itself and holds its y
+range steady (StableRange); any mouse pan/zoom stops following until the user turns Follow
+back on.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
 
 from app.frames import Frame, FrameRequest, build_frame
 from app.store import SeriesKey, SeriesStore
+from app.strip import StripRenderer
 from widgets.stable_range import StableRange
+from widgets.strip_image import StripImageItem
 from widgets.time_axis import WallClockAxis
 
 PALETTE = (
@@ -37,17 +39,9 @@ def series_label(key: SeriesKey) -> str:
     return producer if series == "value" else f"{producer}/{series}"
 
 
-def band_segments(part, min_half_height: float, origin: float) -> tuple[np.ndarray, np.ndarray]:
-    """One vertical segment per column, from lo to hi (at least a pixel tall).
-
-    Measured for a full-height noisy band of 1280 columns: 2.6 ms as 1-px vertical lines,
-    45 ms as a filled polygon (Qt's scan converter chokes on the jagged edges)."""
-    x = np.repeat(part.x - origin, 2)
-    y = np.empty(len(x))
-    mid = 0.5 * (part.lo + part.hi)
-    y[0::2] = np.minimum(part.lo, mid - min_half_height)
-    y[1::2] = np.maximum(part.hi, mid + min_half_height)
-    return x, y
+def argb(color: str) -> int:
+    """'#rrggbb' as an opaque ARGB32 pixel."""
+    return 0xFF000000 | int(color.lstrip("#"), 16)
 
 
 class LiveChart(pg.PlotWidget):
@@ -70,14 +64,17 @@ class LiveChart(pg.PlotWidget):
         self.window_s = window_s
         self.following = True
         self.live = False  # some producer is running: keep scrolling even without new data
-        self._curves: dict[SeriesKey, pg.PlotCurveItem] = {}
+        self._curves: dict[SeriesKey, pg.PlotCurveItem] = {}  # sparse data and the legend
+        self._colors: dict[SeriesKey, int] = {}
         self._shown: dict[SeriesKey, tuple] = {}  # (x, lo, hi) of the last frame, epoch x
+        self._renderer = StripRenderer()  # used when frames are built here (standalone)
         self._order: dict[str, int] = {}  # producer -> position in the legend
         self._hidden: set[str] = set()  # producers whose series start hidden
         self._drawn: tuple | None = None  # (store version, t0, t1, width) of the last frame
         self._newest_in_frame: float | None = None
         self._remote = False  # frames are built by another thread (the consumer's)
         self._pending: FrameRequest | None = None  # asked for, not shown yet
+        self._late = False  # a frame was due while one was in flight
         self.paint_times: deque[float] = deque(maxlen=600)  # perf_counter of painted frames
         self.frame_latencies: deque[float] = deque(maxlen=600)  # newest sample -> painted, s
         self.frame_costs: deque[float] = deque(maxlen=600)  # seconds spent building a frame
@@ -97,6 +94,9 @@ class LiveChart(pg.PlotWidget):
         item.setDownsampling(auto=False)
         item.setClipToView(False)
         item.setLabel("bottom", "time")
+        self._strip = StripImageItem()
+        self._strip.setZValue(-1)  # under the sparse curves
+        item.addItem(self._strip)
         self.legend = item.addLegend(offset=(10, 10))
         view = item.getViewBox()
         view.disableAutoRange()  # x follows time, y follows self.y_range (see stable_range.py)
@@ -172,27 +172,34 @@ class LiveChart(pg.PlotWidget):
             (x0, x1), _ = view.viewRange()
             t0, t1 = x0 + self.origin, x1 + self.origin
         width = int(min(max(view.width(), 50), MAX_COLUMNS))
-        state = (self.store.version, t0, t1, width)
+        height = int(min(max(view.height(), 20), 4096))
+        state = (self.store.version, t0, t1, width, height)
         if self._drawn is not None and self._unchanged(state):
             return
         if any(key not in self._curves for key in self.store.series_keys()):
             self._add_curves(self.store.series_keys())
         hidden = frozenset(k for k, c in self._curves.items() if not c.isVisible())
-        request = FrameRequest(t0, t1, width, hidden)
+        y_range = tuple(view.viewRange()[1]) if not self.following else self._y_for_request()
+        request = FrameRequest(t0, t1, width, height, y_range, dict(self._colors), hidden)
         if self._remote:
             if self._pending is None:  # one in flight at a time: the builder is never flooded
                 self._drawn, self._pending = state, request
                 self.frame_requested.emit(request)
+            else:
+                self._late = True  # ask again as soon as the frame in flight arrives
             return
         self._drawn = state
         started = time.perf_counter()
-        self.show_frame(build_frame(self.store, request))
+        self.show_frame(build_frame(self.store, request, self._renderer))
         self.frame_costs.append(time.perf_counter() - started)
 
+    def _y_for_request(self) -> tuple[float, float]:
+        return self.y_range.range or (-1.0, 1.0)
+
     def _unchanged(self, state: tuple) -> bool:
-        version, t0, t1, width = state
-        old_version, old_t0, old_t1, old_width = self._drawn
-        if version != old_version or width != old_width:
+        version, t0, t1, *size = state
+        old_version, old_t0, old_t1, *old_size = self._drawn
+        if version != old_version or size != old_size:
             return False
         if self.following and self.live:
             return False  # time moves on: scroll
@@ -200,28 +207,36 @@ class LiveChart(pg.PlotWidget):
 
     @pyqtSlot(object)
     def show_frame(self, frame: Frame) -> None:
-        """Upload a built frame to the curves and move the view to its time span."""
+        """Show a built frame and move the view to its time span."""
         started = time.perf_counter()
         if frame.request is self._pending:
             self._pending = None
-        view = self.getPlotItem().getViewBox()
-        half_pixel = 0.5 * view.viewPixelSize()[1]
-        for part in frame.series:
-            curve = self._curves.get(part.key)
-            if curve is None:
+            if self._late:
+                self._late = False
+                QTimer.singleShot(0, self._on_frame_timer)
+        strip, request = frame.strip, frame.request
+        self._strip.set_frame(strip.image, strip.grid, self.origin)
+        self._shown = dict(strip.bands)
+        for key, curve in self._curves.items():
+            line = strip.lines.get(key)
+            if line is None:
+                if curve.xData is not None and len(curve.xData):
+                    curve.setData([], [])
                 continue
-            self._shown[part.key] = (part.x, part.lo, part.hi)
-            if part.kind == "band":
-                curve.setData(*band_segments(part, half_pixel, self.origin), connect="pairs")
-            else:
-                curve.setData(part.x - self.origin, part.lo, connect="finite")
-        request = frame.request
+            x, y = line
+            self._shown[key] = (x, y, y)
+            curve.setData(x - self.origin, y, connect="finite")
+        view = self.getPlotItem().getViewBox()
         if self.following:
-            view.setXRange(request.t0 - self.origin, request.t1 - self.origin, padding=0)
-            y_range = self.y_range.update(frame.y_lo, frame.y_hi)
-            if y_range is not None:
-                view.setYRange(*y_range, padding=0)
-        self._newest_in_frame = frame.newest
+            view.setRange(
+                xRange=(request.t0 - self.origin, request.t1 - self.origin),
+                yRange=request.y_range,
+                padding=0,
+            )
+            y_range = self.y_range.update(*strip.extent)
+            if y_range is not None and y_range != request.y_range:
+                self._drawn = None  # the next frame redraws at the new scale
+        self._newest_in_frame = strip.newest
         self.frame_costs.append(time.perf_counter() - started)
 
     def _add_curves(self, keys: list[SeriesKey]) -> None:
@@ -237,7 +252,9 @@ class LiveChart(pg.PlotWidget):
             )
             self.addItem(curve)
             curve.setVisible(key[0] not in self._hidden)
+            curve.visibleChanged.connect(self._on_visibility_changed)
             self._curves[key] = curve
+            self._colors[key] = argb(color)
         self.legend.clear()
         for key in sorted(self._curves, key=lambda k: (self._order.get(k[0], last), k)):
             self.legend.addItem(self._curves[key], series_label(key))
@@ -251,6 +268,10 @@ class LiveChart(pg.PlotWidget):
             self.frame_latencies.append(time.time() - self._newest_in_frame)
             self.paint_times.append(time.perf_counter())
             self._newest_in_frame = None
+
+    @pyqtSlot()
+    def _on_visibility_changed(self) -> None:
+        self._drawn = None  # a series was ticked or unticked in the legend: redraw
 
     @pyqtSlot(object)
     def _on_range_changed_manually(self, _mask) -> None:

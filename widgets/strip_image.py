@@ -1,0 +1,43 @@
+"""Shows a strip frame's image (app/strip.py) in the plot, at the times and values it covers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtCore import QRectF
+from PyQt5.QtGui import QImage, QPainter
+
+from app.strip import Grid
+
+
+class StripImageItem(pg.GraphicsObject):
+    def __init__(self):
+        super().__init__()
+        self._image: QImage | None = None
+        self._pixels: np.ndarray | None = None  # the buffer the QImage reads: keep it alive
+        self._rect = QRectF()
+
+    def set_frame(self, pixels: np.ndarray, grid: Grid, origin: float) -> None:
+        self.prepareGeometryChange()
+        self._pixels = pixels
+        height, width = pixels.shape
+        self._image = QImage(
+            pixels.data, width, height, 4 * width, QImage.Format_ARGB32_Premultiplied
+        )
+        # row 0 is y0; the view's y axis points up, so the rect starts at y0 with height > 0
+        self._rect = QRectF(grid.t0 - origin, grid.y0, grid.t1 - grid.t0, grid.y1 - grid.y0)
+        self.update()
+
+    def clear(self) -> None:
+        self.prepareGeometryChange()
+        self._image = self._pixels = None
+        self._rect = QRectF()
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: QPainter, *_args) -> None:
+        if self._image is not None:
+            painter.setRenderHint(QPainter.SmoothPixmapTransform, False)
+            painter.drawImage(self._rect, self._image)
