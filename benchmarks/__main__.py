@@ -23,7 +23,7 @@ from pathlib import Path
 from benchmarks.naive import keeps_up
 
 OUT = Path(__file__).resolve().parent / "out"
-NAIVE_RATES = (50, 100, 200, 400, 800, 1600, 3200, 6400, 12800)
+NAIVE_RATES = (1, 2, 5, 10, 20, 50, 100, 200, 400, 800, 1600, 3200, 6400, 12800)
 SCENARIO_TIMEOUT_S = 900
 
 

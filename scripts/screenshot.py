@@ -14,7 +14,7 @@ from PyQt5.QtWidgets import QApplication
 from app.main_window import MainWindow
 from app.session import DEFAULT_SESSION, load_session
 
-STREAM_S = 12
+STREAM_S = 32
 
 
 def main(out: str, session_path: str | None = None) -> int:
