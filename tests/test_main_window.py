@@ -114,3 +114,40 @@ def test_session_error_dialog_keeps_app_running(qtbot, open_window):
     assert "broken.toml:3" in box.text()
     box.close()
     assert window.isVisible()
+
+
+def test_record_button_writes_what_arrives(qtbot, open_window, tmp_path):
+    import csv
+
+    window = open_window(session_from(producer("a", "sine", rate_hz=500.0)))
+    wait_state(qtbot, window, "a", "RUNNING")
+    out = tmp_path / "rec.csv"
+    window.toolbar.start_recording(str(out))
+    assert window.toolbar.record.isChecked()
+    qtbot.waitUntil(lambda: window.pipeline.recorder.samples > 500, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "REC rec.csv" in window.toolbar._recording_status.text(), timeout=5000)
+    recorder = window.pipeline.recorder
+    window.toolbar.record.setChecked(False)  # the user un-presses Record
+    assert window.pipeline.recorder is None
+    qtbot.waitUntil(lambda: not recorder._thread.is_alive(), timeout=5000)
+    with out.open() as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["timestamp", "producer", "series", "value"]
+    assert len(rows) - 1 == recorder.samples > 500
+    assert {r[1] for r in rows[1:]} == {"a"}
+
+
+def test_recording_to_an_unwritable_place_is_shown_not_fatal(qtbot, open_window, tmp_path):
+    window = open_window(session_from(producer("a", "sine", rate_hz=500.0)))
+    window.toolbar.start_recording(str(tmp_path / "no" / "such" / "dir" / "rec.csv"))
+    qtbot.waitUntil(
+        lambda: "cannot record" in window.toolbar._recording_status.text(), timeout=WAIT_MS
+    )
+    wait_state(qtbot, window, "a", "RUNNING")
+    qtbot.waitUntil(lambda: sum(window.pipeline.recorder.dropped.values()) > 0, timeout=WAIT_MS)
+
+    def drops_shown():  # samples that could not be recorded count as dropped, in red
+        text = window.readout.perf.text()
+        assert "dropped" in text and "dropped 0" not in text
+
+    qtbot.waitUntil(drops_shown, timeout=WAIT_MS)
