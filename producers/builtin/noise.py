@@ -1,8 +1,6 @@
 """Gaussian noise: the worst case for drawing (every pixel column spans the full envelope)."""
 
-import numpy as np
-
-from producers.builtin.sampled import SampledProducer, rate_param
+from producers.builtin.sampled import SEED_PARAM, SampledProducer, rate_param, seeded_rng
 from producers.params import Param
 
 
@@ -12,14 +10,13 @@ class Noise(SampledProducer):
     params = (
         Param("mean", float, 0.0, "mean value"),
         Param("std", float, 1.0, "standard deviation", min=0.0),
-        Param("seed", int, -1, "random seed, -1 for a fresh one each start", min=-1),
+        SEED_PARAM,
         rate_param(200.0),
     )
 
     def __init__(self, **params):
         super().__init__(**params)
-        seed = self.p["seed"]
-        self._rng = np.random.default_rng(None if seed < 0 else seed)
+        self._rng = seeded_rng(self.p["seed"])
 
     def generate(self, index, dt):
         return self._rng.normal(self.p["mean"], self.p["std"], len(index))

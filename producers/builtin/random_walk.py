@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from producers.builtin.sampled import SampledProducer, rate_param
+from producers.builtin.sampled import SEED_PARAM, SampledProducer, rate_param, seeded_rng
 from producers.params import Param
 
 
@@ -12,14 +12,13 @@ class RandomWalk(SampledProducer):
     params = (
         Param("start", float, 100.0, "first value", min=1e-9),
         Param("volatility", float, 0.02, "relative standard deviation per sqrt(second)", min=0.0),
-        Param("seed", int, -1, "random seed, -1 for a fresh one each start", min=-1),
+        SEED_PARAM,
         rate_param(20.0),
     )
 
     def __init__(self, **params):
         super().__init__(**params)
-        seed = self.p["seed"]
-        self._rng = np.random.default_rng(None if seed < 0 else seed)
+        self._rng = seeded_rng(self.p["seed"])
         self._log_price = np.log(self.p["start"])
 
     def generate(self, index, dt):

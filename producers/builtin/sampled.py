@@ -20,6 +20,14 @@ def rate_param(default: float) -> Param:
     return Param("rate_hz", float, default, "samples per second", min=0.001, max=50e6)
 
 
+SEED_PARAM = Param("seed", int, -1, "random seed, -1 for a fresh one each start", min=-1)
+
+
+def seeded_rng(seed: int) -> np.random.Generator:
+    """A reproducible generator for seed >= 0, a fresh one for -1."""
+    return np.random.default_rng(None if seed < 0 else seed)
+
+
 class SampledProducer(Producer):
     series = "value"
 
