@@ -14,7 +14,9 @@ import numpy as np
 class SlidingArrays:
     def __init__(self, capacity: int, *dtypes):
         self.capacity = capacity
-        self.columns = [np.empty(2 * capacity, dtype) for dtype in dtypes]
+        # written once now, not as data arrives: the memory is resident from the start, so the
+        # process's RSS stays flat and the buffer size shown in the UI is what it really uses
+        self.columns = [np.full(2 * capacity, 0, dtype) for dtype in dtypes]
         self.start = self.end = 0
         self.total = 0  # rows ever appended: the absolute number of the next row
         self.wrapped = False  # older rows have been forgotten

@@ -104,9 +104,10 @@ def stretch(j: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, 
     trace where the signal jumps between columns (the same pixels a line would cover)."""
     lo, hi = lo.copy(), hi.copy()
     adjacent = np.flatnonzero(np.diff(j) == 1) + 1
+    adjacent = adjacent[~np.isnan(lo[adjacent])]  # a column of NaN only stays empty
     prev_lo, prev_hi = lo[adjacent - 1].copy(), hi[adjacent - 1].copy()
-    np.fmin(lo[adjacent], prev_hi, out=lo[adjacent])
-    np.fmax(hi[adjacent], prev_lo, out=hi[adjacent])
+    lo[adjacent] = np.fmin(lo[adjacent], prev_hi)  # not out=lo[adjacent]: that is a copy
+    hi[adjacent] = np.fmax(hi[adjacent], prev_lo)
     return lo, hi
 
 
@@ -226,11 +227,14 @@ class StripRenderer:
                 )
         redo = max(redo, 0)
         image[:, redo:] = 0
+        image[:, 0] = 0  # its left neighbour scrolled out: drawn unstretched, as a full render
         for key, color in self._series:
             j, lo, hi, _ = envelopes[key]
             lo, hi = stretch(j, lo, hi)  # over the whole view: the left neighbour is known
             part = j >= redo
             paint(image, grid, j[part], lo[part], hi[part], color)
+            if redo > 0 and len(j) and j[0] == 0:
+                paint(image, grid, j[:1], lo[:1], hi[:1], color)
         frame.full = False
 
     def _finish(self, frame: StripFrame, keys, envelopes, dense, t0: float, t1: float) -> None:
@@ -245,7 +249,8 @@ class StripRenderer:
                 frame.bands[key] = (x, *stretch(j, lo, hi))
             else:
                 frame.lines[key] = _line(env)
-            inside = (x >= t0) & (x <= t1)
+            # columns overlapping [t0, t1] (a centre test missed the newest samples), with data
+            inside = (x + 0.5 * grid.cw > t0) & (x - 0.5 * grid.cw <= t1) & ~np.isnan(lo)
             if inside.any():
                 frame.extent = (
                     min(frame.extent[0], float(np.nanmin(lo[inside]))),
