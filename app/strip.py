@@ -199,7 +199,7 @@ class StripRenderer:
         out = {}
         columns = max(round((grid.t1 - start) / grid.cw), 1)
         for key in keys:
-            env = store.envelope(key, start, grid.t1 - 1e-9 * grid.cw, columns)
+            env = store.envelope(key, start, grid.t1, columns)
             j, lo, hi = image_columns(env, grid)
             out[key] = (j, lo, hi, env)
         return out

@@ -189,9 +189,7 @@ class LiveChart(pg.PlotWidget):
                 self._late = True  # ask again as soon as the frame in flight arrives
             return
         self._drawn = state
-        started = time.perf_counter()
         self.show_frame(build_frame(self.store, request, self._renderer))
-        self.frame_costs.append(time.perf_counter() - started)
 
     def _y_for_request(self) -> tuple[float, float]:
         return self.y_range.range or (-1.0, 1.0)
@@ -280,3 +278,7 @@ class LiveChart(pg.PlotWidget):
 
     def stop(self) -> None:
         self._timer.stop()
+
+    def closeEvent(self, event):
+        self.stop()  # pyqtgraph drops the plot item on close; a late frame would find none
+        super().closeEvent(event)

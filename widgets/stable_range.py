@@ -35,7 +35,10 @@ class StableRange:
         """Feed the visible data's extent; returns a new range when the view should change."""
         if not (math.isfinite(lo) and math.isfinite(hi)):
             return None
-        span = max(hi - lo, abs(hi) * 1e-9, 1e-12)
+        span = hi - lo
+        if span <= 1e-9 * max(abs(lo), abs(hi), 1.0):  # a flat signal: show it with some room
+            span = 0.2 * max(abs(hi), 1.0)
+            lo, hi = lo - 0.5 * span, hi + 0.5 * span
         if self.range is None:
             return self._set(lo - self.pad * span, hi + self.pad * span)
         cur_lo, cur_hi = self.range
