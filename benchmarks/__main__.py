@@ -24,6 +24,7 @@ from benchmarks.naive import keeps_up
 
 OUT = Path(__file__).resolve().parent / "out"
 NAIVE_RATES = (1, 2, 5, 10, 20, 50, 100, 200, 400, 800, 1600, 3200, 6400, 12800)
+NAIVE_RATES_QUICK = (1, 10, 100, 1000, 3200, 12800)
 SCENARIO_TIMEOUT_S = 900
 
 
@@ -46,21 +47,27 @@ def scenario(name: str, quick: bool) -> dict:
     return result
 
 
-def naive_ceiling(quick: bool) -> tuple[float, list[dict]]:
-    """The highest rate at which the original design keeps up (lag p99 <= 100 ms)."""
+def naive_sweep(quick: bool) -> dict:
+    """The original design at rising rates: the highest rate at which it keeps up (lag p99 <=
+    100 ms, delivering >= 90 %), and the most it ever delivered, lag or not."""
     steps, best = [], 0.0
     print("  naive sweep:", end="", flush=True)
-    for rate in NAIVE_RATES:
+    for rate in NAIVE_RATES_QUICK if quick else NAIVE_RATES:
         result = run_json(["benchmarks.naive", "--rate", str(rate),
-                           "--duration", "3" if quick else "6"])  # fmt: skip
+                           "--duration", "3" if quick else "5"])  # fmt: skip
         steps.append(result)
         ok = keeps_up(result)
         print(f" {rate}{'' if ok else '(x)'}", end="", flush=True)
-        if not ok:
-            break
-        best = float(rate)
+        best = max(best, float(rate)) if ok else best
+        if result["delivered_per_s"] < 0.5 * rate:
+            break  # saturated: higher rates only deliver less
     print(flush=True)
-    return best, steps
+    return {
+        "ceiling": best,
+        "max_delivered": max(r["delivered_per_s"] for r in steps),
+        "lowest_rate": float(steps[0]["rate"]),
+        "steps": steps,
+    }
 
 
 def spread(values: list) -> dict:
@@ -101,8 +108,7 @@ def collect(quick: bool, runs: int) -> dict:
     if not quick:
         raw["soak"].append(scenario("soak", quick))
     for _ in range(1 if quick else runs):
-        ceiling, steps = naive_ceiling(quick)
-        raw["naive"].append({"ceiling": ceiling, "steps": steps})
+        raw["naive"].append(naive_sweep(quick))
     return raw
 
 
@@ -111,8 +117,13 @@ def figures(raw: dict) -> dict:
     pick = lambda runs, key: spread([r[key] for r in runs])  # noqa: E731
     ours = pick(load, "throughput_samples_per_s")
     naive = spread([n["ceiling"] for n in raw["naive"]])
+    naive_max = spread([n["max_delivered"] for n in raw["naive"]])
     lag_ok = (pick(load, "lag_p99_ms")["median"] or 1e9) <= 100
-    ratio = ours["median"] / naive["median"] if lag_ok and naive["median"] else None
+    # If the original design misses the lag criterion even at the lowest rate tried, its
+    # sustained rate is below that rate: the ratio against that rate is then a lower bound.
+    floor = naive["median"] or min(n["lowest_rate"] for n in raw["naive"])
+    ratio = ours["median"] / floor if lag_ok and ours["median"] else None
+    raw_ratio = ours["median"] / naive_max["median"] if naive_max["median"] else None
     drift_source = raw["soak"] or load
     return {
         "throughput_samples_per_s": ours,
@@ -131,6 +142,9 @@ def figures(raw: dict) -> dict:
         "idle_cpu_pct": pick(raw["idle"], "cpu_pct"),
         "naive_throughput_samples_per_s": naive,
         "naive_ratio": spread([ratio]),
+        "naive_ratio_is_lower_bound": spread([float(not naive["median"])]),
+        "naive_max_delivered_per_s": naive_max,
+        "naive_raw_throughput_ratio": spread([raw_ratio]),
     }
 
 
