@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import sys
 import time
 
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
@@ -25,6 +24,7 @@ from app.stats import StatsBook
 from app.status import build_rows
 from app.store import SeriesStore
 from app.supervisor import ALIVE, State, StateChange, Supervisor
+from app.tuning import tune_gui_process
 from widgets.lag_meter import EventLoopLagMeter
 from widgets.live_chart import LiveChart
 from widgets.main_toolbar import MainToolbar
@@ -33,10 +33,6 @@ from widgets.status_readout import StatusReadout
 
 log = logging.getLogger("streamscope")
 
-# The consumer thread holds the GIL while it unpacks and stores batches; when the GUI thread
-# asks for it, it waits up to this long. Python's default 5 ms shows up directly as
-# event-loop lag at full rate; 1 ms costs a little throughput and no measurable drops.
-GIL_SWITCH_INTERVAL_S = 0.001
 # Timer periods while producers run / while everything is stopped (idle must cost < 2 %).
 TICK_MS = (100, 1000)
 STATUS_MS = (250, 1000)
@@ -59,7 +55,7 @@ class MainWindow(QMainWindow):
         self.session = session
         title = session.path.name if session.path else "untitled"
         self.setWindowTitle(f"streamscope — {title}")
-        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+        tune_gui_process()
         self._shutdown_started: float | None = None
         self.lag_interval_ms: int | None = None  # fixed lag-meter period (benchmarks)
         self._build_core(session)

@@ -25,6 +25,7 @@ from app.pyramid import bucket_width, column_width, group
 from app.store import Envelope, SeriesKey, SeriesStore
 
 FULL_RENDER_EVERY_S = 2.0
+POOL = 3
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ class StripRenderer:
         self._series: tuple = ()  # (key, color) drawn as bands, in paint order
         self._rendered_to: dict[SeriesKey, float] = {}  # newest sample at the last render
         self._series_all: tuple = ()  # (key, color) of every series drawn, bands or lines
+        self._pool: list[np.ndarray] = []  # image buffers, reused in turn
         self._last_full = -math.inf
 
     def render(
@@ -176,7 +178,7 @@ class StripRenderer:
         keys = [k for k in store.series_keys() if k not in hidden and k in colors]
         wanted = tuple((k, colors[k]) for k in keys)
         envelopes = self._envelopes(store, keys, grid, grid.t0)
-        frame = StripFrame(np.zeros((grid.height, grid.ncols), np.uint32), grid)
+        frame = StripFrame(self._buffer((grid.height, grid.ncols)), grid)
         dense = [k for k in keys if is_dense(envelopes[k][0])]
         shift = grid.first - self._grid.first if self._grid is not None else -1
         scrolled = (
@@ -194,6 +196,16 @@ class StripRenderer:
         self._finish(frame, keys, envelopes, dense, t0, t1)
         return frame
 
+    def _buffer(self, shape: tuple[int, int]) -> np.ndarray:
+        """The next of three image buffers. Reusing them avoids allocating ~3 MB per frame
+        (glibc then serves such blocks from its heap, and RSS crept up over minutes). A
+        frame's image stays valid until two more frames have been rendered: the chart shows
+        one and has at most one more in flight."""
+        if not self._pool or self._pool[0].shape != shape:
+            self._pool = [np.zeros(shape, np.uint32) for _ in range(POOL)]
+        self._pool.append(self._pool.pop(0))
+        return self._pool[-1]
+
     def _envelopes(self, store, keys, grid: Grid, start: float) -> dict:
         """Per series: image columns (j, lo, hi) from time `start` to the grid's end."""
         out = {}
@@ -205,6 +217,7 @@ class StripRenderer:
         return out
 
     def _full(self, frame: StripFrame, envelopes, dense, colors) -> None:
+        frame.image.fill(0)
         for key in dense:
             j, lo, hi, _ = envelopes[key]
             paint(frame.image, frame.grid, j, *stretch(j, lo, hi), colors[key])
@@ -217,7 +230,7 @@ class StripRenderer:
         any series may have added samples to since then."""
         grid, image = frame.grid, frame.image
         keep = grid.ncols - shift
-        image[:, :keep] = self._image[:, shift:]
+        image[:, :keep] = self._image[:, shift:]  # a different buffer (see _buffer)
         redo = keep  # columns scrolled in are blank; and from where each series got new samples:
         for key, _ in self._series:
             before, now = self._rendered_to.get(key, -math.inf), envelopes[key][3].last_time

@@ -76,6 +76,7 @@ class LiveChart(pg.PlotWidget):
         self._pending: FrameRequest | None = None  # asked for, not shown yet
         self._late = False  # a frame was due while one was in flight
         self.paint_times: deque[float] = deque(maxlen=600)  # perf_counter of painted frames
+        self.frames_painted = 0
         self.frame_latencies: deque[float] = deque(maxlen=600)  # newest sample -> painted, s
         self.frame_costs: deque[float] = deque(maxlen=600)  # seconds spent building a frame
         self.paint_costs: deque[float] = deque(maxlen=600)  # seconds spent painting
@@ -265,6 +266,7 @@ class LiveChart(pg.PlotWidget):
         if self._newest_in_frame is not None:
             self.frame_latencies.append(time.time() - self._newest_in_frame)
             self.paint_times.append(time.perf_counter())
+            self.frames_painted += 1
             self._newest_in_frame = None
 
     @pyqtSlot()
