@@ -28,6 +28,7 @@ from app.tuning import tune_gui_process
 from widgets.lag_meter import EventLoopLagMeter
 from widgets.live_chart import LiveChart
 from widgets.main_toolbar import MainToolbar
+from widgets.producer_config import ProducerConfigDialog
 from widgets.producer_panel import ProducerPanel
 from widgets.status_readout import StatusReadout
 
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         self.panel.start_requested.connect(self._on_start_requested)
         self.panel.stop_requested.connect(self._on_stop_requested)
         self.panel.details_requested.connect(self.show_details)
+        self.panel.configure_requested.connect(self.show_configure)
         splitter = QSplitter(Qt.Vertical)
         splitter.addWidget(self.chart)
         splitter.addWidget(self.panel)
@@ -215,6 +217,26 @@ class MainWindow(QMainWindow):
             box.setDetailedText(entry.traceback)
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
+
+    @pyqtSlot(str)
+    def show_configure(self, name: str) -> ProducerConfigDialog:
+        """Open the Configure dialog (non-blocking); accepting it applies the new spec."""
+        dialog = ProducerConfigDialog(self.supervisor.entries[name].spec, parent=self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.applied.connect(self._on_config_applied)
+        dialog.open()
+        return dialog
+
+    @pyqtSlot(object)
+    def _on_config_applied(self, spec) -> None:
+        running = self.supervisor.entries[spec.name].state in ALIVE
+        self.supervisor.reconfigure(spec.name, spec)
+        log.info(
+            "%s: new parameters %s%s", spec.name, spec.params, "; restarting" if running else ""
+        )
+        self.statusBar().showMessage(
+            f"{spec.name}: new parameters" + ("; restarting" if running else ""), 5000
+        )
 
     def show_error(self, text: str) -> None:
         """A problem the user must read (e.g. a broken session file); the app keeps running."""

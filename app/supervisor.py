@@ -81,6 +81,7 @@ class Entry:
     last_error: str = ""  # one line
     traceback: str = ""  # the producer's traceback if it raised
     last_data_at: float | None = None
+    start_after_stop: bool = False  # reconfigured while running: start again once stopped
 
     @property
     def name(self) -> str:
@@ -125,6 +126,16 @@ class Supervisor:
         """New parameters take effect at the next start."""
         self.entries[name].spec = spec
 
+    def reconfigure(self, name: str, spec) -> None:
+        """Use `spec` from now on; a running producer is stopped and started again with it."""
+        entry = self.entries[name]
+        entry.spec = spec
+        if entry.state in (State.STARTING, State.RUNNING):
+            self.stop(name)  # (a user's Stop clears the flag, so set it after)
+            entry.start_after_stop = True
+        elif entry.state is State.STOPPING:
+            entry.start_after_stop = True
+
     def remove(self, name: str) -> None:
         if self.entries[name].state in ALIVE:
             raise ValueError(f"{name} is still running")
@@ -141,6 +152,7 @@ class Supervisor:
 
     def stop(self, name: str) -> None:
         entry = self.entries[name]
+        entry.start_after_stop = False
         if entry.state in (State.STARTING, State.RUNNING):
             entry.stop_requested_at = self.clock()
             entry.handle.request_stop()
@@ -214,6 +226,9 @@ class Supervisor:
         was = entry.state
         if was is State.STOPPING:
             self._set(entry, State.STOPPED, entry.exit_description)
+            if entry.start_after_stop:
+                entry.start_after_stop = False
+                self.start(entry.name)
         elif was is State.STARTING:
             entry.retries += 1
             if entry.retries > self.policy.startretries:

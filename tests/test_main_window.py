@@ -151,3 +151,41 @@ def test_recording_to_an_unwritable_place_is_shown_not_fatal(qtbot, open_window,
         assert "dropped" in text and "dropped 0" not in text
 
     qtbot.waitUntil(drops_shown, timeout=WAIT_MS)
+
+
+def test_configure_changes_parameters_and_restarts_a_running_producer(qtbot, open_window):
+    from PyQt5.QtWidgets import QDialog, QDialogButtonBox, QLineEdit
+
+    window = open_window(session_from(producer("a", "sine", rate_hz=100.0)))
+    wait_state(qtbot, window, "a", "RUNNING")
+    first = window.supervisor.entries["a"].generation
+    button(window, "configure", "a").click()
+    dialog = window.findChild(QDialog, "configDialog:a")
+    assert dialog is not None and dialog.isVisible()
+    dialog.findChild(QLineEdit, "param:rate_hz").setText("2000")
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.Ok).click()
+    qtbot.waitUntil(lambda: window.supervisor.entries["a"].generation > first, timeout=WAIT_MS)
+    assert window.supervisor.entries["a"].spec.params["rate_hz"] == 2000.0
+    wait_state(qtbot, window, "a", "RUNNING")
+
+    def fast():  # the new rate shows in the Samples/s column
+        assert float(cell(window, "a", "Samples/s").split("/")[0].replace(" k", "e3")) > 1000
+
+    qtbot.waitUntil(fast, timeout=WAIT_MS)
+
+
+def test_configure_rejects_a_bad_value_and_changes_nothing(qtbot, open_window):
+    from PyQt5.QtWidgets import QDialogButtonBox, QLabel, QLineEdit
+
+    window = open_window(session_from(producer("a", "sine", autostart=False)))
+    dialog = window.show_configure("a")
+    dialog.findChild(QLineEdit, "param:rate_hz").setText("fast")
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.Ok).click()
+    assert dialog.isVisible()
+    assert "rate_hz must be float" in dialog.findChild(QLabel, "configError").text()
+    dialog.findChild(QLineEdit, "param:rate_hz").setText("-5")
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.Ok).click()
+    assert "rate_hz must be in" in dialog.findChild(QLabel, "configError").text()
+    dialog.reject()
+    assert window.supervisor.entries["a"].spec.params["rate_hz"] == 200.0
+    assert window.supervisor.entries["a"].generation == 0

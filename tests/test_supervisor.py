@@ -568,3 +568,81 @@ def test_replace_spec_takes_effect_at_next_start(rig):
     sup.start("p")
     assert sup.entries["p"].spec.params == {"rate_hz": 2.0}
     assert sup.entries["p"].generation == 2
+
+
+# -- reconfigure: new parameters, and a running producer restarts with them -------------------
+def _reconfig_setup():
+    clock = [0.0]
+    launched = []
+
+    class Handle:
+        def __init__(self):
+            self.pid, self._code, self.stopped = 100 + len(launched), None, False
+
+        @property
+        def exitcode(self):
+            return self._code
+
+        def request_stop(self):
+            self.stopped = True
+
+        def terminate(self):
+            self._code = -15
+
+        def kill(self):
+            self._code = -9
+
+        def close(self):
+            pass
+
+    class Launcher:
+        def launch(self, spec, generation):
+            launched.append((spec, generation))
+            return Handle()
+
+    from app.session import ProducerSpec
+    from app.supervisor import Supervisor
+
+    sup = Supervisor(Launcher(), clock=lambda: clock[0])
+    sup.add(ProducerSpec("p", "sine", {"rate_hz": 10.0}))
+    return sup, clock, launched, ProducerSpec
+
+
+def test_reconfigure_restarts_a_running_producer_with_the_new_spec():
+    from app.supervisor import State
+
+    sup, clock, launched, ProducerSpec = _reconfig_setup()
+    sup.start("p")
+    clock[0] = 2.0
+    sup.tick()
+    assert sup.entries["p"].state is State.RUNNING
+    new = ProducerSpec("p", "sine", {"rate_hz": 99.0})
+    sup.reconfigure("p", new)
+    assert sup.entries["p"].state is State.STOPPING
+    sup.entries["p"].handle._code = 0  # it obeyed the stop request
+    sup.tick()
+    assert sup.entries["p"].state is State.STARTING
+    assert launched[-1] == (new, 2)
+
+
+def test_reconfigure_a_stopped_producer_only_changes_its_spec():
+    from app.supervisor import State
+
+    sup, _clock, launched, ProducerSpec = _reconfig_setup()
+    sup.reconfigure("p", ProducerSpec("p", "sine", {"rate_hz": 5.0}))
+    assert sup.entries["p"].state is State.STOPPED and launched == []
+    sup.start("p")
+    assert launched[-1][0].params == {"rate_hz": 5.0}
+
+
+def test_stop_after_reconfigure_cancels_the_restart():
+    from app.supervisor import State
+
+    sup, _clock, launched, ProducerSpec = _reconfig_setup()
+    sup.start("p")
+    sup.reconfigure("p", ProducerSpec("p", "sine", {"rate_hz": 7.0}))
+    sup.stop("p")  # the user changes their mind
+    sup.entries["p"].handle._code = 0
+    sup.tick()
+    assert sup.entries["p"].state is State.STOPPED
+    assert len(launched) == 1

@@ -2,8 +2,8 @@
 
 Rows are built once per producer; `update_rows` copies the strings of `app.status.RowStatus`
 into existing cells, so a refresh is cheap and never re-creates widgets under the mouse.
-Object names (`startButton:<name>`, `stopButton:<name>`, `stateLabel:<name>`) are a contract
-for automation and accessibility tools.
+Object names (`startButton:<name>`, `stopButton:<name>`, `stateLabel:<name>`, and
+`configureButton:<name>`) are a contract for automation and accessibility tools.
 """
 
 from __future__ import annotations
@@ -46,11 +46,13 @@ class ProducerPanel(QTableWidget):
     """Signals:
     start_requested(str): the user pressed Start on a producer.
     stop_requested(str): the user pressed Stop on a producer.
+    configure_requested(str): the user pressed Configure… on a producer.
     details_requested(str): the user asked for a producer's error details (double-click).
     """
 
     start_requested = pyqtSignal(str)
     stop_requested = pyqtSignal(str)
+    configure_requested = pyqtSignal(str)
     details_requested = pyqtSignal(str)
 
     def __init__(self, parent=None):
@@ -103,10 +105,15 @@ class ProducerPanel(QTableWidget):
         stop.setObjectName(f"stopButton:{name}")
         start.setToolTip(f"Start {name}")
         stop.setToolTip(f"Stop {name}")
+        configure = QPushButton("Configure…")
+        configure.setObjectName(f"configureButton:{name}")
+        configure.setToolTip(f"Change {name}'s parameters (a running producer restarts)")
         start.clicked.connect(lambda: self.start_requested.emit(name))
         stop.clicked.connect(lambda: self.stop_requested.emit(name))
+        configure.clicked.connect(lambda: self.configure_requested.emit(name))
         layout.addWidget(start)
         layout.addWidget(stop)
+        layout.addWidget(configure)
         return box
 
     def state_label(self, name: str) -> QLabel:

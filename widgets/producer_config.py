@@ -1,0 +1,122 @@
+"""The Configure dialog: a form built from a producer kind's declared parameters.
+
+Values are checked by the same `validate_params` the session loader uses, before anything
+changes: a bad value is shown next to the form and the dialog stays open. Accepting emits a
+new ProducerSpec; the window applies it (a running producer restarts with it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PyQt5.QtCore import pyqtSignal, pyqtSlot
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.session import ProducerSpec
+from app.supervisor import RESTART_POLICIES
+from producers import Param, ParamError, get_kind
+from producers.params import validate_params
+
+
+def _editor(param: Param, value) -> QWidget:
+    if param.type is bool:
+        box = QCheckBox()
+        box.setChecked(bool(value))
+        return box
+    if param.choices:
+        combo = QComboBox()
+        combo.addItems(param.choices)
+        combo.setCurrentText(str(value))
+        return combo
+    edit = QLineEdit(f"{value:g}" if isinstance(value, float) else str(value))
+    return edit
+
+
+def _read(param: Param, editor: QWidget):
+    """The editor's value in the parameter's type; ParamError if the text is not one."""
+    if isinstance(editor, QCheckBox):
+        return editor.isChecked()
+    if isinstance(editor, QComboBox):
+        return editor.currentText()
+    text = editor.text().strip()
+    try:
+        return {int: int, float: float, str: str}[param.type](text)
+    except ValueError:
+        raise ParamError(
+            param.name, f"{param.name} must be {param.type_name}, got {text!r}"
+        ) from None
+
+
+class ProducerConfigDialog(QDialog):
+    """Signals:
+    applied(object): the validated new ProducerSpec.
+    """
+
+    applied = pyqtSignal(object)
+
+    def __init__(self, spec: ProducerSpec, parent=None):
+        super().__init__(parent)
+        self.spec = spec
+        self.setObjectName(f"configDialog:{spec.name}")
+        self.setWindowTitle(f"Configure {spec.name} ({spec.kind})")
+        self._params = get_kind(spec.kind).params
+        form = QFormLayout()
+        self.editors: dict[str, QWidget] = {}
+        for param in self._params:
+            editor = self.editors[param.name] = _editor(param, spec.params.get(param.name))
+            editor.setObjectName(f"param:{param.name}")
+            bounds = param.describe_range()
+            editor.setToolTip(f"{param.help} ({param.type_name}{', ' + bounds if bounds else ''})")
+            form.addRow(param.name, editor)
+        self.autostart = QCheckBox()
+        self.autostart.setChecked(spec.autostart)
+        form.addRow("autostart", self.autostart)
+        self.restart = QComboBox()
+        self.restart.addItems(RESTART_POLICIES)
+        self.restart.setCurrentText(spec.restart)
+        form.addRow("restart", self.restart)
+        self.error = QLabel()
+        self.error.setObjectName("configError")
+        self.error.setStyleSheet("color: #d64545;")
+        self.error.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self._on_accepted)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(get_kind(spec.kind).help))
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+
+    def new_spec(self) -> ProducerSpec:
+        """The spec the form describes; ParamError if a value does not fit its declaration."""
+        given = {p.name: _read(p, self.editors[p.name]) for p in self._params}
+        params = validate_params(self._params, given, self.spec.kind)
+        return dataclasses.replace(
+            self.spec,
+            params=params,
+            autostart=self.autostart.isChecked(),
+            restart=self.restart.currentText(),
+        )
+
+    @pyqtSlot()
+    def _on_accepted(self) -> None:
+        try:
+            spec = self.new_spec()
+        except ParamError as exc:
+            self.error.setText(str(exc))
+            if exc.key in self.editors:
+                self.editors[exc.key].setFocus()
+            return
+        self.applied.emit(spec)
+        self.accept()
