@@ -50,7 +50,7 @@ def record(session: Session, duration: float, out: str | Path, stdout: TextIO) -
         supervisor.add(spec)
     try:
         with CsvRecorder(out) as recorder, _SignalStop() as stopped:
-            pipeline = Pipeline(None, stats, _SyncSubmit(recorder))
+            pipeline = Pipeline(None, stats, recorder)
 
             def cycle(timeout: float) -> None:
                 batch = channel.drain(timeout)
@@ -75,14 +75,6 @@ def record(session: Session, duration: float, out: str | Path, stdout: TextIO) -
         channel.close()
     _print_summary(supervisor, stats, out, stdout)
     return 0
-
-
-class _SyncSubmit:
-    def __init__(self, recorder: CsvRecorder):
-        self._recorder = recorder
-
-    def submit(self, batch) -> None:
-        self._recorder.write(batch)
 
 
 def _kill_leftovers(supervisor: Supervisor) -> None:

@@ -184,7 +184,7 @@ class MainWindow(QMainWindow):
         self.panel.update_rows(build_rows(self.supervisor, self.stats, self.supervisor.clock()))
         self.readout.show_latest(self.stats.latest)
         recorder = self.pipeline.recorder
-        dropped = self.stats.total_dropped() + (sum(recorder.dropped.values()) if recorder else 0)
+        dropped = self.stats.total_dropped() + (recorder.dropped_total if recorder else 0)
         self.readout.show_perf(
             self.stats.total_rate(),
             self.chart.fps(),

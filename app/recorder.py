@@ -51,6 +51,8 @@ class CsvRecorder:
         if out:
             self._file.write("".join(out))
 
+    submit = write  # the Pipeline's recorder interface (BackgroundRecorder queues instead)
+
     def flush(self) -> None:
         self._file.flush()
 
@@ -82,6 +84,10 @@ class BackgroundRecorder:
     @property
     def samples(self) -> int:
         return self._samples
+
+    @property
+    def dropped_total(self) -> int:
+        return sum(self.dropped.values())
 
     def submit(self, batch: Batch) -> None:
         if not batch.chunks:

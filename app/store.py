@@ -1,7 +1,8 @@
 """Per-series buffers that the chart reads: recent samples at full resolution plus a min/max
 pyramid for everything else, inside a fixed memory budget.
 
-Written by the consumer thread, read by the chart's timer; one lock guards both. Memory is
+Written and read by the consumer thread (the chart's frames are built there too), with a lock
+per series for readers on other threads. Memory is
 preallocated per series when the series first appears, so it stays flat whatever the rate; a
 series that would exceed the budget is refused and its samples counted as dropped, never
 silently lost.

@@ -180,6 +180,7 @@ class StripRenderer:
         envelopes = self._envelopes(store, keys, grid, grid.t0)
         frame = StripFrame(self._buffer((grid.height, grid.ncols)), grid)
         dense = [k for k in keys if is_dense(envelopes[k][0])]
+        spans = {k: (envelopes[k][0], *stretch(*envelopes[k][:3])) for k in dense}
         shift = grid.first - self._grid.first if self._grid is not None else -1
         scrolled = (
             grid.same_shape(self._grid)
@@ -189,11 +190,11 @@ class StripRenderer:
             and self._clock() - self._last_full < FULL_RENDER_EVERY_S
         )
         if scrolled:
-            self._scroll(frame, shift, envelopes, colors)
+            self._scroll(frame, shift, envelopes, spans)
         else:
-            self._full(frame, envelopes, dense, colors)
+            self._full(frame, spans, colors)
             self._series_all = wanted
-        self._finish(frame, keys, envelopes, dense, t0, t1)
+        self._finish(frame, keys, envelopes, spans, t0, t1)
         return frame
 
     def _buffer(self, shape: tuple[int, int]) -> np.ndarray:
@@ -216,16 +217,15 @@ class StripRenderer:
             out[key] = (j, lo, hi, env)
         return out
 
-    def _full(self, frame: StripFrame, envelopes, dense, colors) -> None:
+    def _full(self, frame: StripFrame, spans, colors) -> None:
         frame.image.fill(0)
-        for key in dense:
-            j, lo, hi, _ = envelopes[key]
-            paint(frame.image, frame.grid, j, *stretch(j, lo, hi), colors[key])
-        self._series = tuple((k, colors[k]) for k in dense)
+        for key, (j, lo, hi) in spans.items():
+            paint(frame.image, frame.grid, j, lo, hi, colors[key])
+        self._series = tuple((k, colors[k]) for k in spans)
         self._last_full = self._clock()
         frame.full = True
 
-    def _scroll(self, frame: StripFrame, shift: int, envelopes, colors) -> None:
+    def _scroll(self, frame: StripFrame, shift: int, envelopes, spans) -> None:
         """Reuse the last image moved left by `shift` columns; redraw from the oldest column
         any series may have added samples to since then."""
         grid, image = frame.grid, frame.image
@@ -242,15 +242,14 @@ class StripRenderer:
         image[:, redo:] = 0
         image[:, 0] = 0  # its left neighbour scrolled out: drawn unstretched, as a full render
         for key, color in self._series:
-            j, lo, hi, _ = envelopes[key]
-            lo, hi = stretch(j, lo, hi)  # over the whole view: the left neighbour is known
+            j, lo, hi = spans[key]  # stretched over the whole view: the left neighbour is known
             part = j >= redo
             paint(image, grid, j[part], lo[part], hi[part], color)
             if redo > 0 and len(j) and j[0] == 0:
                 paint(image, grid, j[:1], lo[:1], hi[:1], color)
         frame.full = False
 
-    def _finish(self, frame: StripFrame, keys, envelopes, dense, t0: float, t1: float) -> None:
+    def _finish(self, frame: StripFrame, keys, envelopes, spans, t0: float, t1: float) -> None:
         grid = frame.grid
         for key in keys:
             j, lo, hi, env = envelopes[key]
@@ -258,8 +257,8 @@ class StripRenderer:
                 self._rendered_to[key] = env.last_time
                 frame.newest = max(frame.newest or -math.inf, env.last_time)
             x = (grid.first + j + 0.5) * grid.cw
-            if key in dense:
-                frame.bands[key] = (x, *stretch(j, lo, hi))
+            if key in spans:
+                frame.bands[key] = (x, *spans[key][1:])
             else:
                 frame.lines[key] = _line(env)
             # columns overlapping [t0, t1] (a centre test missed the newest samples), with data

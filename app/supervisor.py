@@ -122,19 +122,15 @@ class Supervisor:
         entry = self.entries[spec.name] = Entry(spec, since=self.clock())
         return entry
 
-    def replace_spec(self, name: str, spec) -> None:
-        """New parameters take effect at the next start."""
-        self.entries[name].spec = spec
-
     def reconfigure(self, name: str, spec) -> None:
-        """Use `spec` from now on; a running producer is stopped and started again with it."""
+        """Use `spec` from now on: at the next start, or, for a running producer, at once (it is
+        stopped and started again with it)."""
         entry = self.entries[name]
         entry.spec = spec
         if entry.state in (State.STARTING, State.RUNNING):
             self.stop(name)  # (a user's Stop clears the flag, so set it after)
             entry.start_after_stop = True
-        elif entry.state is State.STOPPING:
-            entry.start_after_stop = True
+        # STOPPING: a restart already under way stays one; a user's Stop stays a stop
 
     def remove(self, name: str) -> None:
         if self.entries[name].state in ALIVE:

@@ -557,14 +557,15 @@ def test_remove_only_when_not_alive(rig):
     assert "p" not in sup.entries
 
 
-def test_replace_spec_takes_effect_at_next_start(rig):
+def test_reconfigure_while_stopping_takes_effect_at_the_next_start(rig):
     sup, launcher, clock, _ = rig
     running(sup, launcher, clock, params={"rate_hz": 1.0})
-    sup.replace_spec("p", Spec("p", params={"rate_hz": 2.0}))
-    assert len(launcher.launched) == 1
     sup.stop("p")
+    sup.reconfigure("p", Spec("p", params={"rate_hz": 2.0}))
+    assert len(launcher.launched) == 1
     launcher.last.exitcode = 0
     sup.tick()
+    assert sup.entries["p"].state is State.STOPPED  # the user's Stop is not undone
     sup.start("p")
     assert sup.entries["p"].spec.params == {"rate_hz": 2.0}
     assert sup.entries["p"].generation == 2

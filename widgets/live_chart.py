@@ -177,8 +177,9 @@ class LiveChart(pg.PlotWidget):
         state = (self.store.version, t0, t1, width, height)
         if self._drawn is not None and self._unchanged(state):
             return
-        if any(key not in self._curves for key in self.store.series_keys()):
-            self._add_curves(self.store.series_keys())
+        keys = self.store.series_keys()
+        if any(key not in self._curves for key in keys):
+            self._add_curves(keys)
         hidden = frozenset(k for k, c in self._curves.items() if not c.isVisible())
         y_range = tuple(view.viewRange()[1]) if not self.following else self._y_for_request()
         request = FrameRequest(t0, t1, width, height, y_range, dict(self._colors), hidden)

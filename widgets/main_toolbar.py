@@ -98,7 +98,7 @@ class MainToolbar(QToolBar):
         if recorder.error:
             text = f" ⚠ {recorder.error}"
         else:
-            dropped = sum(recorder.dropped.values())
+            dropped = recorder.dropped_total
             lost = f", {format_count(dropped)} dropped" if dropped else ""
             text = f" ● REC {recorder.path.name}: {format_count(recorder.samples)} samples{lost}"
         self._recording_status.setText(text)
