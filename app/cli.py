@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from app import __version__
-from app.session import DEFAULT_SESSION, Session, SessionError, load_session
+from app.core.session import DEFAULT_SESSION, Session, SessionError, load_session
 from producers.params import ParamError
 
 EXIT_USAGE = 2

@@ -14,10 +14,10 @@ import threading
 
 from PyQt5.QtCore import QThread, pyqtSignal
 
-from app.channel import Channel
-from app.frames import FrameRequest, build_frame
-from app.pipeline import Pipeline
-from app.strip import StripRenderer
+from app.core.channel import Channel
+from app.core.frames import FrameRequest, build_frame
+from app.core.pipeline import Pipeline
+from app.core.strip import StripRenderer
 
 WAIT_S = 0.2  # how long one drain may wait; stop() and request_frame() wake it at once
 

@@ -11,7 +11,7 @@ from PyQt5.QtCore import QSocketNotifier
 from PyQt5.QtWidgets import QApplication
 
 from app.main_window import MainWindow
-from app.session import Session
+from app.core.session import Session
 
 
 def run(session: Session, error: str | None = None) -> int:

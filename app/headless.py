@@ -13,13 +13,13 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from app.channel import Channel
-from app.launcher import SpawnLauncher
-from app.pipeline import Pipeline, forward_events
-from app.recorder import CsvRecorder
-from app.session import Session
-from app.stats import StatsBook
-from app.supervisor import Supervisor
+from app.core.channel import Channel
+from app.core.launcher import SpawnLauncher
+from app.core.pipeline import Pipeline, forward_events
+from app.core.recorder import CsvRecorder
+from app.core.session import Session
+from app.core.counters import CounterBook
+from app.core.supervisor import Supervisor
 
 SHUTDOWN_DEADLINE_S = 5.0
 
@@ -44,7 +44,7 @@ class _SignalStop:
 def record(session: Session, duration: float, out: str | Path, stdout: TextIO) -> int:
     specs = [spec for spec in session.producers if spec.autostart]
     channel = Channel()
-    stats = StatsBook()
+    stats = CounterBook()
     supervisor = Supervisor(SpawnLauncher(channel))
     for spec in specs:
         supervisor.add(spec)
@@ -83,7 +83,7 @@ def _kill_leftovers(supervisor: Supervisor) -> None:
             entry.handle.kill()
 
 
-def _print_summary(supervisor: Supervisor, stats: StatsBook, out, stdout: TextIO) -> None:
+def _print_summary(supervisor: Supervisor, stats: CounterBook, out, stdout: TextIO) -> None:
     total = 0
     print(f"recorded to {out}", file=stdout)
     print(f"{'producer':<16} {'samples':>12} {'dropped':>10}  state", file=stdout)

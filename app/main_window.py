@@ -15,16 +15,16 @@ import time
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt5.QtWidgets import QMainWindow, QMessageBox, QSplitter
 
-from app.channel import Batch, Channel
+from app.core.channel import Batch, Channel
 from app.consumer import ConsumerThread
-from app.launcher import SpawnLauncher
-from app.pipeline import Pipeline, forward_events
-from app.session import Session
-from app.stats import StatsBook
-from app.status import build_rows
-from app.store import SeriesStore
-from app.supervisor import ALIVE, State, StateChange, Supervisor
-from app.tuning import tune_gui_process
+from app.core.launcher import SpawnLauncher
+from app.core.pipeline import Pipeline, forward_events
+from app.core.session import Session
+from app.core.counters import CounterBook
+from app.core.producer_rows import build_rows
+from app.core.store import SeriesStore
+from app.core.supervisor import ALIVE, State, StateChange, Supervisor
+from app.core.tuning import tune_gui_process
 from widgets.lag_meter import EventLoopLagMeter
 from widgets.live_chart import LiveChart
 from widgets.main_toolbar import MainToolbar
@@ -70,7 +70,7 @@ class MainWindow(QMainWindow):
     def _build_core(self, session: Session) -> None:
         self.channel = Channel()
         self.store = SeriesStore(budget_bytes=int(session.budget_mb * (1 << 20)))
-        self.stats = StatsBook()
+        self.stats = CounterBook()
         self.pipeline = Pipeline(self.store, self.stats)
         self.supervisor = Supervisor(SpawnLauncher(self.channel), on_change=self._on_change)
         for spec in session.producers:

@@ -20,8 +20,8 @@ from PyQt5.QtGui import QMouseEvent
 from PyQt5.QtWidgets import QApplication, QToolButton
 
 from app.main_window import MainWindow
-from app.session import Session
-from app.supervisor import State
+from app.core.session import Session
+from app.core.supervisor import State
 
 
 def percentile(values, q: float) -> float | None:

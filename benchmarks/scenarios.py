@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.session import Session, parse_session
+from app.core.session import Session, parse_session
 from benchmarks.harness import emit, run_window
 
 LOAD_RATE = 1_250_000  # per producer; 8 of them = 10 M samples/s

@@ -228,7 +228,7 @@ def _watch_parent() -> None:
 
 
 def child_main(spec: LaunchSpec, conn: Connection, stop_conn: Connection) -> None:
-    """Entry point of a producer process (spawned; see `app.launcher`). `conn` carries data to
+    """Entry point of a producer process (spawned; see `app.core.launcher`). `conn` carries data to
     the GUI; `stop_conn` becomes readable (EOF) when the GUI wants us to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the GUI decides
     _watch_parent()

@@ -12,7 +12,7 @@ from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import QApplication
 
 from app.main_window import MainWindow
-from app.session import DEFAULT_SESSION, load_session
+from app.core.session import DEFAULT_SESSION, load_session
 
 STREAM_S = 32
 

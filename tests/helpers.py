@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from app.session import Session, parse_session
+from app.core.session import Session, parse_session
 
 
 def session_from(toml: str, path: str = "test-session.toml") -> Session:

@@ -1,4 +1,4 @@
-"""app.channel: one pipe per producer run, drained together without busy-waiting or hanging.
+"""app.core.channel: one pipe per producer run, drained together without busy-waiting or hanging.
 
 Real `multiprocessing.Pipe(duplex=False)` pairs, in this process: the test thread writes.
 """
@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from app.channel import MAX_MESSAGES_PER_READER, Channel, RunKey
+from app.core.channel import MAX_MESSAGES_PER_READER, Channel, RunKey
 from producers import wire
 from producers.wire import Chunk
 

@@ -12,7 +12,7 @@ import time
 import psutil
 import pytest
 
-from app.supervisor import Policy
+from app.core.supervisor import Policy
 from tests.helpers import WAIT_MS, button, cell, producer, session_from, state_of, wait_state
 
 pytestmark = pytest.mark.slow

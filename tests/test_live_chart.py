@@ -10,7 +10,7 @@ from PyQt5.QtCore import QEvent, QPoint, QPointF, Qt
 from PyQt5.QtGui import QColor, QMouseEvent
 from PyQt5.QtWidgets import QApplication
 
-from app.store import SeriesStore
+from app.core.store import SeriesStore
 from producers.wire import Chunk
 from widgets.live_chart import PALETTE, LiveChart
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QLabel, QMessageBox
 
-from app.session import Session, load_session
-from app.supervisor import Policy
+from app.core.session import Session, load_session
+from app.core.supervisor import Policy
 from tests.helpers import (
     WAIT_MS,
     button,
@@ -58,7 +58,7 @@ def test_start_stop_repeatedly_at_any_moment(qtbot, open_window):
 
 
 def test_default_session_streams_several_producers(qtbot, open_window):
-    from app.session import DEFAULT_SESSION
+    from app.core.session import DEFAULT_SESSION
 
     window = open_window(load_session(DEFAULT_SESSION))
     streaming = [s.name for s in window.session.producers if s.autostart and s.visible]

@@ -1,4 +1,4 @@
-"""app.pyramid: decimated min/max must be the TRUE min/max of every drawn column.
+"""app.core.pyramid: decimated min/max must be the TRUE min/max of every drawn column.
 
 Every envelope is checked against a brute force over the samples (tests/envelope_oracle.py):
 columns aligned to absolute time at multiples of their width, x the column centre.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.pyramid import LEVELS, Pyramid, bucket_indices, bucket_width, group, run_starts
+from app.core.pyramid import LEVELS, Pyramid, bucket_indices, bucket_width, group, run_starts
 from tests.envelope_oracle import check_envelope, column_of
 
 T_BASE = 1_700_000_000.0  # epoch seconds, as producers stamp them

@@ -1,4 +1,4 @@
-"""app.recorder: CSV recordings that read back to exactly the samples that arrived."""
+"""app.core.recorder: CSV recordings that read back to exactly the samples that arrived."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from app.channel import Batch
-from app.recorder import BackgroundRecorder, CsvRecorder
+from app.core.channel import Batch
+from app.core.recorder import BackgroundRecorder, CsvRecorder
 from producers.wire import Chunk
 
 T_BASE = 1_700_000_000.0

@@ -1,4 +1,4 @@
-"""app.session: session files, validated before anything starts; errors read FILE:LINE: message."""
+"""app.core.session: session files, validated before anything starts; errors read FILE:LINE: message."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from app.session import DEFAULT_SESSION, SessionError, load_session, parse_session
+from app.core.session import DEFAULT_SESSION, SessionError, load_session, parse_session
 from producers import all_kinds
 
 PATH = "my-session.toml"

@@ -1,11 +1,11 @@
-"""app.sliding: parallel arrays keeping their newest `capacity` rows, contiguous and in order."""
+"""app.core.sliding: parallel arrays keeping their newest `capacity` rows, contiguous and in order."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from app.sliding import SlidingArrays
+from app.core.sliding import SlidingArrays
 
 
 def feed(rows: SlidingArrays, sizes, start=0):

@@ -1,4 +1,4 @@
-"""widgets.stable_range: the y range grows at once, and shrinks only after the data stayed small."""
+"""app.core.stable_range: the y range grows at once, and shrinks only after the data stayed small."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from widgets.stable_range import StableRange
+from app.core.stable_range import StableRange
 
 
 class FakeClock:

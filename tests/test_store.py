@@ -1,4 +1,4 @@
-"""app.store: per-series buffers inside a memory budget; what the chart draws is exact."""
+"""app.core.store: per-series buffers inside a memory budget; what the chart draws is exact."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from app.pyramid import bucket_width
-from app.store import Envelope, SeriesStore
+from app.core.pyramid import bucket_width
+from app.core.store import Envelope, SeriesStore
 from producers.wire import Chunk
 from tests.envelope_oracle import check_envelope
 

@@ -1,4 +1,4 @@
-"""app.strip: the strip-chart image must show every column's true min/max, scroll without drift,
+"""app.core.strip: the strip-chart image must show every column's true min/max, scroll without drift,
 and redraw from scratch whenever what it shows changes.
 
 Images are checked against a brute-force painter over the samples themselves: image column j is
@@ -14,9 +14,9 @@ import math
 import numpy as np
 import pytest
 
-from app.pyramid import bucket_width
-from app.store import SeriesStore
-from app.strip import FULL_RENDER_EVERY_S, Grid, StripRenderer, grid_for
+from app.core.pyramid import bucket_width
+from app.core.store import SeriesStore
+from app.core.strip import FULL_RENDER_EVERY_S, Grid, StripRenderer, grid_for
 from producers.wire import Chunk
 from tests.envelope_oracle import column_of
 

@@ -1,4 +1,4 @@
-"""app.supervisor: the state machine, driven with a fake launcher, fake processes, fake clock."""
+"""app.core.supervisor: the state machine, driven with a fake launcher, fake processes, fake clock."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from app.supervisor import Policy, State, StateChange, Supervisor, describe_exit
+from app.core.supervisor import Policy, State, StateChange, Supervisor, describe_exit
 
 
 @dataclass
@@ -601,8 +601,8 @@ def _reconfig_setup():
             launched.append((spec, generation))
             return Handle()
 
-    from app.session import ProducerSpec
-    from app.supervisor import Supervisor
+    from app.core.session import ProducerSpec
+    from app.core.supervisor import Supervisor
 
     sup = Supervisor(Launcher(), clock=lambda: clock[0])
     sup.add(ProducerSpec("p", "sine", {"rate_hz": 10.0}))
@@ -610,7 +610,7 @@ def _reconfig_setup():
 
 
 def test_reconfigure_restarts_a_running_producer_with_the_new_spec():
-    from app.supervisor import State
+    from app.core.supervisor import State
 
     sup, clock, launched, ProducerSpec = _reconfig_setup()
     sup.start("p")
@@ -627,7 +627,7 @@ def test_reconfigure_restarts_a_running_producer_with_the_new_spec():
 
 
 def test_reconfigure_a_stopped_producer_only_changes_its_spec():
-    from app.supervisor import State
+    from app.core.supervisor import State
 
     sup, _clock, launched, ProducerSpec = _reconfig_setup()
     sup.reconfigure("p", ProducerSpec("p", "sine", {"rate_hz": 5.0}))
@@ -637,7 +637,7 @@ def test_reconfigure_a_stopped_producer_only_changes_its_spec():
 
 
 def test_stop_after_reconfigure_cancels_the_restart():
-    from app.supervisor import State
+    from app.core.supervisor import State
 
     sup, _clock, launched, ProducerSpec = _reconfig_setup()
     sup.start("p")

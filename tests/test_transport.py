@@ -10,13 +10,13 @@ import time
 import numpy as np
 import pytest
 
-from app.channel import Channel
+from app.core.channel import Channel
 from app.consumer import ConsumerThread
-from app.launcher import SpawnLauncher
-from app.pipeline import Pipeline
-from app.session import ProducerSpec
-from app.stats import StatsBook
-from app.store import SeriesStore
+from app.core.launcher import SpawnLauncher
+from app.core.pipeline import Pipeline
+from app.core.session import ProducerSpec
+from app.core.counters import CounterBook
+from app.core.store import SeriesStore
 
 RATE = 200_000.0
 
@@ -58,7 +58,7 @@ def test_every_sample_arrives_once_and_in_order_at_high_rate():
 
 def test_consumer_thread_stores_batches_and_stops_within_half_a_second(qtbot):
     channel = Channel()
-    store, stats = SeriesStore(budget_bytes=64 << 20), StatsBook()
+    store, stats = SeriesStore(budget_bytes=64 << 20), CounterBook()
     consumer = ConsumerThread(channel, Pipeline(store, stats))
     launcher = SpawnLauncher(channel)
     spec = ProducerSpec("n", "noise", {"rate_hz": 50_000.0, "mean": 0.0, "std": 1.0, "seed": 1})
@@ -85,7 +85,7 @@ def test_idle_consumer_does_not_spin(qtbot, wait_s):
     import psutil
 
     channel = Channel()
-    consumer = ConsumerThread(channel, Pipeline(SeriesStore(budget_bytes=64 << 20), StatsBook()))
+    consumer = ConsumerThread(channel, Pipeline(SeriesStore(budget_bytes=64 << 20), CounterBook()))
     consumer.start()
     proc = psutil.Process()
     try:

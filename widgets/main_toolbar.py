@@ -9,8 +9,8 @@ from __future__ import annotations
 from PyQt5.QtCore import pyqtSignal, pyqtSlot
 from PyQt5.QtWidgets import QAction, QComboBox, QFileDialog, QLabel, QToolBar
 
-from app.recorder import BackgroundRecorder
-from app.status import format_count
+from app.core.recorder import BackgroundRecorder
+from app.core.producer_rows import format_count
 
 WINDOWS_S = (5, 10, 30, 60, 300, 900, 3600)
 

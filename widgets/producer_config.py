@@ -22,8 +22,8 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from app.session import ProducerSpec
-from app.supervisor import RESTART_POLICIES
+from app.core.session import ProducerSpec
+from app.core.supervisor import RESTART_POLICIES
 from producers import Param, ParamError, get_kind
 from producers.params import validate_params
 

@@ -1,6 +1,6 @@
 """The producer panel: one row per producer with its status and Start/Stop buttons.
 
-Rows are built once per producer; `update_rows` copies the strings of `app.status.RowStatus`
+Rows are built once per producer; `update_rows` copies the strings of `app.core.producer_rows.RowStatus`
 into existing cells, so a refresh is cheap and never re-creates widgets under the mouse.
 Object names (`startButton:<name>`, `stopButton:<name>`, `stateLabel:<name>`, and
 `configureButton:<name>`) are a contract for automation and accessibility tools.
@@ -21,8 +21,8 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from app.status import RowStatus
-from app.supervisor import State
+from app.core.producer_rows import RowStatus
+from app.core.supervisor import State
 
 COLUMNS = (
     "Name", "Kind", "State", "PID", "Samples/s", "Total", "Dropped",

@@ -7,7 +7,7 @@ import datetime
 
 from PyQt5.QtWidgets import QLabel, QStatusBar
 
-from app.status import format_bytes, format_count, format_rate, format_value
+from app.core.producer_rows import format_bytes, format_count, format_rate, format_value
 from widgets.live_chart import series_label
 
 

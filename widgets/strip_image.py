@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PyQt5.QtCore import QRectF
 from PyQt5.QtGui import QImage, QPainter
 
-from app.strip import Grid
+from app.core.strip import Grid
 
 
 class StripImageItem(pg.GraphicsObject):

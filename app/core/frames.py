@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.store import SeriesKey, SeriesStore
-from app.strip import StripFrame, StripRenderer
+from app.core.store import SeriesKey, SeriesStore
+from app.core.strip import StripFrame, StripRenderer
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,4 +1,4 @@
-"""app.stats and app.pipeline: every sample counted once, every lost sample shows somewhere."""
+"""app.core.counters and app.core.pipeline: every sample counted once, every lost sample shows somewhere."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from app.channel import Batch, ChannelEvent, RunKey
-from app.pipeline import Pipeline, forward_events
-from app.stats import RATE_WINDOW_S, StatsBook
-from app.store import SeriesStore
+from app.core.channel import Batch, ChannelEvent, RunKey
+from app.core.pipeline import Pipeline, forward_events
+from app.core.counters import RATE_WINDOW_S, CounterBook
+from app.core.store import SeriesStore
 from producers.wire import Chunk
 
 T_BASE = 1_700_000_000.0
@@ -38,11 +38,11 @@ def batch(*chunks, drops=None, sent_at=None, events=()) -> Batch:
     return b
 
 
-# -- StatsBook -----------------------------------------------------------------------------------
+# -- CounterBook -----------------------------------------------------------------------------------
 
 
 def test_totals_per_producer_and_overall():
-    stats = StatsBook(FakeClock())
+    stats = CounterBook(FakeClock())
     stats.ingest(batch(("a", chunk(n=10)), ("b", chunk(n=3)), ("a", chunk("w", n=5))))
     stats.ingest(batch(("a", chunk(n=7))))
     a, b = stats.snapshot("a"), stats.snapshot("b")
@@ -52,7 +52,7 @@ def test_totals_per_producer_and_overall():
 
 
 def test_last_value_and_latest():
-    stats = StatsBook(FakeClock())
+    stats = CounterBook(FakeClock())
     stats.ingest(batch(("a", chunk(n=4, t0=T_BASE, dt=0.5, last=42.5))))
     a = stats.snapshot("a")
     assert (a.last_series, a.last_value, a.last_time) == ("v", 42.5, T_BASE + 1.5)
@@ -61,7 +61,7 @@ def test_last_value_and_latest():
 
 
 def test_unknown_producer_reads_as_zero():
-    stats = StatsBook(FakeClock())
+    stats = CounterBook(FakeClock())
     c = stats.snapshot("never-seen")
     assert (c.samples, c.batches, c.dropped) == (0, 0, 0)
     assert math.isnan(c.last_value)
@@ -70,7 +70,7 @@ def test_unknown_producer_reads_as_zero():
 
 def test_rate_of_a_steady_stream():
     clock = FakeClock()
-    stats = StatsBook(clock)
+    stats = CounterBook(clock)
     for _ in range(200):  # 100 samples every 10 ms: 10 000 samples per second
         clock.now += 0.01
         stats.ingest(batch(("a", chunk(n=100))))
@@ -83,7 +83,7 @@ def test_rate_of_a_steady_stream():
 
 def test_rate_drops_to_zero_when_nothing_arrives():
     clock = FakeClock()
-    stats = StatsBook(clock)
+    stats = CounterBook(clock)
     for _ in range(10):
         clock.now += 0.1
         stats.ingest(batch(("a", chunk(n=50))))
@@ -94,14 +94,14 @@ def test_rate_drops_to_zero_when_nothing_arrives():
 
 def test_rate_needs_two_arrivals():
     clock = FakeClock()
-    stats = StatsBook(clock)
+    stats = CounterBook(clock)
     stats.ingest(batch(("a", chunk(n=1000))))
     assert stats.rate("a") == 0.0
 
 
 def test_total_rate_sums_producers():
     clock = FakeClock()
-    stats = StatsBook(clock)
+    stats = CounterBook(clock)
     for _ in range(50):
         clock.now += 0.02
         stats.ingest(batch(("a", chunk(n=20)), ("b", chunk(n=2))))
@@ -109,7 +109,7 @@ def test_total_rate_sums_producers():
 
 
 def test_drops_are_cumulative_per_run_and_summed_over_runs():
-    stats = StatsBook(FakeClock())
+    stats = CounterBook(FakeClock())
     run1, run2 = RunKey("a", 1), RunKey("a", 2)
     stats.ingest(batch(("a", chunk()), drops={run1: 5}))
     stats.ingest(batch(("a", chunk()), drops={run1: 7}))  # the same run's total, not +7
@@ -122,7 +122,7 @@ def test_drops_are_cumulative_per_run_and_summed_over_runs():
 
 
 def test_refused_samples_count_as_dropped():
-    stats = StatsBook(FakeClock())
+    stats = CounterBook(FakeClock())
     stats.ingest(batch(drops={RunKey("a", 1): 2}))
     stats.add_refused("a", 100)
     stats.add_refused("a", 5)
@@ -132,7 +132,7 @@ def test_refused_samples_count_as_dropped():
 
 
 def test_latency_from_send_to_store():
-    stats = StatsBook(FakeClock())
+    stats = CounterBook(FakeClock())
     stats.ingest(batch(("a", chunk()), ("b", chunk()), sent_at={"a": 100.0, "b": 100.5}), 100.75)
     assert sorted(stats.latencies()) == [0.25, 0.75]
     stats.ingest(batch(("a", chunk()), sent_at={"a": 1.0}))  # no store time: not measured
@@ -140,7 +140,7 @@ def test_latency_from_send_to_store():
 
 
 def test_snapshot_is_a_copy():
-    stats = StatsBook(FakeClock())
+    stats = CounterBook(FakeClock())
     stats.ingest(batch(("a", chunk(n=3)), drops={RunKey("a", 1): 1}))
     snap = stats.snapshot("a")
     snap.samples = 999
@@ -167,7 +167,7 @@ def small_store(budget_series: float = 100) -> SeriesStore:
 
 
 def test_pipeline_stores_records_and_counts_every_batch():
-    store, stats, recorder = small_store(), StatsBook(FakeClock()), FakeRecorder()
+    store, stats, recorder = small_store(), CounterBook(FakeClock()), FakeRecorder()
     pipeline = Pipeline(store, stats, recorder)
     first = batch(("a", chunk(n=3, t0=T_BASE)), ("a", chunk(n=2, t0=T_BASE + 1)))
     second = batch(("b", chunk("w", n=4)))
@@ -181,7 +181,7 @@ def test_pipeline_stores_records_and_counts_every_batch():
 
 
 def test_pipeline_counts_samples_the_store_refused():
-    store, stats = small_store(budget_series=1.5), StatsBook(FakeClock())
+    store, stats = small_store(budget_series=1.5), CounterBook(FakeClock())
     pipeline = Pipeline(store, stats)
     pipeline.process(batch(("a", chunk("x", n=10)), ("a", chunk("y", n=6)), ("b", chunk(n=4))))
     assert store.series_keys() == [("a", "x")]
@@ -192,7 +192,7 @@ def test_pipeline_counts_samples_the_store_refused():
 
 
 def test_pipeline_without_store_or_recorder_still_counts():
-    stats = StatsBook(FakeClock())
+    stats = CounterBook(FakeClock())
     pipeline = Pipeline(None, stats)
     pipeline.process(batch(("a", chunk(n=8)), sent_at={"a": 0.0}))
     assert stats.snapshot("a").samples == 8
@@ -200,7 +200,7 @@ def test_pipeline_without_store_or_recorder_still_counts():
 
 
 def test_pipeline_recorder_can_be_swapped_between_batches():
-    stats, first, second = StatsBook(FakeClock()), FakeRecorder(), FakeRecorder()
+    stats, first, second = CounterBook(FakeClock()), FakeRecorder(), FakeRecorder()
     pipeline = Pipeline(None, stats, first)
     pipeline.process(batch(("a", chunk())))
     pipeline.recorder = second

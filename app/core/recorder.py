@@ -15,7 +15,7 @@ import queue
 import threading
 from pathlib import Path
 
-from app.channel import Batch
+from app.core.channel import Batch
 
 HEADER = "timestamp,producer,series,value\n"
 

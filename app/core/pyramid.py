@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from app.sliding import SlidingArrays
+from app.core.sliding import SlidingArrays
 
 LEVEL0_EXP = -14
 LEVELS = 13

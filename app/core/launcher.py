@@ -12,7 +12,7 @@ import fcntl
 import multiprocessing as mp
 import pickle
 
-from app.channel import Channel, RunKey
+from app.core.channel import Channel, RunKey
 from producers.runtime import LaunchSpec, child_main
 
 F_SETPIPE_SZ = 1031  # Linux: a 1 MiB pipe lets a 10 ms batch at full rate go in one write

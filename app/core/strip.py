@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.pyramid import bucket_width, column_width, group
-from app.store import Envelope, SeriesKey, SeriesStore
+from app.core.pyramid import bucket_width, column_width, group
+from app.core.store import Envelope, SeriesKey, SeriesStore
 
 FULL_RENDER_EVERY_S = 2.0
 POOL = 3

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from app.stats import StatsBook
-from app.supervisor import ALIVE, Entry, State, Supervisor
+from app.core.counters import CounterBook
+from app.core.supervisor import ALIVE, Entry, State, Supervisor
 
 
 @dataclass
@@ -85,7 +85,7 @@ def state_text(sup: Supervisor, entry: Entry, now: float) -> str:
     return state.value
 
 
-def build_rows(sup: Supervisor, stats: StatsBook, now: float) -> list[RowStatus]:
+def build_rows(sup: Supervisor, stats: CounterBook, now: float) -> list[RowStatus]:
     rows = []
     for entry in sup.entries.values():
         counts = stats.snapshot(entry.name)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.pyramid import LEVELS, Pyramid, bucket_width, group
-from app.sliding import SlidingArrays
+from app.core.pyramid import LEVELS, Pyramid, bucket_width, group
+from app.core.sliding import SlidingArrays
 from producers.wire import Chunk
 
 SeriesKey = tuple[str, str]  # (producer, series)

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from app.channel import Batch
+from app.core.channel import Batch
 
 RATE_WINDOW_S = 3.0
 
@@ -45,7 +45,7 @@ class ProducerCounts:
         return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
 
 
-class StatsBook:
+class CounterBook:
     def __init__(self, clock=time.monotonic):
         self._clock = clock
         self._lock = threading.Lock()

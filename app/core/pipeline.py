@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 
-from app.channel import Batch
-from app.stats import StatsBook
-from app.store import SeriesStore
+from app.core.channel import Batch
+from app.core.counters import CounterBook
+from app.core.store import SeriesStore
 
 
 class Pipeline:
-    def __init__(self, store: SeriesStore | None, stats: StatsBook, recorder=None):
+    def __init__(self, store: SeriesStore | None, stats: CounterBook, recorder=None):
         self.store = store
         self.stats = stats
         self.recorder = recorder  # anything with submit(batch); swapped by the GUI thread

@@ -12,12 +12,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.supervisor import RESTART_POLICIES
+from app.core.supervisor import RESTART_POLICIES
 from producers.base import get_kind
 from producers.params import ParamError, validate_params
+from resources import DEFAULT_SESSION
+
+__all__ = ["DEFAULT_SESSION", "ProducerSpec", "Session", "SessionError", "load_session", "parse_session"]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-DEFAULT_SESSION = Path(__file__).resolve().parent.parent / "resources" / "default_session.toml"
 
 
 class SessionError(ValueError):

@@ -3,7 +3,7 @@
 Nothing here blocks: `tick()` is called from a timer (the GUI) or a loop (headless record),
 looks at each process without waiting, and escalates a stop from event to SIGTERM to SIGKILL
 over time. Processes come from an injected launcher, so the whole machine is tested with fake
-processes and a fake clock, and the real one (app.launcher) is a thin layer.
+processes and a fake clock, and the real one (app.core.launcher) is a thin layer.
 
     STOPPED -> STARTING -> RUNNING -> STOPPING -> STOPPED
     STARTING --exit--> BACKOFF --delay--> STARTING ... --too many--> FATAL
@@ -64,7 +64,7 @@ class Policy:
 class Entry:
     """The supervisor's view of one producer; the status panel renders it."""
 
-    spec: object  # app.session.ProducerSpec (name, kind, restart, params)
+    spec: object  # app.core.session.ProducerSpec (name, kind, restart, params)
     state: State = State.STOPPED
     handle: ProcessHandle | None = None
     pid: int | None = None
