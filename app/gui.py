@@ -10,8 +10,8 @@ import sys
 from PyQt5.QtCore import QSocketNotifier
 from PyQt5.QtWidgets import QApplication
 
-from app.main_window import MainWindow
 from app.core.session import Session
+from app.main_window import MainWindow
 
 
 def run(session: Session, error: str | None = None) -> int:

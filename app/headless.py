@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TextIO
 
 from app.core.channel import Channel
+from app.core.counters import CounterBook
 from app.core.launcher import SpawnLauncher
 from app.core.pipeline import Pipeline, forward_events
 from app.core.recorder import CsvRecorder
 from app.core.session import Session
-from app.core.counters import CounterBook
 from app.core.supervisor import Supervisor
 
 SHUTDOWN_DEADLINE_S = 5.0

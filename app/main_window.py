@@ -15,13 +15,13 @@ import time
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt5.QtWidgets import QMainWindow, QMessageBox, QSplitter
 
-from app.core.channel import Batch, Channel
 from app.consumer import ConsumerThread
+from app.core.channel import Batch, Channel
+from app.core.counters import CounterBook
 from app.core.launcher import SpawnLauncher
 from app.core.pipeline import Pipeline, forward_events
-from app.core.session import Session
-from app.core.counters import CounterBook
 from app.core.producer_rows import build_rows
+from app.core.session import Session
 from app.core.store import SeriesStore
 from app.core.supervisor import ALIVE, State, StateChange, Supervisor
 from app.core.tuning import tune_gui_process

@@ -19,9 +19,9 @@ from PyQt5.QtCore import QEvent, QPoint, Qt, QTimer
 from PyQt5.QtGui import QMouseEvent
 from PyQt5.QtWidgets import QApplication, QToolButton
 
-from app.main_window import MainWindow
 from app.core.session import Session
 from app.core.supervisor import State
+from app.main_window import MainWindow
 
 
 def percentile(values, q: float) -> float | None:

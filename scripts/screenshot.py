@@ -11,8 +11,8 @@ from pathlib import Path
 from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import QApplication
 
-from app.main_window import MainWindow
 from app.core.session import DEFAULT_SESSION, load_session
+from app.main_window import MainWindow
 
 STREAM_S = 32
 

@@ -1,4 +1,5 @@
-"""app.core.counters and app.core.pipeline: every sample counted once, every lost sample shows somewhere."""
+"""app.core.counters and app.core.pipeline: every sample counted once, every lost sample shows
+somewhere."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import numpy as np
 import pytest
 
 from app.core.channel import Batch, ChannelEvent, RunKey
-from app.core.pipeline import Pipeline, forward_events
 from app.core.counters import RATE_WINDOW_S, CounterBook
+from app.core.pipeline import Pipeline, forward_events
 from app.core.store import SeriesStore
 from producers.wire import Chunk
 

@@ -1,4 +1,5 @@
-"""app.core.session: session files, validated before anything starts; errors read FILE:LINE: message."""
+"""app.core.session: session files, validated before anything starts; errors read
+FILE:LINE: message."""
 
 from __future__ import annotations
 

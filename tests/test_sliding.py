@@ -1,4 +1,4 @@
-"""app.core.sliding: parallel arrays keeping their newest `capacity` rows, contiguous and in order."""
+"""app.core.sliding: parallel arrays keeping their newest `capacity` rows, contiguous, in order."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""app.core.stable_range: the y range grows at once, and shrinks only after the data stayed small."""
+"""app.core.stable_range: the y range grows at once, shrinks only after the data stayed small."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""app.core.strip: the strip-chart image must show every column's true min/max, scroll without drift,
-and redraw from scratch whenever what it shows changes.
+"""app.core.strip: the strip-chart image must show every column's true min/max, scroll without
+drift, and redraw from scratch whenever what it shows changes.
 
 Images are checked against a brute-force painter over the samples themselves: image column j is
 the time interval [(first + j) * cw, (first + j + 1) * cw), row r the values

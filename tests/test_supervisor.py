@@ -1,4 +1,4 @@
-"""app.core.supervisor: the state machine, driven with a fake launcher, fake processes, fake clock."""
+"""app.core.supervisor: the state machine, driven with fake launcher, processes and clock."""
 
 from __future__ import annotations
 

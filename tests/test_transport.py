@@ -10,12 +10,12 @@ import time
 import numpy as np
 import pytest
 
-from app.core.channel import Channel
 from app.consumer import ConsumerThread
+from app.core.channel import Channel
+from app.core.counters import CounterBook
 from app.core.launcher import SpawnLauncher
 from app.core.pipeline import Pipeline
 from app.core.session import ProducerSpec
-from app.core.counters import CounterBook
 from app.core.store import SeriesStore
 
 RATE = 200_000.0

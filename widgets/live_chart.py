@@ -20,9 +20,9 @@ import pyqtgraph as pg
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
 
 from app.core.frames import Frame, FrameRequest, build_frame
+from app.core.stable_range import StableRange
 from app.core.store import SeriesKey, SeriesStore
 from app.core.strip import StripRenderer
-from app.core.stable_range import StableRange
 from widgets.strip_image import StripImageItem
 from widgets.time_axis import WallClockAxis
 

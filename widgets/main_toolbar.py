@@ -9,8 +9,8 @@ from __future__ import annotations
 from PyQt5.QtCore import pyqtSignal, pyqtSlot
 from PyQt5.QtWidgets import QAction, QComboBox, QFileDialog, QLabel, QToolBar
 
-from app.core.recorder import BackgroundRecorder
 from app.core.producer_rows import format_count
+from app.core.recorder import BackgroundRecorder
 
 WINDOWS_S = (5, 10, 30, 60, 300, 900, 3600)
 

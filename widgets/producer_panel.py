@@ -1,6 +1,7 @@
 """The producer panel: one row per producer with its status and Start/Stop buttons.
 
-Rows are built once per producer; `update_rows` copies the strings of `app.core.producer_rows.RowStatus`
+Rows are built once per producer; `update_rows` copies the strings of
+`app.core.producer_rows.RowStatus`
 into existing cells, so a refresh is cheap and never re-creates widgets under the mouse.
 Object names (`startButton:<name>`, `stopButton:<name>`, `stateLabel:<name>`, and
 `configureButton:<name>`) are a contract for automation and accessibility tools.

@@ -17,7 +17,14 @@ from producers.base import get_kind
 from producers.params import ParamError, validate_params
 from resources import DEFAULT_SESSION
 
-__all__ = ["DEFAULT_SESSION", "ProducerSpec", "Session", "SessionError", "load_session", "parse_session"]
+__all__ = [
+    "DEFAULT_SESSION",
+    "ProducerSpec",
+    "Session",
+    "SessionError",
+    "load_session",
+    "parse_session",
+]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
