@@ -27,7 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--session", metavar="FILE", help="session file (TOML) to open")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     rec = sub.add_parser("record", help="run the session's producers headless and write CSV")
-    rec.add_argument("--session", metavar="FILE", required=True, help="session file (TOML)")
+    # SUPPRESS: `streamscope --session F record ...` works too (the subcommand's default would
+    # otherwise overwrite the value given before it)
+    rec.add_argument(
+        "--session", metavar="FILE", default=argparse.SUPPRESS, help="session file (TOML)"
+    )
     rec.add_argument("--duration", metavar="SECONDS", type=_positive, required=True)
     rec.add_argument("--out", metavar="FILE.csv", required=True, help="CSV file to write")
     sub.add_parser("producers", help="list producer kinds and their parameters")
@@ -60,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
 def _record(args) -> int:
     from app.headless import record
 
+    if not args.session:
+        print("error: record needs --session FILE", file=sys.stderr)
+        return EXIT_USAGE
     session = load_session(args.session)
     out = Path(args.out)
     if not out.parent.is_dir():

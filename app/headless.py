@@ -1,38 +1,44 @@
-"""`streamscope record`: the same producers, channel and supervisor as the GUI, without Qt.
+"""`streamscope record`: the session's autostart producers, headless, into a recording.
 
-Runs the session's autostart producers for a duration, writes every received sample to CSV,
-then stops them the same way the GUI does and prints what each one delivered and dropped.
-SIGINT/SIGTERM end the run early, with the file complete and flushed.
+The same engine as the window (app.core.engine): this module only drives it from the main
+thread. The duration counts from the moment every autostart producer is up (said hello) or has
+failed, not from the command's start (3 s used to give 2.2 s of data). SIGINT, SIGTERM and SIGHUP
+end the run early: producers stop, what was received is written, and the summary says exactly
+what could not be written. A recording that fails (a full disk, a read-only file system) ends
+the run with one `error:` line and exit code 2.
 """
 
 from __future__ import annotations
 
+import logging
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import TextIO
 
-from app.core.channel import Channel
-from app.core.counters import CounterBook
-from app.core.launcher import SpawnLauncher
-from app.core.pipeline import Pipeline, forward_events
-from app.core.recorder import CsvRecorder
+from app.core.engine import Engine
+from app.core.recorder import open_recorder
 from app.core.session import Session
-from app.core.supervisor import Supervisor
+from app.core.supervisor import ALIVE
 
-SHUTDOWN_DEADLINE_S = 5.0
+EXIT_OK, EXIT_ERROR = 0, 2
+UP_TIMEOUT_S = 15.0  # producers that are neither up nor failed by then: record anyway
+STOP_BUDGET_S = 1.9  # from a stop (signal or end of duration) to the file closed
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+log = logging.getLogger("streamscope")
 
 
 class _SignalStop:
-    """Turns SIGINT/SIGTERM into a flag for the loop; restores the old handlers on exit."""
+    """Turns SIGINT/SIGTERM/SIGHUP into a flag for the loop; restores the old handlers on exit."""
 
     def __init__(self):
         self.event = threading.Event()
         self._old = {}
 
     def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in SIGNALS:
             self._old[sig] = signal.signal(sig, lambda *_: self.event.set())
         return self.event
 
@@ -41,58 +47,71 @@ class _SignalStop:
             signal.signal(sig, handler)
 
 
-def record(session: Session, duration: float, out: str | Path, stdout: TextIO) -> int:
-    specs = [spec for spec in session.producers if spec.autostart]
-    channel = Channel()
-    stats = CounterBook()
-    supervisor = Supervisor(SpawnLauncher(channel))
-    for spec in specs:
-        supervisor.add(spec)
+def record(
+    session: Session, duration: float, out: str | Path, stdout: TextIO, stderr: TextIO = sys.stderr
+) -> int:
+    recorder = open_recorder(out)
+    problem = recorder.wait_ready(5.0)
+    if problem:
+        recorder.close(0.5)
+        print(f"error: {problem}", file=stderr)
+        return EXIT_ERROR
+    engine = Engine(session, keep_store=False)
+    engine.attach_recorder(recorder)
+    started = time.monotonic()
     try:
-        with CsvRecorder(out) as recorder, _SignalStop() as stopped:
-            pipeline = Pipeline(None, stats, recorder)
-
-            def cycle(timeout: float) -> None:
-                batch = channel.drain(timeout)
-                pipeline.process(batch)
-                forward_events(batch, supervisor)
-                supervisor.tick()
-
-            supervisor.start_autostart()
-            deadline = time.monotonic() + duration
-            while not stopped.is_set() and time.monotonic() < deadline:
-                cycle(min(0.05, max(deadline - time.monotonic(), 0.0)))
-            supervisor.stop_all()
-            hard_stop = time.monotonic() + SHUTDOWN_DEADLINE_S
-            while not supervisor.all_stopped and time.monotonic() < hard_stop:
-                cycle(0.05)
-            while channel.reader_count:  # whatever the producers flushed on their way out
-                cycle(0.05)
-                if time.monotonic() > hard_stop:
-                    break
+        with _SignalStop() as stopped:
+            engine.start_autostart()
+            begin = _wait_up(engine, session, stopped)
+            _drain_until(engine, lambda: stopped.is_set() or recorder.error, begin + duration)
+            stop_at = time.monotonic()
+            engine.shutdown()
+            _drain_until(engine, lambda: engine.view.drained, stop_at + STOP_BUDGET_S - 0.4)
+            budget = max(stop_at + STOP_BUDGET_S - time.monotonic(), 0.2)
     finally:
-        _kill_leftovers(supervisor)
-        channel.close()
-    _print_summary(supervisor, stats, out, stdout)
-    return 0
+        summary = engine.close(recorder_timeout=budget if "budget" in locals() else 0.5)
+    _print_summary(engine, summary, out, time.monotonic() - started, stdout)
+    error = summary.error if summary is not None else None
+    if error:
+        print(f"error: {error}", file=stderr)
+        return EXIT_ERROR
+    return EXIT_OK
 
 
-def _kill_leftovers(supervisor: Supervisor) -> None:
-    for entry in supervisor.entries.values():
-        if entry.handle is not None and entry.handle.exitcode is None:
-            entry.handle.kill()
+def _wait_up(engine: Engine, session: Session, stopped: threading.Event) -> float:
+    """Drain until every autostart producer is up or not alive; returns when that was."""
+    names = {spec.name for spec in session.producers if spec.autostart}
+    deadline = time.monotonic() + UP_TIMEOUT_S
+
+    def up() -> bool:
+        view = engine.view
+        return all(n in view.up or view.entries[n].state not in ALIVE for n in names)
+
+    # a producer starts only after the control thread handled the command: give it a cycle
+    _drain_until(engine, lambda: stopped.is_set() or (up() and engine.view.active), deadline)
+    return time.monotonic()
 
 
-def _print_summary(supervisor: Supervisor, stats: CounterBook, out, stdout: TextIO) -> None:
-    total = 0
-    print(f"recorded to {out}", file=stdout)
-    print(f"{'producer':<16} {'samples':>12} {'dropped':>10}  state", file=stdout)
-    for name, entry in supervisor.entries.items():
-        counts = stats.snapshot(name)
-        total += counts.samples
-        detail = f" ({entry.last_error})" if entry.last_error else ""
-        print(
-            f"{name:<16} {counts.samples:>12} {counts.dropped:>10}  {entry.state.value}{detail}",
-            file=stdout,
-        )
-    print(f"{'total':<16} {total:>12} {stats.total_dropped():>10}", file=stdout)
+def _drain_until(engine: Engine, done, deadline: float) -> None:
+    while not done():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        engine.drain(min(0.05, left))
+
+
+def _print_summary(engine: Engine, summary, out, elapsed: float, stdout: TextIO) -> None:
+    written = summary.written if summary is not None else {}
+    not_written = summary.dropped if summary is not None else {}
+    print(f"recorded to {out} in {elapsed:.1f} s", file=stdout)
+    print(f"{'producer':<16} {'written':>12} {'dropped':>10}  state", file=stdout)
+    total_written = total_dropped = 0
+    for name, info in engine.view.entries.items():
+        counts = engine.counters.snapshot(name)
+        n, lost = written.get(name, 0), counts.dropped + not_written.get(name, 0)
+        if not (n or lost or info.spec.autostart):
+            continue
+        total_written, total_dropped = total_written + n, total_dropped + lost
+        detail = f" ({info.last_error})" if info.last_error else ""
+        print(f"{name:<16} {n:>12} {lost:>10}  {info.state.value}{detail}", file=stdout)
+    print(f"{'total':<16} {total_written:>12} {total_dropped:>10}", file=stdout)

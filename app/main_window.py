@@ -1,29 +1,35 @@
 """The main window: live chart above, producer panel below, readouts in the status bar.
 
-It wires the Qt-free core together (channel, supervisor, store, stats, pipeline) and owns
-the only Qt pieces that touch them: the consumer thread and three timers (supervisor tick,
-status refresh, chart frame). Nothing here blocks: a Stop escalates over supervisor ticks, and
-closing the window first stops everything, then closes (within ~2.5 s, whatever producers do).
+The composition root of the desktop front end: it builds the engine (app.core.engine, the same
+one `record` drives) and the consumer thread, and shows what they do. Nothing here blocks: a
+command to the engine returns at once (process starts and stops happen on the engine's thread),
+the panel is refreshed from the engine's published view, and the chart from frames the consumer
+thread builds.
+
+Every way out ends the same way (`finish_shutdown`): the consumer thread stopped and joined, the
+engine closed (producers stopped or killed, the recording finished), whether the window was
+closed, deleted by its container (`deleteLater`), dropped by its last reference, or the
+application quit or was torn down first. A QThread destroyed while running aborts the process;
+that is why none of those paths may skip it.
 """
 
 from __future__ import annotations
 
-import gc
+import atexit
+import functools
+import itertools
 import logging
+import threading
 import time
+import weakref
 
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
-from PyQt5.QtWidgets import QMainWindow, QMessageBox, QSplitter
+from PyQt5.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QSplitter
 
 from app.consumer import ConsumerThread
-from app.core.channel import Batch, Channel
-from app.core.counters import CounterBook
-from app.core.launcher import SpawnLauncher
-from app.core.pipeline import Pipeline, forward_events
-from app.core.producer_rows import build_rows
+from app.core.engine import Engine
+from app.core.recorder import open_recorder
 from app.core.session import Session
-from app.core.store import SeriesStore
-from app.core.supervisor import ALIVE, State, StateChange, Supervisor
 from app.core.tuning import tune_gui_process
 from widgets.lag_meter import EventLoopLagMeter
 from widgets.live_chart import LiveChart
@@ -35,20 +41,19 @@ from widgets.status_readout import StatusReadout
 log = logging.getLogger("streamscope")
 
 # Timer periods while producers run / while everything is stopped (idle must cost < 2 %).
-TICK_MS = (100, 1000)
 STATUS_MS = (250, 1000)
 LAG_MS = (20, 250)
 SHUTDOWN_DEADLINE_S = 2.5
+RECORDER_CLOSE_S = 5.0
 
 
 class MainWindow(QMainWindow):
     """Signals:
-    state_changed(str, str): a producer changed state (name, new state word).
     shutdown_finished(): producers ended and the consumer thread joined; the window closes.
     """
 
-    state_changed = pyqtSignal(str, str)
     shutdown_finished = pyqtSignal()
+    _view_changed = pyqtSignal()  # from the engine's thread: queued to ours
 
     def __init__(self, session: Session, parent=None):
         super().__init__(parent)
@@ -58,30 +63,24 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"streamscope — {title}")
         tune_gui_process()
         self._shutdown_started: float | None = None
-        self.lag_interval_ms: int | None = None  # fixed lag-meter period (benchmarks)
-        self._build_core(session)
-        self._build_ui(session)
         self._closed = False
+        self._active: bool | None = None
+        self.lag_interval_ms: int | None = None  # fixed lag-meter period (benchmarks)
+        self._sent = 0  # the number of the last command sent to the engine
+        self.engine = Engine(session, on_view=self._view_changed.emit)
+        self._view_changed.connect(self._on_view_changed)
+        self.consumer = ConsumerThread(self.engine)
+        self.consumer.failed.connect(self._on_consumer_failed)
+        self.lag_meter = EventLoopLagMeter(LAG_MS[1], parent=self)
+        self._build_ui(session)
+        _guard_every_exit(self)
         self.consumer.start()
         self.lag_meter.start()
-        QTimer.singleShot(0, self._on_started)
+        QTimer.singleShot(0, self.engine.start_autostart)
 
     # -- construction ----------------------------------------------------------------------------
-    def _build_core(self, session: Session) -> None:
-        self.channel = Channel()
-        self.store = SeriesStore(budget_bytes=int(session.budget_mb * (1 << 20)))
-        self.stats = CounterBook()
-        self.pipeline = Pipeline(self.store, self.stats)
-        self.supervisor = Supervisor(SpawnLauncher(self.channel), on_change=self._on_change)
-        for spec in session.producers:
-            self.supervisor.add(spec)
-        self.consumer = ConsumerThread(self.channel, self.pipeline, self)
-        self.consumer.batch_received.connect(self._on_batch_received)
-        self.lag_meter = EventLoopLagMeter(LAG_MS[1], parent=self)
-
     def _build_ui(self, session: Session) -> None:
-        self.chart = LiveChart(self.store, session.window_s, session.fps)
-        self.chart.build_frames_elsewhere()
+        self.chart = LiveChart(self.engine.store, session.window_s, session.fps)
         self.chart.frame_requested.connect(self.consumer.request_frame, Qt.DirectConnection)
         self.consumer.frame_ready.connect(self.chart.show_frame)
         self.chart.set_producers(
@@ -106,122 +105,132 @@ class MainWindow(QMainWindow):
         self.toolbar = MainToolbar(self, self.chart, session.window_s)
         self.toolbar.start_all.connect(self._on_start_all)
         self.toolbar.stop_all.connect(self._on_stop_all)
-        self.toolbar.recording_toggled.connect(self._on_recording_toggled)
+        self.toolbar.record_requested.connect(self.start_recording)
+        self.toolbar.record_stop_requested.connect(self.stop_recording)
         self.addToolBar(self.toolbar)
         self.readout = StatusReadout(self.statusBar())
-        self._tick_timer = self._timer(TICK_MS[1], self._on_tick)
-        self._status_timer = self._timer(STATUS_MS[1], self._on_status_timer)
+        self.consumer_status = QLabel()
+        self.consumer_status.setObjectName("consumerStatus")
+        self.consumer_status.setStyleSheet("color: #d64545; font-weight: bold;")
+        self.statusBar().addPermanentWidget(self.consumer_status)
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(STATUS_MS[1])
+        self._status_timer.timeout.connect(self._on_status_timer)
+        self._status_timer.start()
         self._on_status_timer()
-
-    def _timer(self, ms: int, slot) -> QTimer:
-        timer = QTimer(self)
-        timer.setInterval(ms)
-        timer.timeout.connect(slot)
-        timer.start()
-        return timer
-
-    @pyqtSlot()
-    def _on_started(self) -> None:
-        # Everything built so far (Qt wrappers, modules, pyqtgraph items) lives as long as the
-        # window: keep it out of the cyclic GC's full collections, which otherwise scan it all
-        # and were measured pausing the GUI thread for ~20 ms.
-        gc.freeze()
-        self.supervisor.start_autostart()
 
     # -- producer control ------------------------------------------------------------------------
     @pyqtSlot(str)
     def _on_start_requested(self, name: str) -> None:
         if self._shutdown_started is None:
-            self.supervisor.start(name)
-            self._on_status_timer()
+            self._sent = self.engine.start(name)
+            self.panel.mark_pending(name, "start")
 
     @pyqtSlot(str)
     def _on_stop_requested(self, name: str) -> None:
-        self.supervisor.stop(name)
-        self._on_status_timer()
+        self._sent = self.engine.stop(name)
+        self.panel.mark_pending(name, "stop")
 
     @pyqtSlot()
     def _on_start_all(self) -> None:
-        for name in self.supervisor.entries:
-            self._on_start_requested(name)
+        if self._shutdown_started is None:
+            self._sent = self.engine.start_all()
 
     @pyqtSlot()
     def _on_stop_all(self) -> None:
-        self.supervisor.stop_all()
-        self._on_status_timer()
+        self._sent = self.engine.stop_all()
 
-    def _on_change(self, change: StateChange) -> None:
-        detail = f" ({change.detail})" if change.detail else ""
-        level = logging.WARNING if change.new in (State.BACKOFF, State.FATAL) else logging.INFO
-        log.log(level, "%s: %s -> %s%s", change.name, change.old.value, change.new.value, detail)
-        self._set_pace(any(e.state in ALIVE or e.due_at for e in self.supervisor.entries.values()))
-        self.state_changed.emit(change.name, change.new.value)
-
-    def _set_pace(self, active: bool) -> None:
-        """Fast timers while something runs (or will restart); slow ones when all is idle."""
-        pace = 0 if active else 1
-        self.chart.set_live(active)
-        self._tick_timer.setInterval(TICK_MS[pace])
-        self._status_timer.setInterval(STATUS_MS[pace])
-        self.lag_meter.set_interval(self.lag_interval_ms or LAG_MS[pace])
-
-    # -- data and timers -------------------------------------------------------------------------
-    @pyqtSlot(object)
-    def _on_batch_received(self, batch: Batch) -> None:
-        forward_events(batch, self.supervisor)
-        for event in batch.events:
-            if event.kind in ("error", "bad_message"):
-                error = event.info.get("error", "")
-                log.warning("%s: %s", event.key.name, error)
-                self.statusBar().showMessage(f"{event.key.name}: {error}", 10000)
-
+    # -- status ----------------------------------------------------------------------------------
     @pyqtSlot()
-    def _on_tick(self) -> None:
-        self.supervisor.tick()
+    def _on_view_changed(self) -> None:
+        """A state changed or a command took effect: show it now, not at the next tick."""
+        if not self._closed:
+            self._show_view()
+
+    def _show_view(self) -> None:
+        view = self.engine.view
+        for news in self.engine.news():
+            log.log(news.level, "%s", news.text)
+            if news.level >= logging.WARNING and news.change is None:
+                self.statusBar().showMessage(news.text, 10000)
+        if view.active != self._active:
+            self._set_pace(view.active)
+        if view.applied >= self._sent:  # older views would undo what the user just clicked
+            self.panel.update_rows(view.rows)
 
     @pyqtSlot()
     def _on_status_timer(self) -> None:
-        self.panel.update_rows(build_rows(self.supervisor, self.stats, self.supervisor.clock()))
-        self.readout.show_latest(self.stats.latest)
-        recorder = self.pipeline.recorder
-        dropped = self.stats.total_dropped() + (recorder.dropped_total if recorder else 0)
+        self._show_view()
+        counters = self.engine.counters
+        self.readout.show_latest(counters.latest)
+        recorder = self.engine.recorder
+        self._check_recording(recorder)
+        dropped = counters.total_dropped() + (recorder.dropped_total if recorder else 0)
         self.readout.show_perf(
-            self.stats.total_rate(),
+            counters.total_rate(),
             self.chart.fps(),
             self.lag_meter.percentile(99, seconds=5.0),
-            self.store.nbytes,
+            self.engine.store.nbytes,
             dropped,
         )
-        self.toolbar.show_recording(recorder)
+        self.toolbar.show_recording(self.engine.recorder)
+
+    def _set_pace(self, active: bool) -> None:
+        """Fast timers while something runs (or will restart); slow ones when all is idle."""
+        self._active = active
+        pace = 0 if active else 1
+        self.chart.set_live(active)
+        self._status_timer.setInterval(STATUS_MS[pace])
+        self.lag_meter.set_interval(self.lag_interval_ms or LAG_MS[pace])
+
+    @pyqtSlot(str)
+    def _on_consumer_failed(self, trace: str) -> None:
+        """The consumer thread died (a bug): no data flows any more. Say so, loudly."""
+        log.error("consumer thread died:\n%s", trace)
+        self.consumer_status.setText("⚠ data stopped: the consumer thread died (see details)")
+        self.consumer_status.setToolTip(trace)
+        self.show_error("The consumer thread died: no new data will be shown.", details=trace)
 
     # -- recording -------------------------------------------------------------------------------
-    @pyqtSlot(object)
-    def _on_recording_toggled(self, recorder) -> None:
-        """The toolbar opened (recorder) or asked to close (None) a recording."""
-        old, self.pipeline.recorder = self.pipeline.recorder, recorder
-        if old is not None:
-            old.close(timeout=0)  # the writer thread finishes the file on its own
-            log.info("recording stopped: %s (%d samples)", old.path, old.samples)
+    @pyqtSlot(str)
+    def start_recording(self, path: str) -> None:
+        """Record every received sample to `path` (opened and written off the GUI thread)."""
+        self.stop_recording()
+        self.engine.attach_recorder(open_recorder(path))
+        self.toolbar.set_recording(True)
+        log.info("recording to %s", path)
+
+    @pyqtSlot()
+    def stop_recording(self) -> None:
+        recorder = self.engine.detach_recorder()
+        self.toolbar.set_recording(False)
         if recorder is not None:
-            log.info("recording to %s", recorder.path)
+            _close_in_background(recorder)
+            log.info("recording stopped: %s (%d samples)", recorder.path, recorder.samples_written)
+
+    def _check_recording(self, recorder) -> None:
+        if recorder is not None and recorder.error:
+            self.stop_recording()
+            text = f"Recording stopped: {recorder.error}"
+            log.error("%s", text)
+            self.show_error(text)
 
     # -- details ---------------------------------------------------------------------------------
     @pyqtSlot(str)
     def show_details(self, name: str) -> None:
-        entry = self.supervisor.entries[name]
-        box = QMessageBox(QMessageBox.Information, f"{name} — details", "", parent=self)
+        info = self.engine.view.entries[name]
+        box = _message_box(QMessageBox.Information, f"{name} — details", self)
         box.setObjectName("detailsDialog")
-        box.setText(f"{name} ({entry.spec.kind}): {entry.state.value}")
-        box.setInformativeText(entry.last_error or entry.exit_description or "no error")
-        if entry.traceback:
-            box.setDetailedText(entry.traceback)
-        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.setText(f"{name} ({info.spec.kind}): {info.state.value}")
+        box.setInformativeText(info.last_error or info.exit_description or "no error")
+        if info.traceback:
+            box.setDetailedText(info.traceback)
         box.open()
 
     @pyqtSlot(str)
     def show_configure(self, name: str) -> ProducerConfigDialog:
         """Open the Configure dialog (non-blocking); accepting it applies the new spec."""
-        dialog = ProducerConfigDialog(self.supervisor.entries[name].spec, parent=self)
+        dialog = ProducerConfigDialog(self.engine.view.entries[name].spec, parent=self)
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.applied.connect(self._on_config_applied)
         dialog.open()
@@ -229,21 +238,21 @@ class MainWindow(QMainWindow):
 
     @pyqtSlot(object)
     def _on_config_applied(self, spec) -> None:
-        running = self.supervisor.entries[spec.name].state in ALIVE
-        self.supervisor.reconfigure(spec.name, spec)
-        log.info(
-            "%s: new parameters %s%s", spec.name, spec.params, "; restarting" if running else ""
-        )
-        self.statusBar().showMessage(
-            f"{spec.name}: new parameters" + ("; restarting" if running else ""), 5000
-        )
+        running = self.engine.view.entries[spec.name].state.value in ("STARTING", "RUNNING")
+        self.engine.reconfigure(spec.name, spec)
+        note = "; restarting" if running else ""
+        log.info("%s: new parameters %s%s", spec.name, spec.params, note)
+        self.statusBar().showMessage(f"{spec.name}: new parameters{note}", 5000)
 
-    def show_error(self, text: str) -> None:
-        """A problem the user must read (e.g. a broken session file); the app keeps running."""
+    def show_error(self, text: str, details: str = "") -> None:
+        """A problem the user must read (e.g. a broken session file); the app keeps running.
+        Shown as plain text: a session's values never become links or markup."""
         self.statusBar().showMessage(text)
-        box = QMessageBox(QMessageBox.Critical, "streamscope", text, parent=self)
+        box = _message_box(QMessageBox.Critical, "streamscope", self)
         box.setObjectName("errorDialog")
-        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.setText(text)
+        if details:
+            box.setDetailedText(details)
         box.open()
 
     # -- shutdown --------------------------------------------------------------------------------
@@ -256,40 +265,92 @@ class MainWindow(QMainWindow):
 
     def begin_shutdown(self) -> None:
         """Stop producers without blocking; the window closes once they are gone."""
-        if self._shutdown_started is not None:
+        if self._shutdown_started is not None or self._closed:
             return
         self._shutdown_started = time.monotonic()
         self.statusBar().showMessage("stopping producers…")
-        self.supervisor.stop_all()
-        self._tick_timer.stop()
-        self._shutdown_timer = self._timer(50, self._on_shutdown_tick)
+        self.engine.shutdown()
+        self._shutdown_timer = QTimer(self)
+        self._shutdown_timer.timeout.connect(self._on_shutdown_tick)
+        self._shutdown_timer.start(50)
 
     @pyqtSlot()
     def _on_shutdown_tick(self) -> None:
-        self.supervisor.tick()
         late = time.monotonic() - self._shutdown_started > SHUTDOWN_DEADLINE_S
-        if self.supervisor.all_stopped or late:
+        if self.engine.view.drained or late:
             self.finish_shutdown()
             self.close()
 
     def finish_shutdown(self) -> None:
-        """End everything now (kills what is left); safe to call more than once."""
+        """End everything now (kills what is left); safe to call more than once, from any of
+        the ways out."""
         if self._closed:
             return
         self._closed = True
-        for timer in (self._tick_timer, self._status_timer, getattr(self, "_shutdown_timer", None)):
+        for timer in (self._status_timer, getattr(self, "_shutdown_timer", None)):
             if timer is not None:
                 timer.stop()
         self.chart.stop()
         self.lag_meter.stop()
-        for entry in self.supervisor.entries.values():
-            if entry.handle is not None and entry.handle.exitcode is None:
-                log.warning("%s did not stop in time: killing it", entry.name)
-                entry.handle.kill()
-                entry.handle.join(1.0)
-        if not self.consumer.stop(2000):
-            log.error("consumer thread did not stop")
-        if self.pipeline.recorder is not None:
-            self.pipeline.recorder.close()
-        self.channel.close()
+        _stop_core(self.consumer, self.engine)
         self.shutdown_finished.emit()
+
+
+def _message_box(icon, title: str, parent) -> QMessageBox:
+    box = QMessageBox(icon, title, "", parent=parent)
+    box.setTextFormat(Qt.PlainText)
+    box.setAttribute(Qt.WA_DeleteOnClose)
+    return box
+
+
+def _close_in_background(recorder) -> None:
+    """Finishing a file may take a while (a slow disk): never on the GUI thread."""
+    thread = threading.Thread(
+        target=recorder.close, args=(RECORDER_CLOSE_S,), name="recorder-close", daemon=True
+    )
+    thread.start()
+
+
+def _stop_core(consumer: ConsumerThread, engine: Engine) -> None:
+    """Stop the consumer thread, then the engine (it kills what still runs). Idempotent."""
+    if consumer.isRunning() and not consumer.stop(3000):
+        log.error("consumer thread did not stop")
+    engine.close()
+
+
+_WINDOWS: weakref.WeakSet[MainWindow] = weakref.WeakSet()
+_CORES: dict[int, tuple[ConsumerThread, Engine]] = {}  # what to stop if the window is lost
+_KEYS = itertools.count()
+
+
+def _guard_every_exit(window: MainWindow) -> None:
+    """Make sure the consumer thread and the engine end whichever way the window goes.
+
+    The window's `destroyed` signal fires for deleteLater() and for the garbage collector alike;
+    the slot is a plain function holding the thread and the engine, not the (dying) window.
+    `aboutToQuit` covers app.quit() with windows still open; atexit covers an interpreter that
+    exits without either (the QApplication torn down first)."""
+    key = next(_KEYS)  # not id(window): a new window may get the id of one not yet destroyed
+    _CORES[key] = (window.consumer, window.engine)
+    _WINDOWS.add(window)
+    window.destroyed.connect(functools.partial(_on_window_destroyed, key))
+    app = QApplication.instance()
+    if app is not None and not getattr(app, "_streamscope_quit_hook", False):
+        app._streamscope_quit_hook = True
+        app.aboutToQuit.connect(_finish_every_window)
+
+
+def _on_window_destroyed(key: int, *_args) -> None:
+    core = _CORES.pop(key, None)
+    if core is not None:
+        _stop_core(*core)
+
+
+def _finish_every_window() -> None:
+    for window in list(_WINDOWS):
+        window.finish_shutdown()
+    for key in list(_CORES):
+        _on_window_destroyed(key)
+
+
+atexit.register(_finish_every_window)

@@ -94,7 +94,7 @@ class Measurement:
         QTimer.singleShot(200, self._wait_running)
 
     def _wait_running(self) -> None:
-        alive = [e for e in self.w.supervisor.entries.values() if e.spec.autostart]
+        alive = [e for e in self.w.engine.supervisor.entries.values() if e.spec.autostart]
         if all(e.state is State.RUNNING for e in alive):
             QTimer.singleShot(int(self.warmup_s * 1000), self._prepare)
         else:
@@ -116,10 +116,10 @@ class Measurement:
 
     def _begin(self) -> None:
         self.t0 = time.perf_counter()
-        self.samples0 = self.w.stats.total_samples
+        self.samples0 = self.w.engine.counters.total_samples
         self.frames0 = self.w.chart.frames_painted
         self.cpu0 = self._cpu()
-        self.w.stats.latencies(clear=True)
+        self.w.engine.counters.latencies(clear=True)
         self.w.chart.frame_latencies.clear()
         if self.probes:
             self._every(250, self.click.click)
@@ -141,7 +141,7 @@ class Measurement:
 
     def _sample(self) -> None:
         self.rss.append(self.proc.memory_info().rss)
-        self.store_lat.extend(self.w.stats.latencies(clear=True))
+        self.store_lat.extend(self.w.engine.counters.latencies(clear=True))
         self.frame_lat.extend(self.w.chart.frame_latencies)
         self.w.chart.frame_latencies.clear()
 
@@ -155,8 +155,8 @@ class Measurement:
         rss0 = self.rss[0]
         self.result = {
             "duration_s": elapsed,
-            "throughput_samples_per_s": (w.stats.total_samples - self.samples0) / elapsed,
-            "drops": w.stats.total_dropped(),
+            "throughput_samples_per_s": (w.engine.counters.total_samples - self.samples0) / elapsed,
+            "drops": w.engine.counters.total_dropped(),
             "fps": (w.chart.frames_painted - self.frames0) / elapsed,
             "lag_p99_ms": percentile(lags, 99) * 1e3,
             "lag_max_ms": max(lags) * 1e3,
@@ -169,7 +169,7 @@ class Measurement:
             "rss_mb": rss0 / 2**20,
             "rss_drift_pct": 100 * max(abs(r - rss0) for r in self.rss) / rss0,
             "cpu_pct": 100 * (self._cpu() - self.cpu0) / elapsed,
-            "buffer_mb": w.store.nbytes / 2**20,
+            "buffer_mb": w.engine.store.nbytes / 2**20,
             "frame_build_p99_ms": _ms(percentile(list(w.chart.frame_costs), 99)),
             "frame_paint_p99_ms": _ms(percentile(list(w.chart.paint_costs), 99)),
         }

@@ -47,7 +47,7 @@ def dense(quick: bool) -> dict:
 
 def idle(quick: bool) -> dict:
     def stop_all(window):
-        window.supervisor.stop_all()
+        window.engine.supervisor.stop_all()
 
     session = session_of(10_000, 3)
     return run_window(

@@ -93,7 +93,7 @@ def open_window(qtbot):
     def make(session, policy=None):
         window = MainWindow(session)
         if policy is not None:
-            window.supervisor.policy = policy
+            window.engine.supervisor.policy = policy
         window.resize(1000, 700)
         window.show()
         windows.append(window)

@@ -58,3 +58,19 @@ def wait_state(qtbot, window, name: str, word: str, timeout: int = WAIT_MS) -> N
 def points_in_chart(window, producer: str, series: str = "value") -> int:
     """Points or columns the chart drew for a series in its last frame."""
     return len(window.chart.drawn((producer, series))[0])
+
+
+def producer_processes(root) -> list:
+    """The producer processes under `root` (a psutil.Process): the children of the fork server
+    it started (producers are forked from it, so they are `root`'s grandchildren)."""
+    import psutil
+
+    found = []
+    for child in root.children(recursive=True):
+        try:
+            parent = child.parent()
+            if parent is not None and "forkserver import main" in " ".join(parent.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return found

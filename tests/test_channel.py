@@ -287,3 +287,94 @@ def test_close_closes_every_reader(pipes):
     assert r.closed
     assert ch.reader_count == 0
     ch.close()  # twice is harmless
+
+
+def test_a_writer_stopped_mid_message_holds_nobody(channel, pipes):
+    """A producer frozen (SIGSTOP, a debugger) between the header and the body of a large
+    message, or halfway through the body: the others keep flowing, its message completes when
+    it resumes, and until then it is reported as stalled."""
+    r, w = pipes()
+    other_r, other_w = pipes()
+    channel.add(A1, r)
+    channel.add(B1, other_r)
+    values = np.arange(10_000.0)  # 80 kB: sent as header, then body
+    msg = wire.encode_data([Chunk("v", values, t0=0.0, dt=1.0)], 1.0, 0)
+    framed = struct.pack("!i", len(msg)) + msg
+    os.write(w.fileno(), framed[:4])  # the header only: the writer "stops" here
+    other_w.send_bytes(data(values=[7.0]))
+    batch = channel.drain(1.0)
+    assert [name for name, _ in batch.chunks] == ["b"]
+    os.write(w.fileno(), framed[4:30_000])  # resumes for a while, stops mid-body
+    other_w.send_bytes(data(values=[8.0]))
+    got_b = drain_until(channel, lambda bs: sum(b.samples for b in bs) >= 1)
+    assert [c.values[0] for b in got_b for name, c in b.chunks] == [8.0]
+    later = time.monotonic() + 10.0
+    assert list(channel.stalled(later, after=1.0)) == [A1]
+    assert channel.stalled(time.monotonic(), after=5.0) == {}
+    os.write(w.fileno(), framed[30_000:])
+    got_a = drain_until(channel, lambda bs: sum(b.samples for b in bs) >= 10_000)
+    (chunk,) = [c for b in got_a for _, c in b.chunks]
+    np.testing.assert_array_equal(chunk.values, values)
+    assert channel.stalled(later, after=1.0) == {}
+
+
+def test_messages_over_2_gib_framing_is_understood(channel, pipes):
+    """The long form of the header (-1, then an 8-byte length), exercised with a small body."""
+    r, w = pipes()
+    channel.add(A1, r)
+    msg = data(values=[1.0, 2.0, 3.0])
+    os.write(w.fileno(), struct.pack("!i", -1) + struct.pack("!Q", len(msg)) + msg)
+    batch = drain_until(channel, lambda bs: sum(b.samples for b in bs) == 3)
+    assert [c.values.tolist() for b in batch for _, c in b.chunks] == [[1.0, 2.0, 3.0]]
+
+
+def test_an_impossible_length_is_a_bad_message_and_ends_that_pipe_only(channel, pipes):
+    r, w = pipes()
+    other_r, other_w = pipes()
+    channel.add(A1, r)
+    channel.add(B1, other_r)
+    os.write(w.fileno(), struct.pack("!i", -5) + b"junk")
+    other_w.send_bytes(data())
+    batches = drain_until(channel, lambda bs: (A1, "eof") in events(bs))
+    assert (A1, "bad_message") in events(batches)
+    assert channel.reader_count == 1
+    assert sum(b.samples for b in batches) == 2
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        {"dropped_total": "many"},
+        {"dropped_total": 1.5},
+        {"pid": None},
+        {"error": ["not", "text"]},
+        {"surprise": 1},
+    ],
+)
+def test_a_malformed_control_message_is_that_producers_error(channel, pipes, info):
+    """It used to raise out of the channel and kill the consumer thread silently."""
+    r, w = pipes()
+    channel.add(A1, r)
+    w.send_bytes(wire.encode_control(wire.END, **info))
+    w.send_bytes(data(values=[4.0]))
+    batch = channel.drain(1.0)
+    assert [e.kind for e in batch.events] == ["bad_message"]
+    assert "bad control message" in batch.events[0].info["error"]
+    assert batch.samples == 1  # and the pipe keeps working
+
+
+def test_samples_received_are_counted_per_run(channel, pipes):
+    r1, w1 = pipes()
+    r2, w2 = pipes()
+    old, new = RunKey("a", 1), RunKey("a", 2)
+    channel.add(old, r1)
+    channel.add(new, r2)
+    w1.send_bytes(data(values=[1.0, 2.0]))
+    w1.send_bytes(data(values=[3.0]))
+    w2.send_bytes(data(values=[4.0]))
+    batch = drain_until(channel, lambda bs: sum(b.samples for b in bs) == 4)
+    totals: dict = {}
+    for b in batch:
+        for key, n in b.received.items():
+            totals[key] = totals.get(key, 0) + n
+    assert totals == {old: 3, new: 1}

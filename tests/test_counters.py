@@ -35,7 +35,9 @@ def chunk(series="v", n=10, t0=T_BASE, dt=0.001, last=None) -> Chunk:
 def batch(*chunks, drops=None, sent_at=None, events=()) -> Batch:
     b = Batch(chunks=list(chunks), drops=dict(drops or {}), events=list(events))
     b.sent_at = dict(sent_at or {})
-    b.data_runs = {RunKey(name, 1) for name, _ in chunks}
+    for name, c in chunks:
+        key = RunKey(name, 1)
+        b.received[key] = b.received.get(key, 0) + len(c)
     return b
 
 
@@ -174,7 +176,7 @@ def test_pipeline_stores_records_and_counts_every_batch():
     second = batch(("b", chunk("w", n=4)))
     pipeline.process(first)
     pipeline.process(second)
-    assert recorder.batches == [first, second]
+    assert recorder.batches == [first.chunks, second.chunks]  # the chunks, as they arrived
     assert stats.snapshot("a").samples == 5 and stats.snapshot("b").samples == 4
     assert store.stats(("a", "v")) == (5, 0)
     assert store.stats(("b", "w")) == (4, 0)

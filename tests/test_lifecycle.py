@@ -13,7 +13,16 @@ import psutil
 import pytest
 
 from app.core.supervisor import Policy
-from tests.helpers import WAIT_MS, button, cell, producer, session_from, state_of, wait_state
+from tests.helpers import (
+    WAIT_MS,
+    button,
+    cell,
+    producer,
+    producer_processes,
+    session_from,
+    state_of,
+    wait_state,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +41,7 @@ def test_kill9_at_full_rate_does_not_wedge_the_others(qtbot, open_window):
     for name in ("victim", "other1", "other2"):
         wait_state(qtbot, window, name, "RUNNING")
     for _ in range(3):  # kill it repeatedly, mid-stream, restarting it each time
-        pid = window.supervisor.entries["victim"].pid
+        pid = window.engine.supervisor.entries["victim"].pid
         os.kill(pid, signal.SIGKILL)
         wait_state(qtbot, window, "victim", "EXITED")
         assert "killed by SIGKILL" in state_of(window, "victim")
@@ -42,7 +51,7 @@ def test_kill9_at_full_rate_does_not_wedge_the_others(qtbot, open_window):
         )
         button(window, "start", "victim").click()
         wait_state(qtbot, window, "victim", "RUNNING")
-        assert window.supervisor.entries["victim"].pid != pid
+        assert window.engine.supervisor.entries["victim"].pid != pid
     assert cell(window, "other1", "Dropped") == "0"
 
 
@@ -52,7 +61,7 @@ def test_hanging_producer_is_shown_stalled_and_stop_kills_it(qtbot, open_window)
         session_from(producer("stuck", "fail", mode="hang_hard", after_batches=2)), policy
     )
     qtbot.waitUntil(lambda: "stalled" in state_of(window, "stuck"), timeout=WAIT_MS)
-    pid = window.supervisor.entries["stuck"].pid
+    pid = window.engine.supervisor.entries["stuck"].pid
     button(window, "stop", "stuck").click()
     wait_state(qtbot, window, "stuck", "STOPPED")
     assert "killed by SIGKILL" in state_of(window, "stuck")  # it ignored the event and SIGTERM
@@ -76,11 +85,11 @@ def test_close_at_full_load_finishes_within_3_s(qtbot, open_window):
 
 def test_unpicklable_parameters_fail_before_any_process_starts(qtbot, open_window):
     window = open_window(session_from(producer("a", "sine", autostart=False)))
-    window.supervisor.entries["a"].spec.params["rate_hz"] = lambda: 1  # not from a TOML file
+    window.engine.supervisor.entries["a"].spec.params["rate_hz"] = lambda: 1  # not from a TOML file
     button(window, "start", "a").click()
     wait_state(qtbot, window, "a", "FATAL")
     assert "could not start" in cell(window, "a", "Last error")
-    assert window.supervisor.entries["a"].pid is None
+    assert window.engine.supervisor.entries["a"].pid is None
 
 
 def _app_process(session_file, extra_env=None) -> subprocess.Popen:
@@ -97,7 +106,7 @@ def _app_process(session_file, extra_env=None) -> subprocess.Popen:
 def _wait_for_producers(gui: psutil.Process, count: int) -> list[psutil.Process]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        kids = [k for k in gui.children() if "resource_tracker" not in " ".join(k.cmdline())]
+        kids = producer_processes(gui)
         if len(kids) >= count:
             return kids
         time.sleep(0.1)  # polling another process from the test thread, not a GUI thread

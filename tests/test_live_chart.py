@@ -10,7 +10,9 @@ from PyQt5.QtCore import QEvent, QPoint, QPointF, Qt
 from PyQt5.QtGui import QColor, QMouseEvent
 from PyQt5.QtWidgets import QApplication
 
+from app.core.frames import build_frame
 from app.core.store import SeriesStore
+from app.core.strip import StripRenderer
 from producers.wire import Chunk
 from widgets.live_chart import PALETTE, LiveChart
 
@@ -48,6 +50,13 @@ def feed_sparse(store: SeriesStore, times, values):
 def make_chart(qtbot):
     def make(store, window_s=10.0, fps=40.0, size=(800, 400)):
         chart = LiveChart(store, window_s=window_s, fps=fps)
+        # frames are built where the chart's requests go: here synchronously, on this thread,
+        # by the same renderer the consumer thread uses in the app
+        renderer = StripRenderer()
+        chart.frame_requested.connect(
+            lambda request: chart.show_frame(build_frame(store, request, renderer)),
+            Qt.DirectConnection,
+        )
         # pytest-qt closes the chart after the test; its frame timer is stopped first, or it
         # would go on drawing into the closed PlotWidget
         qtbot.addWidget(chart, before_close_func=LiveChart.stop)

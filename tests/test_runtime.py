@@ -19,6 +19,7 @@ import pytest
 from producers import get_kind, wire
 from producers.builtin.fail import ProducerFailure
 from producers.runtime import LaunchSpec, Outbox, ProducerContext, StopListener, _run_producer
+from producers.tally import Tally
 
 FOREVER = 1e9  # a batch interval that never elapses during a test
 
@@ -349,7 +350,8 @@ def test_outbox_breaks_when_the_reader_is_gone(pipe):
         time.sleep(0.005)
     assert outbox.broken
     assert outbox.put(b"second", samples=5) is False
-    assert outbox.dropped_samples == 5
+    assert outbox.dropped_samples == 6  # the one that failed to send, and the one refused
+    assert outbox.tally.generated == 6 and outbox.tally.sent == 0
     assert outbox.close(timeout=1.0) is False  # not everything went out
     ctx = ProducerContext(outbox, threading.Event())
     assert not ctx.running  # a producer whose GUI is gone stops
@@ -371,6 +373,24 @@ def test_context_over_real_outbox_delivers_decodable_batches(pipe):
     assert len(msgs) == 10
     values = np.concatenate([c.values for m in msgs for c in m.chunks])
     np.testing.assert_array_equal(values, np.arange(500.0))
+
+
+def test_tally_accounts_for_every_sample_even_those_left_unsent_at_close(pipe):
+    """What the app reads from shared memory: generated = sent + dropped once the run is over,
+    including what was still queued when the process had to exit (the count used to travel in
+    a message queued behind that very backlog, and never arrived)."""
+    reader, writer = pipe
+    size = 256 << 10  # larger than the pipe: nothing drains it, so the first send blocks
+    outbox = Outbox(writer, max_bytes=4 * size, tally=Tally())
+    accepted = [outbox.put(b"x" * size, samples=100) for _ in range(6)]
+    assert accepted.count(True) == 4 and outbox.dropped_samples == 200
+    assert outbox.close(timeout=0.2) is False  # nobody reads: it gives up
+    reader.close()  # the blocked send now fails: that message is lost too
+    outbox._thread.join(5.0)
+    tally = outbox.tally
+    assert tally.generated == 600
+    assert tally.sent + tally.dropped == 600
+    assert tally.sent == 0 and tally.dropped == 600
 
 
 # -- the built-in producer kinds, run in-process -------------------------------------------------

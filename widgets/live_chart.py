@@ -19,10 +19,9 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
 
-from app.core.frames import Frame, FrameRequest, build_frame
+from app.core.frames import Frame, FrameRequest
 from app.core.stable_range import StableRange
 from app.core.store import SeriesKey, SeriesStore
-from app.core.strip import StripRenderer
 from widgets.strip_image import StripImageItem
 from widgets.time_axis import WallClockAxis
 
@@ -47,8 +46,8 @@ def argb(color: str) -> int:
 class LiveChart(pg.PlotWidget):
     """Signals:
     follow_changed(bool): following the newest data was turned on or off.
-    frame_requested(object): a FrameRequest, when frames are built elsewhere (see
-        `build_frames_elsewhere`); the builder answers by calling `show_frame`.
+    frame_requested(object): a FrameRequest; whoever builds frames (the consumer thread, in
+        the app) answers by calling `show_frame` with the Frame.
     """
 
     follow_changed = pyqtSignal(bool)
@@ -67,12 +66,10 @@ class LiveChart(pg.PlotWidget):
         self._curves: dict[SeriesKey, pg.PlotCurveItem] = {}  # sparse data and the legend
         self._colors: dict[SeriesKey, int] = {}
         self._shown: dict[SeriesKey, tuple] = {}  # (x, lo, hi) of the last frame, epoch x
-        self._renderer = StripRenderer()  # used when frames are built here (standalone)
         self._order: dict[str, int] = {}  # producer -> position in the legend
         self._hidden: set[str] = set()  # producers whose series start hidden
         self._drawn: tuple | None = None  # (store version, t0, t1, width) of the last frame
         self._newest_in_frame: float | None = None
-        self._remote = False  # frames are built by another thread (the consumer's)
         self._pending: FrameRequest | None = None  # asked for, not shown yet
         self._late = False  # a frame was due while one was in flight
         self.paint_times: deque[float] = deque(maxlen=600)  # perf_counter of painted frames
@@ -146,18 +143,11 @@ class LiveChart(pg.PlotWidget):
         recent = [t for t in self.paint_times if now - t <= seconds]
         return len(recent) / seconds
 
-    def build_frames_elsewhere(self, remote: bool = True) -> None:
-        """Emit `frame_requested` instead of building frames on the GUI thread."""
-        self._remote = remote
-
     def redraw(self) -> None:
-        """Build and show a frame now, on this thread (tests and tools)."""
+        """Ask for a frame now, whatever changed (tests and tools; a builder connected
+        directly answers before this returns)."""
         self._drawn = None
-        remote, self._remote = self._remote, False
-        try:
-            self._on_frame_timer()
-        finally:
-            self._remote = remote
+        self._on_frame_timer()
 
     # -- frame -----------------------------------------------------------------------------------
     @pyqtSlot()
@@ -183,15 +173,11 @@ class LiveChart(pg.PlotWidget):
         hidden = frozenset(k for k, c in self._curves.items() if not c.isVisible())
         y_range = tuple(view.viewRange()[1]) if not self.following else self._y_for_request()
         request = FrameRequest(t0, t1, width, height, y_range, dict(self._colors), hidden)
-        if self._remote:
-            if self._pending is None:  # one in flight at a time: the builder is never flooded
-                self._drawn, self._pending = state, request
-                self.frame_requested.emit(request)
-            else:
-                self._late = True  # ask again as soon as the frame in flight arrives
-            return
-        self._drawn = state
-        self.show_frame(build_frame(self.store, request, self._renderer))
+        if self._pending is None:  # one in flight at a time: the builder is never flooded
+            self._drawn, self._pending = state, request
+            self.frame_requested.emit(request)
+        else:
+            self._late = True  # ask again as soon as the frame in flight arrives
 
     def _y_for_request(self) -> tuple[float, float]:
         return self.y_range.range or (-1.0, 1.0)

@@ -1,7 +1,7 @@
 """The main toolbar: start/stop everything, follow the newest data, time window, recording.
 
-Recording asks for a file with a non-blocking dialog and hands a `BackgroundRecorder` to the
-window; the file is opened and written on the recorder's own thread.
+Recording asks for a file with a non-blocking dialog and asks the window to record there (the
+engine opens and writes the file on a thread of its own); the toolbar only shows how it goes.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from PyQt5.QtCore import pyqtSignal, pyqtSlot
 from PyQt5.QtWidgets import QAction, QComboBox, QFileDialog, QLabel, QToolBar
 
 from app.core.producer_rows import format_count
-from app.core.recorder import BackgroundRecorder
 
 WINDOWS_S = (5, 10, 30, 60, 300, 900, 3600)
 
@@ -22,12 +21,14 @@ def window_label(seconds: float) -> str:
 class MainToolbar(QToolBar):
     """Signals:
     start_all(), stop_all(): the user asked to start / stop every producer.
-    recording_toggled(object): a new BackgroundRecorder to use, or None to stop recording.
+    record_requested(str): the user chose a file to record to.
+    record_stop_requested(): the user asked to stop recording.
     """
 
     start_all = pyqtSignal()
     stop_all = pyqtSignal()
-    recording_toggled = pyqtSignal(object)
+    record_requested = pyqtSignal(str)
+    record_stop_requested = pyqtSignal()
 
     def __init__(self, parent, chart, window_s: float):
         super().__init__("Main", parent)
@@ -74,7 +75,7 @@ class MainToolbar(QToolBar):
     @pyqtSlot(bool)
     def _on_record(self, checked: bool) -> None:
         if not checked:
-            self.recording_toggled.emit(None)
+            self.record_stop_requested.emit()
             return
         dialog = QFileDialog(self, "Record to CSV", "recording.csv", "CSV files (*.csv)")
         dialog.setObjectName("recordDialog")
@@ -86,19 +87,22 @@ class MainToolbar(QToolBar):
 
     def start_recording(self, path: str) -> None:
         """Record to `path` (the dialog calls this; automation may call it directly)."""
-        self.record.blockSignals(True)
-        self.record.setChecked(True)
-        self.record.blockSignals(False)
-        self.recording_toggled.emit(BackgroundRecorder(path))
+        self.set_recording(True)
+        self.record_requested.emit(path)
 
-    def show_recording(self, recorder: BackgroundRecorder | None) -> None:
+    def set_recording(self, on: bool) -> None:
+        """Show the Record action checked or not, without asking for anything."""
+        self.record.blockSignals(True)
+        self.record.setChecked(on)
+        self.record.blockSignals(False)
+
+    def show_recording(self, recorder) -> None:
+        """The recording's progress (a recorder: path, samples_written, dropped_total)."""
         if recorder is None:
             self._recording_status.setText("")
             return
-        if recorder.error:
-            text = f" ⚠ {recorder.error}"
-        else:
-            dropped = recorder.dropped_total
-            lost = f", {format_count(dropped)} dropped" if dropped else ""
-            text = f" ● REC {recorder.path.name}: {format_count(recorder.samples)} samples{lost}"
+        dropped = recorder.dropped_total
+        lost = f", {format_count(dropped)} dropped" if dropped else ""
+        name = recorder.path.name
+        text = f" ● REC {name}: {format_count(recorder.samples_written)} samples{lost}"
         self._recording_status.setText(text)

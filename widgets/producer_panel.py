@@ -117,6 +117,18 @@ class ProducerPanel(QTableWidget):
         layout.addWidget(configure)
         return box
 
+    def mark_pending(self, name: str, action: str) -> None:
+        """Show a Start/Stop the user just asked for until the engine's view confirms it (its
+        thread applies it within milliseconds): no button to click twice meanwhile."""
+        row = self._rows.get(name)
+        if row is None:
+            return
+        actions = self.cellWidget(row, ACTIONS)
+        actions.findChild(QPushButton, f"startButton:{name}").setEnabled(False)
+        actions.findChild(QPushButton, f"stopButton:{name}").setEnabled(action == "start")
+        label = self.cellWidget(row, COL["State"])
+        label.setText("STARTING…" if action == "start" else "STOPPING…")
+
     def state_label(self, name: str) -> QLabel:
         return self.findChild(QLabel, f"stateLabel:{name}")
 

@@ -69,9 +69,19 @@ class CounterBook:
                 c.batches += 1
                 c.history.append((now, c.samples))
             for key, dropped in batch.drops.items():
-                self._get(key.name).run_drops[key.generation] = dropped
+                self._note_run_drops(key.name, key.generation, dropped)
             if stored_at is not None:
                 self._latency.extend(stored_at - sent for sent in batch.sent_at.values())
+
+    def note_run_drops(self, name: str, generation: int, dropped: int) -> None:
+        """A run's cumulative drop count, from whichever path reports it (its shared tally, its
+        messages): counts only grow, so the largest report wins."""
+        with self._lock:
+            self._note_run_drops(name, generation, dropped)
+
+    def _note_run_drops(self, name: str, generation: int, dropped: int) -> None:
+        runs = self._get(name).run_drops
+        runs[generation] = max(runs.get(generation, 0), int(dropped))
 
     def add_refused(self, name: str, samples: int) -> None:
         with self._lock:

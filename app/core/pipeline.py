@@ -1,7 +1,7 @@
 """What happens to every batch, off the GUI thread: store it, record it, count it.
 
-Shared by the GUI's consumer thread and the headless `record` loop, so both see the same
-numbers.
+Run by the engine's draining thread (the window's consumer QThread, or `record`'s loop), so
+every front end sees the same numbers. Nothing here waits on a disk: the recorder only queues.
 """
 
 from __future__ import annotations
@@ -14,24 +14,25 @@ from app.core.store import SeriesStore
 
 
 class Pipeline:
-    def __init__(self, store: SeriesStore | None, stats: CounterBook, recorder=None):
+    def __init__(self, store: SeriesStore | None, counters: CounterBook, recorder=None):
         self.store = store
-        self.stats = stats
-        self.recorder = recorder  # anything with submit(batch); swapped by the GUI thread
+        self.counters = counters
+        self.recorder = recorder  # anything with submit(chunks); swapped from other threads
 
     def process(self, batch: Batch) -> None:
         if self.store is not None:
             for name, chunk in batch.chunks:
                 if not self.store.append(name, chunk):
-                    self.stats.add_refused(name, len(chunk))
+                    self.counters.add_refused(name, len(chunk))
         recorder = self.recorder
-        if recorder is not None:
-            recorder.submit(batch)
-        self.stats.ingest(batch, stored_at=time.time())
+        if recorder is not None and batch.chunks:
+            recorder.submit(batch.chunks)
+        self.counters.ingest(batch, stored_at=time.time())
 
 
-def forward_events(batch: Batch, supervisor) -> None:
-    """Tell the supervisor what the channel learned: data arrived, a producer raised, garbage."""
+def forward_events(batch, supervisor) -> None:
+    """Tell the supervisor what the channel learned: data arrived, a producer raised, garbage.
+    (`batch`: anything with `data_runs` and `events`, e.g. a Batch.)"""
     for key in batch.data_runs:
         supervisor.note_data(key.name, key.generation)
     for event in batch.events:

@@ -68,6 +68,11 @@ def state_text(sup: Supervisor, entry: Entry, now: float) -> str:
     state = entry.state
     if state is State.RUNNING and sup.is_stalled(entry):
         quiet = now - (entry.last_data_at or entry.started_at or entry.since)
+        if entry.frozen:
+            return f"RUNNING · stalled: process stopped (SIGSTOP?), no data for {quiet:.0f} s"
+        if entry.mid_message_since is not None:
+            held = now - entry.mid_message_since
+            return f"RUNNING · stalled mid-message for {held:.0f} s"
         return f"RUNNING · stalled, no data for {quiet:.0f} s"
     if state is State.BACKOFF:
         wait = max((entry.due_at or now) - now, 0)

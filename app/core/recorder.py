@@ -13,6 +13,8 @@ import csv
 import io
 import queue
 import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.channel import Batch
@@ -78,12 +80,15 @@ class BackgroundRecorder:
         self.dropped: dict[str, int] = {}
         self.error: str | None = None
         self._samples = 0
+        self._opened: bool | None = None
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._thread.start()
 
     @property
     def samples(self) -> int:
         return self._samples
+
+    samples_written = samples
 
     @property
     def dropped_total(self) -> int:
@@ -116,10 +121,15 @@ class BackgroundRecorder:
             self.error = f"cannot record to {self.path}: {exc.strerror or exc}"
             self._discard()
             return
+        self._opened = True
         try:
             while (batch := self._queue.get()) is not None:
                 recorder.write(batch)
                 self._samples += batch.samples
+                written = getattr(self, "written", None)
+                if written is not None:
+                    for producer, chunk in batch.chunks:
+                        written[producer] = written.get(producer, 0) + len(chunk)
         except OSError as exc:  # disk full, removed mount: stop writing, keep counting drops
             self.error = f"recording stopped: {exc.strerror or exc}"
             self._discard()
@@ -139,3 +149,38 @@ class BackgroundRecorder:
             if batch is not None:
                 for producer, chunk in batch.chunks:
                     self.dropped[producer] = self.dropped.get(producer, 0) + len(chunk)
+
+
+@dataclass
+class RecordingSummary:
+    """What a closed recording wrote and did not write, per producer."""
+
+    path: Path
+    written: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+
+class _ChunkRecorder(BackgroundRecorder):
+    """Interim adapter to the engine's recorder interface (chunks in, a summary out)."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.written: dict[str, int] = {}
+
+    def submit(self, chunks) -> None:  # type: ignore[override]
+        super().submit(Batch(chunks=list(chunks)))
+
+    def wait_ready(self, timeout: float) -> str | None:
+        deadline = time.monotonic() + timeout
+        while self._opened is None and self.error is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.error
+
+    def close(self, timeout: float = 5.0) -> RecordingSummary:  # type: ignore[override]
+        super().close(timeout)
+        return RecordingSummary(self.path, dict(self.written), dict(self.dropped), self.error)
+
+
+def open_recorder(path) -> _ChunkRecorder:
+    return _ChunkRecorder(path)

@@ -58,6 +58,7 @@ class Policy:
     stop_grace: float = 1.0  # after the stop event, wait this long before SIGTERM
     term_grace: float = 0.5  # after SIGTERM, wait this long before SIGKILL
     stall_after: float = 5.0  # RUNNING with no data this long = stalled
+    stall_mid_message_after: float = 1.0  # a message begun and not finished this long = stalled
 
 
 @dataclass
@@ -81,6 +82,8 @@ class Entry:
     last_error: str = ""  # one line
     traceback: str = ""  # the producer's traceback if it raised
     last_data_at: float | None = None
+    mid_message_since: float | None = None  # its pipe holds half a message (clock time)
+    frozen: bool = False  # its process is stopped (SIGSTOP, a debugger): not running code
     start_after_stop: bool = False  # reconfigured while running: start again once stopped
 
     @property
@@ -181,11 +184,29 @@ class Supervisor:
         if entry is not None and entry.generation == generation:
             entry.last_error, entry.traceback = error, tb
 
+    def note_stall(self, name: str, generation: int, mid_message_since: float | None) -> None:
+        """The channel's view: since when the run's pipe has held an incomplete message."""
+        entry = self.entries.get(name)
+        if entry is not None and entry.generation == generation:
+            entry.mid_message_since = mid_message_since
+
+    def note_frozen(self, name: str, frozen: bool) -> None:
+        entry = self.entries.get(name)
+        if entry is not None:
+            entry.frozen = frozen
+
+    def quiet_for(self, entry: Entry) -> float:
+        """Seconds since the run last delivered data (or started)."""
+        last = next(t for t in (entry.last_data_at, entry.started_at, entry.since) if t is not None)
+        return self.clock() - last
+
     def is_stalled(self, entry: Entry) -> bool:
         if entry.state is not State.RUNNING:
             return False
-        last = next(t for t in (entry.last_data_at, entry.started_at, entry.since) if t is not None)
-        return self.clock() - last > self.policy.stall_after
+        mid = entry.mid_message_since
+        if mid is not None and self.clock() - mid > self.policy.stall_mid_message_after:
+            return True
+        return entry.frozen or self.quiet_for(entry) > self.policy.stall_after
 
     def tick(self) -> None:
         for entry in list(self.entries.values()):
@@ -244,7 +265,8 @@ class Supervisor:
         entry.due_at = None
         entry.terminated = entry.killed = False
         entry.stop_requested_at = None
-        entry.last_data_at = None
+        entry.last_data_at = entry.mid_message_since = None
+        entry.frozen = False
         try:
             entry.handle = self.launcher.launch(entry.spec, entry.generation)
         except Exception as exc:  # e.g. parameters that cannot be pickled: no process started

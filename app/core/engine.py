@@ -1,0 +1,401 @@
+"""The engine: the one Qt-free core behind every front end (the window, `record`, and later
+`publish`): channel, launcher, supervisor, pipeline (store, counters, recorder) and shutdown.
+
+Two threads do the work, and neither waits on the other:
+
+- the *draining* thread belongs to the front end (the window's consumer QThread, `record`'s main
+  loop) and calls `drain()`: read every pipe, store, hand chunks to the recorder's queue, count.
+  It never waits on a disk, a process start or the supervisor.
+- the *control* thread is the engine's own. It applies commands (start, stop, reconfigure),
+  ticks the supervisor (reap, escalate a stop, restart), turns each run's shared tally into drop
+  counts, and publishes a `view` (the panel's rows, details per producer) that front ends read
+  without a lock. Process starts happen here: never on the GUI thread.
+
+Front ends send non-blocking commands, read `view`, and take `news()` (state changes, errors,
+recording summaries) for their log and status bar.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psutil
+
+from app.core.channel import Batch, Channel, RunKey
+from app.core.counters import CounterBook
+from app.core.launcher import ProcessLauncher
+from app.core.pipeline import Pipeline, forward_events
+from app.core.producer_rows import RowStatus, build_rows
+from app.core.session import Session
+from app.core.store import SeriesStore
+from app.core.supervisor import ALIVE, Policy, State, StateChange, Supervisor
+from producers.tally import Tally
+
+log = logging.getLogger("streamscope")
+
+TICK_S = (0.1, 1.0)  # control thread period while something runs / when all is idle
+STALL_CHECK_S = 0.25
+FROZEN_CHECK_AFTER_S = 1.0  # a run quiet this long: look whether its process is stopped
+EOF_GRACE_S = 2.0  # a run whose process is gone but whose pipe stays open (inherited by a child)
+COALESCE_S = 0.004  # at most one drain cycle per this: 100 producers need not mean 2,000 wake-ups
+
+
+@dataclass
+class RunRecord:
+    """One run of a producer as the engine accounts for it."""
+
+    key: RunKey
+    tally: Tally | None = None  # set once the process started
+    received: int = 0  # samples decoded from its pipe (written by the draining thread only)
+    eof: bool = False
+    exited_at: float | None = None
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """A producer's details as of the last publish (for dialogs and summaries)."""
+
+    name: str
+    spec: object
+    state: State
+    pid: int | None
+    last_error: str
+    traceback: str
+    exit_description: str
+
+
+@dataclass(frozen=True)
+class EngineView:
+    """What front ends show; replaced whole on every publish, so reading it needs no lock."""
+
+    rows: tuple[RowStatus, ...] = ()
+    entries: dict[str, EntryInfo] = field(default_factory=dict)
+    active: bool = False  # something runs or will restart: keep timers fast
+    all_stopped: bool = True
+    drained: bool = True  # all stopped and every pipe read to its end
+    up: frozenset[str] = frozenset()  # producers whose current run has said hello
+    applied: int = 0  # commands applied so far (compare with the number `command` returned)
+
+
+@dataclass(frozen=True)
+class News:
+    """Something a front end should tell the user (and log)."""
+
+    level: int  # logging level
+    text: str
+    name: str = ""  # the producer it is about, if any
+    change: StateChange | None = None
+
+
+class Engine:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        keep_store: bool = True,
+        policy: Policy | None = None,
+        launcher=None,
+        on_view: Callable[[], None] | None = None,
+    ):
+        """`on_view` is called (from the engine's thread) after a publish that follows applied
+        commands or state changes: a front end may refresh at once instead of at its next tick."""
+        self.session = session
+        self._on_view = on_view
+        self.channel = Channel()
+        self._launcher = launcher or ProcessLauncher(self.channel)
+        self.counters = CounterBook()
+        budget = int(session.budget_mb * (1 << 20))
+        self.store = SeriesStore(budget_bytes=budget) if keep_store else None
+        self.pipeline = Pipeline(self.store, self.counters)
+        self.supervisor = Supervisor(self, policy or Policy(), on_change=self._on_change)
+        for spec in session.producers:
+            self.supervisor.add(spec)
+        self.view = EngineView()
+        self._runs: dict[RunKey, RunRecord] = {}
+        self._hello: set[RunKey] = set()
+        self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._notes: deque = deque()  # draining thread -> control thread
+        self._news: deque[News] = deque()  # control thread -> front end
+        self._closing = False
+        self._closed = False
+        self._sent = 0  # commands queued (front-end threads)
+        self._sent_lock = threading.Lock()
+        self._applied = 0  # commands run (control thread)
+        self._changed = False
+        self._last_drain_end = 0.0
+        self._last_stall_check = 0.0
+        self._stop_control = threading.Event()
+        self._publish()
+        self._control = threading.Thread(target=self._control_loop, name="engine", daemon=True)
+        self._control.start()
+
+    # -- commands (any thread; they run on the control thread) --------------------------------
+    # Each returns the command's number: once `view.applied` reaches it, the view shows its
+    # effect (a front end can hold back a stale view meanwhile).
+    def start(self, name: str) -> int:
+        return self._command(lambda: self._unless_closing(self.supervisor.start, name))
+
+    def stop(self, name: str) -> int:
+        return self._command(lambda: self.supervisor.stop(name))
+
+    def start_all(self) -> int:
+        return self._command(
+            lambda: [self._unless_closing(self.supervisor.start, n) for n in self.names]
+        )
+
+    def stop_all(self) -> int:
+        return self._command(self.supervisor.stop_all)
+
+    def start_autostart(self) -> int:
+        return self._command(lambda: self._unless_closing(self.supervisor.start_autostart))
+
+    def reconfigure(self, name: str, spec) -> int:
+        return self._command(lambda: self.supervisor.reconfigure(name, spec))
+
+    def shutdown(self) -> int:
+        """Stop every producer (escalating as the policy says) and refuse new starts; `view`
+        says `drained` once they are gone and their pipes read to the end."""
+        self._closing = True
+        return self._command(self.supervisor.stop_all)
+
+    @property
+    def names(self) -> list[str]:
+        return [spec.name for spec in self.session.producers]
+
+    def _command(self, action: Callable[[], None]) -> int:
+        with self._sent_lock:
+            self._sent += 1
+            number = self._sent
+            self._commands.put(action)
+        return number
+
+    def _unless_closing(self, action, *args) -> None:
+        if not self._closing:
+            action(*args)
+
+    # -- recording ----------------------------------------------------------------------------
+    @property
+    def recorder(self):
+        return self.pipeline.recorder
+
+    def attach_recorder(self, recorder) -> None:
+        """Start handing every received chunk to `recorder` (anything with `submit(chunks)`)."""
+        self.pipeline.recorder = recorder
+
+    def detach_recorder(self):
+        """Stop feeding the recorder; returns it (the caller closes it, off the GUI thread)."""
+        recorder, self.pipeline.recorder = self.pipeline.recorder, None
+        return recorder
+
+    # -- the draining thread ------------------------------------------------------------------
+    def drain(self, timeout: float) -> Batch:
+        """One cycle: wait up to `timeout` for data, read all pipes, store, record, count.
+        Cycles are at least COALESCE_S apart, so many producers cost few wake-ups."""
+        pause = COALESCE_S - (time.monotonic() - self._last_drain_end)
+        if pause > 0:
+            time.sleep(pause)  # the draining thread, never the GUI's: lets messages gather
+        batch = self.channel.drain(timeout)
+        if batch:
+            self.pipeline.process(batch)
+            for key, n in batch.received.items():
+                run = self._runs.get(key)
+                if run is not None:
+                    run.received += n
+            self._notes.append(batch)
+        now = time.monotonic()
+        if now - self._last_stall_check > STALL_CHECK_S:
+            self._last_stall_check = now
+            self._notes.append(self.channel.stalled(now, 0.0))
+        self._last_drain_end = time.monotonic()
+        return batch
+
+    # -- the supervisor's launcher ------------------------------------------------------------
+    def launch(self, spec, generation: int):
+        key = RunKey(spec.name, generation)
+        run = self._runs[key] = RunRecord(key)  # before its pipe is read: count from sample 1
+        try:
+            handle = self._launcher.launch(spec, generation)
+        except BaseException:
+            del self._runs[key]
+            raise
+        run.tally = handle.tally
+        return handle
+
+    # -- the control thread -------------------------------------------------------------------
+    def _control_loop(self) -> None:
+        while not self._stop_control.is_set():
+            period = TICK_S[0] if self.view.active or self._closing else TICK_S[1]
+            with contextlib.suppress(queue.Empty):
+                self._run_command(self._commands.get(timeout=period))
+                while True:
+                    self._run_command(self._commands.get_nowait())
+            try:
+                self._step()
+            except Exception:  # the engine must outlive a bug in one step
+                log.exception("engine step failed")
+                self._tell(logging.ERROR, "internal error in the engine (see the log)")
+
+    def _run_command(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except Exception as exc:  # e.g. a name that no longer exists
+            log.exception("command failed")
+            self._tell(logging.ERROR, f"command failed: {exc}")
+        self._applied += 1
+        self._changed = True
+
+    def _step(self) -> None:
+        self._apply_notes()
+        self.supervisor.tick()
+        now = time.monotonic()
+        self._account_runs(now)
+        self._check_frozen()
+        self._publish()
+
+    def _apply_notes(self) -> None:
+        while self._notes:
+            note = self._notes.popleft()
+            if isinstance(note, dict):  # runs holding half a message -> since when
+                self._apply_stalls(note)
+                continue
+            forward_events(note, self.supervisor)
+            for event in note.events:
+                self._on_event(event)
+
+    def _apply_stalls(self, stalled: dict[RunKey, float]) -> None:
+        for name, entry in self.supervisor.entries.items():
+            key = RunKey(name, entry.generation)
+            self.supervisor.note_stall(name, entry.generation, stalled.get(key))
+
+    def _on_event(self, event) -> None:
+        key, name = event.key, event.key.name
+        if event.kind == "hello":
+            self._hello.add(key)
+        elif event.kind == "eof":
+            run = self._runs.get(key)
+            if run is not None:
+                run.eof = True
+            lost = event.info.get("partial_bytes", 0)
+            if lost:
+                self._tell(logging.WARNING, f"{name}: ended mid-message ({lost} bytes)", name)
+        elif event.kind == "error":
+            self._tell(logging.WARNING, f"{name}: {event.info.get('error', 'raised')}", name)
+        elif event.kind == "bad_message":
+            self._tell(logging.WARNING, f"{name}: unreadable message: {event.info['error']}", name)
+
+    def _account_runs(self, now: float) -> None:
+        """Drops as each run's tally says; once a run is over (process reaped, pipe read to its
+        end), exactly what it generated and we never received."""
+        for key, run in list(self._runs.items()):
+            if run.tally is None:
+                continue
+            entry = self.supervisor.entries.get(key.name)
+            current = entry is not None and entry.generation == key.generation
+            if run.exited_at is None and not (current and entry.handle is not None):
+                run.exited_at = now
+            dropped = run.tally.dropped
+            done = run.exited_at is not None and (run.eof or now - run.exited_at > EOF_GRACE_S)
+            if done:
+                dropped = max(dropped, run.tally.generated - run.received)
+                if not run.eof:
+                    self.channel.discard(key)
+                del self._runs[key]
+                self._hello.discard(key)
+            self.counters.note_run_drops(key.name, key.generation, dropped)
+
+    def _check_frozen(self) -> None:
+        """A RUNNING producer that went quiet: is its process stopped (SIGSTOP, a debugger)?"""
+        for entry in self.supervisor.entries.values():
+            frozen = (
+                entry.state is State.RUNNING
+                and entry.pid is not None
+                and self.supervisor.quiet_for(entry) > FROZEN_CHECK_AFTER_S
+                and _is_stopped(entry.pid)
+            )
+            if frozen != entry.frozen:
+                self.supervisor.note_frozen(entry.name, frozen)
+
+    def _on_change(self, change: StateChange) -> None:
+        self._changed = True
+        detail = f" ({change.detail})" if change.detail else ""
+        level = logging.WARNING if change.new in (State.BACKOFF, State.FATAL) else logging.INFO
+        text = f"{change.name}: {change.old.value} -> {change.new.value}{detail}"
+        self._news.append(News(level, text, change.name, change))
+
+    def _tell(self, level: int, text: str, name: str = "") -> None:
+        self._news.append(News(level, text, name))
+
+    def news(self) -> list[News]:
+        """What happened since the last call (state changes, errors), oldest first."""
+        out = []
+        while self._news:
+            out.append(self._news.popleft())
+        return out
+
+    def _publish(self) -> None:
+        sup = self.supervisor
+        entries = {
+            name: EntryInfo(
+                name, e.spec, e.state, e.pid, e.last_error, e.traceback, e.exit_description
+            )
+            for name, e in sup.entries.items()
+        }
+        all_stopped = sup.all_stopped
+        up = frozenset(
+            k.name
+            for k in self._hello
+            if k.name in sup.entries and sup.entries[k.name].generation == k.generation
+        )
+        self.view = EngineView(
+            rows=tuple(build_rows(sup, self.counters, sup.clock())),
+            entries=entries,
+            active=any(e.state in ALIVE or e.due_at for e in sup.entries.values()),
+            all_stopped=all_stopped,
+            drained=all_stopped and not self._runs and self.channel.reader_count == 0,
+            up=up,
+            applied=self._applied,
+        )
+        changed, self._changed = self._changed, False
+        if changed and self._on_view is not None:
+            self._on_view()
+
+    # -- the end ------------------------------------------------------------------------------
+    def close(self, recorder_timeout: float = 2.0):
+        """End everything now: kill what still runs, finish the recording (returns its summary,
+        or None), release every resource. Call after the draining thread has stopped; safe to
+        call more than once."""
+        if self._closed:
+            return None
+        self._closed = self._closing = True
+        self._stop_control.set()
+        self._commands.put(lambda: None)
+        self._control.join(2.0)
+        for entry in self.supervisor.entries.values():
+            if entry.handle is None:
+                continue
+            if entry.handle.exitcode is None:
+                log.warning("%s did not stop in time: killing it", entry.name)
+                entry.handle.kill()
+                entry.handle.join(1.0)
+            entry.handle.close()
+        summary = None
+        recorder = self.detach_recorder()
+        if recorder is not None:
+            summary = recorder.close(recorder_timeout)
+        self.channel.close()
+        self._launcher.close()
+        return summary
+
+
+def _is_stopped(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP)
+    except psutil.Error:
+        return False
