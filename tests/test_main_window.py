@@ -99,7 +99,9 @@ def test_producer_raising_in_init_backs_off_then_fatal(qtbot, open_window):
 def test_details_dialog_shows_traceback(qtbot, open_window):
     window = open_window(session_from(producer("bad", "fail", mode="raise", after_batches=60)))
     wait_state(qtbot, window, "bad", "EXITED")
-    qtbot.waitUntil(lambda: window.engine.supervisor.entries["bad"].traceback != "", timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: window.engine.supervisor.entries["bad"].traceback != "", timeout=WAIT_MS
+    )
     window.show_details("bad")
     box = window.findChild(QMessageBox, "detailsDialog")
     assert box is not None and "ProducerFailure" in box.detailedText()
@@ -168,7 +170,9 @@ def test_configure_changes_parameters_and_restarts_a_running_producer(qtbot, ope
     assert dialog is not None and dialog.isVisible()
     dialog.findChild(QLineEdit, "param:rate_hz").setText("2000")
     dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.Ok).click()
-    qtbot.waitUntil(lambda: window.engine.supervisor.entries["a"].generation > first, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: window.engine.supervisor.entries["a"].generation > first, timeout=WAIT_MS
+    )
     assert window.engine.supervisor.entries["a"].spec.params["rate_hz"] == 2000.0
     wait_state(qtbot, window, "a", "RUNNING")
 
