@@ -312,7 +312,9 @@ def test_duplicate_name_points_at_the_second():
     )
 
 
-@pytest.mark.parametrize("name", ["", "has space", "x" * 65, "slash/name", "ünïcode", "a:b"])
+@pytest.mark.parametrize(
+    "name", ["", "has space", "x" * 65, "slash/name", "ünïcode", "a:b", "abc\\n", "\\nabc", "a\\tb"]
+)
 def test_bad_name(name):
     assert_error(
         f"""

@@ -26,7 +26,8 @@ __all__ = [
     "parse_session",
 ]
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# fullmatch, not `$`: `$` also matches before a trailing newline, so "abc\n" would pass.
+NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class SessionError(ValueError):
@@ -129,7 +130,7 @@ def _read_producer(raw, i: int, path, where: _Locator) -> ProducerSpec:
             known = ", ".join(sorted(_PRODUCER_KEYS))
             raise SessionError(path, f"unknown key {key!r} (known: {known})", where.key(i, key))
     name, kind = raw.get("name"), raw.get("kind")
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise SessionError(
             path,
             "producer name must be 1-64 letters, digits, '_', '-' or '.'",
