@@ -2,7 +2,12 @@
 
 Everything is validated here, in the GUI process, before any producer starts, and every error
 names the file and, where it can be found, the line: `FILE:LINE: what is wrong`. tomllib does
-not report where a key was, so `locate` finds it in the text.
+not report where a key was, so `_Locator` finds it in the text.
+
+Session files come from anywhere (a download, a typo'd path, a FIFO), so reading and parsing
+are bounded: only regular files up to 1 MiB, and a linear pre-scan refuses what would make
+tomllib recurse without limit or take quadratic time. Whatever the input, the result is a
+Session or one SessionError, never another exception.
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ class Session:
 
 
 # Limits on what a session file may be, so hostile input costs bounded time and memory.
-MAX_BYTES = 1 << 20  # a session of 1,000 fully spelled-out producers is about 170 KB
+MAX_BYTES = 1 << 20  # 1,000 producers with every key spelled out: about 180 KB
 _TOO_LARGE = "session file is larger than 1 MiB"
 
 _CHART_KEYS = {"window_s": (1.0, 86400.0), "fps": (1.0, 120.0)}
