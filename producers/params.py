@@ -9,8 +9,27 @@ rather than a crashed process.
 from __future__ import annotations
 
 import math
+import reprlib
 from dataclasses import dataclass
 from typing import Any
+
+# Values in messages come from user files: a 1 MB string or a list nested 500 deep must still
+# give a short, one-line message (and repr of deep nesting would itself hit the recursion limit).
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlevel = 3
+
+
+def short_repr(value: Any) -> str:
+    """repr(value), shortened with '...' if long or deeply nested, on one line."""
+    return one_line(_REPR.repr(value))
+
+
+def one_line(text: str) -> str:
+    """`text` with non-printable characters (newlines, controls, separators) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 class ParamError(ValueError):
@@ -50,16 +69,18 @@ class Param:
         value = self._coerce_type(value)
         if self.choices is not None and value not in self.choices:
             raise ParamError(
-                self.name, f"{self.name} must be one of {', '.join(self.choices)}, got {value!r}"
+                self.name,
+                f"{self.name} must be one of {', '.join(self.choices)}, got {short_repr(value)}",
             )
         if self.type in (int, float):
             if isinstance(value, float) and not math.isfinite(value):
-                raise ParamError(self.name, f"{self.name} must be finite, got {value!r}")
+                raise ParamError(self.name, f"{self.name} must be finite, got {short_repr(value)}")
             if (self.min is not None and value < self.min) or (
                 self.max is not None and value > self.max
             ):
                 raise ParamError(
-                    self.name, f"{self.name} must be in {self.describe_range()}, got {value!r}"
+                    self.name,
+                    f"{self.name} must be in {self.describe_range()}, got {short_repr(value)}",
                 )
         return value
 
@@ -73,12 +94,17 @@ class Param:
                 return value
         elif self.type is float:
             if isinstance(value, int | float) and not isinstance(value, bool):
-                return float(value)
+                try:
+                    return float(value)
+                except OverflowError:  # an int beyond the float range, 1e309 written out
+                    raise ParamError(
+                        self.name, f"{self.name} must be finite, got {short_repr(value)}"
+                    ) from None
         elif self.type is str and isinstance(value, str):
             return value
         raise ParamError(
             self.name,
-            f"{self.name} must be {self.type_name}, got {type(value).__name__} {value!r}",
+            f"{self.name} must be {self.type_name}, got {type(value).__name__} {short_repr(value)}",
         )
 
 
@@ -88,5 +114,7 @@ def validate_params(declared: tuple[Param, ...], given: dict[str, Any], kind: st
     for key in given:
         if key not in by_name:
             known = ", ".join(by_name) or "none"
-            raise ParamError(key, f"unknown parameter {key!r} for kind {kind!r} (known: {known})")
+            raise ParamError(
+                key, f"unknown parameter {short_repr(key)} for kind {kind!r} (known: {known})"
+            )
     return {p.name: p.coerce(given[p.name]) if p.name in given else p.default for p in declared}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from producers import all_kinds
@@ -152,3 +153,83 @@ def test_every_builtin_declaration_is_consistent():
             assert p.coerce(p.default) == p.default, f"{kind}.{p.name} default is invalid"
         defaults = validate_params(cls.params, {}, kind)
         assert list(defaults) == names
+
+
+def test_an_integer_beyond_the_float_range_is_not_finite():
+    """10**400 is a valid TOML integer; float() of it raises OverflowError, not a ParamError."""
+    with pytest.raises(ParamError, match="offset must be finite") as info:
+        Param("offset", float, 0.0, "added to every value").coerce(10**400)
+    assert info.value.key == "offset"
+    assert len(str(info.value)) < 200
+
+
+def test_messages_show_long_or_nested_values_short_and_on_one_line():
+    with pytest.raises(ParamError) as info:
+        LABEL.coerce([[[["deep"]]]] * 1000)
+    with pytest.raises(ParamError) as info2:
+        MODE.coerce("line\n" * 10_000)
+    for err in (info.value, info2.value):
+        assert "\n" not in str(err) and len(str(err)) < 200
+    assert "'line\\nline\\n" in str(info2.value)
+    with pytest.raises(ParamError) as info3:
+        validate_params(DECLARED, {"x\ny" * 1000: 1}, "demo")
+    assert "\n" not in str(info3.value) and len(str(info3.value)) < 300
+
+
+def test_every_float_parameter_of_a_builtin_kind_is_bounded():
+    """Unbounded floats let a session ask for 1e308, which overflows once multiplied."""
+    for kind, cls in all_kinds().items():
+        for p in cls.params:
+            if p.type is float:
+                assert p.min is not None and p.max is not None, f"{kind}.{p.name}"
+                assert max(abs(p.min), abs(p.max)) <= 1e100, f"{kind}.{p.name}"
+
+
+def extreme(kind: str, **params):
+    """A producer of `kind` with the given parameters (validated as a session would be)."""
+    return all_kinds()[kind](**params)
+
+
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [
+        ("sine", dict(amplitude=1e100, offset=1e100, frequency_hz=1e7, rate_hz=0.001)),
+        ("sine", dict(amplitude=-1e100, offset=-1e100, phase_deg=-360.0, rate_hz=50e6)),
+        ("noise", dict(mean=1e100, std=1e100, seed=1, rate_hz=0.001)),
+        ("noise", dict(mean=-1e100, std=1e100, seed=2)),
+        ("random_walk", dict(start=1e100, volatility=100.0, seed=3, rate_hz=0.001)),
+        ("random_walk", dict(start=1e-9, volatility=100.0, seed=4, rate_hz=0.001)),
+    ],
+)
+def test_the_largest_admitted_parameters_cannot_overflow(kind, params):
+    """The bounds are chosen so the built-in kinds stay finite: check it at the bounds, for
+    sample numbers as late as a run of years reaches, and over many chunks (the random walk)."""
+    producer = extreme(kind, **params)
+    dt = 1.0 / producer.p["rate_hz"]
+    with np.errstate(over="raise", invalid="raise"):
+        for first in range(0, 200 * 4096, 4096):
+            values = producer.generate(np.arange(first, first + 4096) + 2**40, dt)
+            assert np.all(np.isfinite(values)), values
+            assert np.all(np.abs(values) < 1e102)
+            span = values.max() - values.min()  # what the chart's range arithmetic does
+            assert np.isfinite(span * 1.2) and np.isfinite(values.max() * values.min())
+    if kind == "random_walk":
+        assert np.all(values > 0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "value"),
+    [
+        ("sine", "amplitude", 1e308),
+        ("sine", "offset", -1.1e100),
+        ("noise", "mean", 1e200),
+        ("noise", "std", 1e101),
+        ("random_walk", "start", 1e308),
+        ("random_walk", "volatility", 1e308),
+    ],
+)
+def test_values_beyond_the_bounds_are_refused(kind, name, value):
+    cls = all_kinds()[kind]
+    with pytest.raises(ParamError, match=f"{name} must be in") as info:
+        validate_params(cls.params, {name: value}, kind)
+    assert info.value.key == name

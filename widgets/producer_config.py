@@ -3,13 +3,19 @@
 Values are checked by the same `validate_params` the session loader uses, before anything
 changes: a bad value is shown next to the form and the dialog stays open. Accepting emits a
 new ProducerSpec; the window applies it (a running producer restarts with it).
+
+Values are shown exactly (floats as repr, the shortest text that reads back as the same
+float), so OK without an edit describes the very same spec; then nothing is emitted and the
+dialog just closes, and a running producer is not restarted for nothing. All text is plain
+text: a value such as `<img src=...>` is shown, never rendered.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
-from PyQt5.QtCore import pyqtSignal, pyqtSlot
+from PyQt5.QtCore import Qt, pyqtSignal, pyqtSlot
 from PyQt5.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,10 +31,41 @@ from PyQt5.QtWidgets import (
 from app.core.session import ProducerSpec
 from app.core.supervisor import RESTART_POLICIES
 from producers import Param, ParamError, get_kind
-from producers.params import validate_params
+from producers.params import short_repr, validate_params
+
+
+def format_value(param: Param, value: Any) -> str:
+    """The text for a value in its line edit; `parse_text` of it gives back the same value.
+
+    repr, not `:g`: `:g` keeps 6 digits, so 1234567.0 came back as 1234570.0 and pressing OK
+    without an edit changed the parameter and restarted the producer.
+    """
+    if param.type is float and isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def parse_text(param: Param, text: str) -> Any:
+    """The value a line edit's text means, in the parameter's type; ParamError if none."""
+    text = text.strip()
+    try:
+        return {int: int, float: float, str: str}[param.type](text)
+    except ValueError:
+        raise ParamError(
+            param.name, f"{param.name} must be {param.type_name}, got {short_repr(text)}"
+        ) from None
+
+
+def _plain_label(text: str) -> QLabel:
+    """A label that shows its text as is: Qt would otherwise guess, and render, rich text."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.PlainText)
+    return label
 
 
 def _editor(param: Param, value) -> QWidget:
+    if value is None:
+        value = param.default
     if param.type is bool:
         box = QCheckBox()
         box.setChecked(bool(value))
@@ -38,8 +75,7 @@ def _editor(param: Param, value) -> QWidget:
         combo.addItems(param.choices)
         combo.setCurrentText(str(value))
         return combo
-    edit = QLineEdit(f"{value:g}" if isinstance(value, float) else str(value))
-    return edit
+    return QLineEdit(format_value(param, value))
 
 
 def _read(param: Param, editor: QWidget):
@@ -48,18 +84,13 @@ def _read(param: Param, editor: QWidget):
         return editor.isChecked()
     if isinstance(editor, QComboBox):
         return editor.currentText()
-    text = editor.text().strip()
-    try:
-        return {int: int, float: float, str: str}[param.type](text)
-    except ValueError:
-        raise ParamError(
-            param.name, f"{param.name} must be {param.type_name}, got {text!r}"
-        ) from None
+    return parse_text(param, editor.text())
 
 
 class ProducerConfigDialog(QDialog):
     """Signals:
-    applied(object): the validated new ProducerSpec.
+    applied(object): the validated new ProducerSpec; only if it differs from the spec the
+        dialog opened with (OK without a change just closes the dialog).
     """
 
     applied = pyqtSignal(object)
@@ -77,15 +108,15 @@ class ProducerConfigDialog(QDialog):
             editor.setObjectName(f"param:{param.name}")
             bounds = param.describe_range()
             editor.setToolTip(f"{param.help} ({param.type_name}{', ' + bounds if bounds else ''})")
-            form.addRow(param.name, editor)
+            form.addRow(_plain_label(param.name), editor)
         self.autostart = QCheckBox()
         self.autostart.setChecked(spec.autostart)
-        form.addRow("autostart", self.autostart)
+        form.addRow(_plain_label("autostart"), self.autostart)
         self.restart = QComboBox()
         self.restart.addItems(RESTART_POLICIES)
         self.restart.setCurrentText(spec.restart)
-        form.addRow("restart", self.restart)
-        self.error = QLabel()
+        form.addRow(_plain_label("restart"), self.restart)
+        self.error = _plain_label("")
         self.error.setObjectName("configError")
         self.error.setStyleSheet("color: #d64545;")
         self.error.setWordWrap(True)
@@ -93,7 +124,9 @@ class ProducerConfigDialog(QDialog):
         buttons.accepted.connect(self._on_accepted)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(get_kind(spec.kind).help))
+        kind_help = _plain_label(get_kind(spec.kind).help)
+        kind_help.setObjectName("kindHelp")
+        layout.addWidget(kind_help)
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
@@ -118,5 +151,6 @@ class ProducerConfigDialog(QDialog):
             if exc.key in self.editors:
                 self.editors[exc.key].setFocus()
             return
-        self.applied.emit(spec)
+        if spec != self.spec:
+            self.applied.emit(spec)
         self.accept()

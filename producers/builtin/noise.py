@@ -1,6 +1,12 @@
 """Gaussian noise: the worst case for drawing (every pixel column spans the full envelope)."""
 
-from producers.builtin.sampled import SEED_PARAM, SampledProducer, rate_param, seeded_rng
+from producers.builtin.sampled import (
+    SEED_PARAM,
+    VALUE_LIMIT,
+    SampledProducer,
+    rate_param,
+    seeded_rng,
+)
 from producers.params import Param
 
 
@@ -8,8 +14,8 @@ class Noise(SampledProducer):
     kind = "noise"
     help = "gaussian noise with the given mean and standard deviation"
     params = (
-        Param("mean", float, 0.0, "mean value"),
-        Param("std", float, 1.0, "standard deviation", min=0.0),
+        Param("mean", float, 0.0, "mean value", min=-VALUE_LIMIT, max=VALUE_LIMIT),
+        Param("std", float, 1.0, "standard deviation", min=0.0, max=VALUE_LIMIT),
         SEED_PARAM,
         rate_param(200.0),
     )

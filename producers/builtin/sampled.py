@@ -27,6 +27,14 @@ def wake_period(rate: float, min_interval: float) -> float:
     """Seconds between wake-ups for a producer of `rate` samples/s (see the module docstring)."""
     return max(min(MIN_BATCH / rate, MAX_LATENCY_S), min_interval, 1.0 / rate)
 
+# The largest magnitude of a value-like parameter (amplitude, offset, mean, std, start). Every
+# value a built-in kind then emits stays below about 1e102 (sine: amplitude + offset; noise:
+# mean + std * a normal deviate, in practice never beyond 10; random_walk clamps to it), so the
+# producer cannot overflow, and neither can anything downstream that adds, subtracts or
+# multiplies two values (the chart's spans, padding and pixel scaling; statistics): 1e102
+# squared is still far below the float limit 1.8e308.
+VALUE_LIMIT = 1e100
+
 
 def rate_param(default: float) -> Param:
     return Param("rate_hz", float, default, "samples per second", min=0.001, max=50e6)

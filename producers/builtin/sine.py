@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from producers.builtin.sampled import SampledProducer, rate_param
+from producers.builtin.sampled import VALUE_LIMIT, SampledProducer, rate_param
 from producers.params import Param
 
 
@@ -11,9 +11,9 @@ class Sine(SampledProducer):
     help = "a sine wave: amplitude * sin(2*pi*frequency*t + phase) + offset"
     params = (
         Param("frequency_hz", float, 1.0, "cycles per second", min=0.0, max=1e7),
-        Param("amplitude", float, 1.0, "peak value"),
+        Param("amplitude", float, 1.0, "peak value", min=-VALUE_LIMIT, max=VALUE_LIMIT),
         Param("phase_deg", float, 0.0, "phase at start, degrees", min=-360.0, max=360.0),
-        Param("offset", float, 0.0, "added to every value"),
+        Param("offset", float, 0.0, "added to every value", min=-VALUE_LIMIT, max=VALUE_LIMIT),
         rate_param(200.0),
     )
 
