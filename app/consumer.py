@@ -71,7 +71,10 @@ class ConsumerThread(QThread):
         """Ask the loop to end and wait for it; True if the thread finished."""
         self._stop.set()
         self._engine.channel.wake()
-        return self.wait(timeout_ms)
+        finished = self.wait(timeout_ms)
+        if finished:
+            LIVE.discard(self)
+        return finished
 
     def _on_finished(self) -> None:
         LIVE.discard(self)

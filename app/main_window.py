@@ -23,7 +23,8 @@ import threading
 import time
 import weakref
 
-from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
+from PyQt5 import sip
+from PyQt5.QtCore import QObject, Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt5.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QSplitter
 
 from app.consumer import ConsumerThread
@@ -53,7 +54,6 @@ class MainWindow(QMainWindow):
     """
 
     shutdown_finished = pyqtSignal()
-    _view_changed = pyqtSignal()  # from the engine's thread: queued to ours
 
     def __init__(self, session: Session, parent=None):
         super().__init__(parent)
@@ -67,8 +67,9 @@ class MainWindow(QMainWindow):
         self._active: bool | None = None
         self.lag_interval_ms: int | None = None  # fixed lag-meter period (benchmarks)
         self._sent = 0  # the number of the last command sent to the engine
-        self.engine = Engine(session, on_view=self._view_changed.emit)
-        self._view_changed.connect(self._on_view_changed)
+        self._bridge = _ViewBridge()  # no parent: it outlives the window as long as the engine
+        self.engine = Engine(session, on_view=self._bridge.changed.emit)
+        self._bridge.changed.connect(self._on_view_changed)
         self.consumer = ConsumerThread(self.engine)
         self.consumer.failed.connect(self._on_consumer_failed)
         self.lag_meter = EventLoopLagMeter(LAG_MS[1], parent=self)
@@ -296,6 +297,17 @@ class MainWindow(QMainWindow):
         self.shutdown_finished.emit()
 
 
+class _ViewBridge(QObject):
+    """Carries the engine's "view changed" from its thread to the GUI thread (a queued signal).
+    Not the window's own signal: the engine may call it while the window is being destroyed.
+
+    Signals:
+    changed(): the engine published a view after a state change or an applied command.
+    """
+
+    changed = pyqtSignal()
+
+
 def _message_box(icon, title: str, parent) -> QMessageBox:
     box = QMessageBox(icon, title, "", parent=parent)
     box.setTextFormat(Qt.PlainText)
@@ -348,7 +360,8 @@ def _on_window_destroyed(key: int, *_args) -> None:
 
 def _finish_every_window() -> None:
     for window in list(_WINDOWS):
-        window.finish_shutdown()
+        if not sip.isdeleted(window):
+            window.finish_shutdown()
     for key in list(_CORES):
         _on_window_destroyed(key)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import weakref
 
 import psutil
 import pytest
@@ -60,7 +61,7 @@ def no_qthread_left(request):
     original = QThread.start
 
     def tracking_start(self, *args):
-        started.append(self)
+        started.append(weakref.ref(self))  # weak: a test may check that threads are freed
         return original(self, *args)
 
     QThread.start = tracking_start
@@ -68,7 +69,8 @@ def no_qthread_left(request):
         yield
     finally:
         QThread.start = original
-    running = [t for t in started if not _deleted(t) and t.isRunning()]
+    threads = [t for t in (ref() for ref in started) if t is not None]
+    running = [t for t in threads if not _deleted(t) and t.isRunning()]
     for t in running:
         t.quit()
         t.wait(2000)

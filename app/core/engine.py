@@ -363,28 +363,23 @@ class Engine:
             applied=self._applied,
         )
         changed, self._changed = self._changed, False
-        if changed and self._on_view is not None:
-            self._on_view()
+        notify = self._on_view
+        if changed and notify is not None:
+            notify()
 
     # -- the end ------------------------------------------------------------------------------
-    def close(self, recorder_timeout: float = 2.0):
-        """End everything now: kill what still runs, finish the recording (returns its summary,
-        or None), release every resource. Call after the draining thread has stopped; safe to
-        call more than once."""
+    def close(self, recorder_timeout: float = 2.0, grace: float = 0.5):
+        """End everything now: ask what still runs to stop, kill it after `grace` seconds,
+        finish the recording (returns its summary, or None), release every resource. Call after
+        the draining thread has stopped; safe to call more than once."""
         if self._closed:
             return None
         self._closed = self._closing = True
+        self._on_view = None
         self._stop_control.set()
         self._commands.put(lambda: None)
         self._control.join(2.0)
-        for entry in self.supervisor.entries.values():
-            if entry.handle is None:
-                continue
-            if entry.handle.exitcode is None:
-                log.warning("%s did not stop in time: killing it", entry.name)
-                entry.handle.kill()
-                entry.handle.join(1.0)
-            entry.handle.close()
+        self._end_processes(grace)
         summary = None
         recorder = self.detach_recorder()
         if recorder is not None:
@@ -392,6 +387,21 @@ class Engine:
         self.channel.close()
         self._launcher.close()
         return summary
+
+    def _end_processes(self, grace: float) -> None:
+        handles = {e.name: e.handle for e in self.supervisor.entries.values() if e.handle}
+        for handle in handles.values():
+            if handle.exitcode is None:
+                handle.request_stop()
+        deadline = time.monotonic() + grace
+        while any(h.exitcode is None for h in handles.values()) and time.monotonic() < deadline:
+            time.sleep(0.01)  # the last moments of the app: nothing else to serve
+        for name, handle in handles.items():
+            if handle.exitcode is None:
+                log.warning("%s did not stop in time: killing it", name)
+                handle.kill()
+                handle.join(1.0)
+            handle.close()
 
 
 def _is_stopped(pid: int) -> bool:

@@ -27,6 +27,7 @@ def wake_period(rate: float, min_interval: float) -> float:
     """Seconds between wake-ups for a producer of `rate` samples/s (see the module docstring)."""
     return max(min(MIN_BATCH / rate, MAX_LATENCY_S), min_interval, 1.0 / rate)
 
+
 # The largest magnitude of a value-like parameter (amplitude, offset, mean, std, start). Every
 # value a built-in kind then emits stays below about 1e102 (sine: amplitude + offset; noise:
 # mean + std * a normal deviate, in practice never beyond 10; random_walk clamps to it), so the
