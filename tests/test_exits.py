@@ -35,16 +35,10 @@ def _gone(pid: int) -> bool:
 @pytest.fixture(scope="module")
 def outcomes():
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    command = [sys.executable, "-m", "tests.exit_scenarios"]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     procs = {
-        name: subprocess.Popen(
-            [sys.executable, "-m", "tests.exit_scenarios", name],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for name in SCENARIOS
+        name: subprocess.Popen([*command, name], cwd=ROOT, env=env, **pipes) for name in SCENARIOS
     }
     results = {}
     for name, proc in procs.items():
