@@ -31,6 +31,8 @@ PALETTE = (
 )  # fmt: skip
 MAX_COLUMNS = 2048
 IDLE_FRAME_MS = 200
+LEGEND_MAX = 24  # entries shown; a legend of hundreds would cover the chart (a series list will)
+LEGEND_EVERY_S = 0.5  # series appear over many frames while producers start: rebuild in batches
 
 
 def series_label(key: SeriesKey) -> str:
@@ -67,6 +69,9 @@ class LiveChart(pg.PlotWidget):
         self._colors: dict[SeriesKey, int] = {}
         self._shown: dict[SeriesKey, tuple] = {}  # (x, lo, hi) of the last frame, epoch x
         self._order: dict[str, int] = {}  # producer -> position in the legend
+        self._siblings: dict[str, int] = {}  # producer -> series of it seen so far
+        self._legend_due: float | None = None  # when the legend should be rebuilt
+        self._legend_more: pg.LabelItem | None = None
         self._hidden: set[str] = set()  # producers whose series start hidden
         self._drawn: tuple | None = None  # (store version, t0, t1, width) of the last frame
         self._newest_in_frame: float | None = None
@@ -168,8 +173,10 @@ class LiveChart(pg.PlotWidget):
         if self._drawn is not None and self._unchanged(state):
             return
         keys = self.store.series_keys()
-        if any(key not in self._curves for key in keys):
+        if len(keys) != len(self._curves):
             self._add_curves(keys)
+        if self._legend_due is not None and time.monotonic() >= self._legend_due:
+            self._rebuild_legend()
         hidden = frozenset(k for k, c in self._curves.items() if not c.isVisible())
         y_range = tuple(view.viewRange()[1]) if not self.following else self._y_for_request()
         request = FrameRequest(t0, t1, width, height, y_range, dict(self._colors), hidden)
@@ -225,13 +232,14 @@ class LiveChart(pg.PlotWidget):
         self._newest_in_frame = strip.newest
         self.frame_costs.append(time.perf_counter() - started)
 
+    def _legend_order(self, key: SeriesKey) -> tuple:
+        return (self._order.get(key[0], len(self._order)), key)
+
     def _add_curves(self, keys: list[SeriesKey]) -> None:
-        """Create curves for new series; rebuild the legend in session order."""
-        last = len(self._order)
-        for key in sorted(keys, key=lambda k: (self._order.get(k[0], last), k)):
-            if key in self._curves:
-                continue
-            siblings = sum(1 for k in self._curves if k[0] == key[0])
+        """Create curves for new series; the legend follows in a batch (`_rebuild_legend`)."""
+        for key in sorted((k for k in keys if k not in self._curves), key=self._legend_order):
+            siblings = self._siblings.get(key[0], 0)
+            self._siblings[key[0]] = siblings + 1
             color = PALETTE[(self._order.get(key[0], len(self._curves)) + siblings) % len(PALETTE)]
             curve = pg.PlotCurveItem(
                 pen=pg.mkPen(color, width=1), antialias=False, name=series_label(key)
@@ -241,9 +249,25 @@ class LiveChart(pg.PlotWidget):
             curve.visibleChanged.connect(self._on_visibility_changed)
             self._curves[key] = curve
             self._colors[key] = argb(color)
+        if self._legend_due is None:
+            first = not self.legend.items
+            self._legend_due = time.monotonic() + (0.0 if first else LEGEND_EVERY_S)
+
+    def _rebuild_legend(self) -> None:
+        """The legend in session order, at most LEGEND_MAX entries and a line for the rest.
+        Rebuilding costs ~1 ms an entry: once per batch of new series, not per series (100
+        producers starting used to rebuild it 100 times: seconds of a frozen window)."""
+        self._legend_due = None
         self.legend.clear()
-        for key in sorted(self._curves, key=lambda k: (self._order.get(k[0], last), k)):
+        if self._legend_more is not None:
+            self.legend.layout.removeItem(self._legend_more)
+            self._legend_more = None
+        ordered = sorted(self._curves, key=self._legend_order)
+        for key in ordered[:LEGEND_MAX]:
             self.legend.addItem(self._curves[key], series_label(key))
+        if len(ordered) > LEGEND_MAX:
+            self._legend_more = pg.LabelItem(f"… and {len(ordered) - LEGEND_MAX} more series")
+            self.legend.layout.addItem(self._legend_more, self.legend.layout.rowCount(), 0, 1, 2)
 
     # -- events ----------------------------------------------------------------------------------
     def paintEvent(self, event):

@@ -24,7 +24,7 @@ import resource
 import signal
 import threading
 import time
-from multiprocessing import forkserver, util
+from multiprocessing import forkserver, spawn, util
 
 from app.core.channel import Channel, RunKey
 from producers.runtime import LaunchSpec, child_main
@@ -36,6 +36,24 @@ FDS_PER_PRODUCER = 4  # data reader, stop writer, exit-status pipe, parent senti
 PRELOAD = ["producers.runtime", "producers.builtin"]
 # the fork server's environment: producers never need a pool of BLAS threads each
 SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+PROCESS_PREFIX = "streamscope:"
+
+
+def _preparation_without_main(name: str, _original=spawn.get_preparation_data) -> dict:
+    """multiprocessing makes every child import the parent's main module again (so objects
+    defined there unpickle). A producer needs nothing from it, and it can be heavy: a script that
+    imports Qt made each of 100 producers import Qt, seconds of CPU that starved the window while
+    they started. So our producers (named PROCESS_PREFIX...) skip it; other processes do not."""
+    data = _original(name)
+    if name.startswith(PROCESS_PREFIX):
+        data.pop("init_main_from_name", None)
+        data.pop("init_main_from_path", None)
+    return data
+
+
+spawn.get_preparation_data = _preparation_without_main
 
 
 class LaunchError(RuntimeError):
@@ -104,7 +122,7 @@ class ProcessLauncher:
         process = self._ctx.Process(
             target=child_main,
             args=(launch, writer, stop_reader, cells),
-            name=f"streamscope:{launch.name}",
+            name=f"{PROCESS_PREFIX}{launch.name}",
             daemon=True,
         )
         try:
