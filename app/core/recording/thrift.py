@@ -100,8 +100,8 @@ class _Reader:
                 return fields
             delta, ttype = head >> 4, head & 0x0F
             fid = last + delta if delta else self.zigzag()
-            if ttype in (TRUE, FALSE):
-                fields[fid] = (ttype, ttype == TRUE)
+            if ttype in (TRUE, FALSE):  # a bool field is (TRUE, value), whatever its value
+                fields[fid] = (TRUE, ttype == TRUE)
             else:
                 fields[fid] = (ttype, self.value(ttype))
             last = fid
