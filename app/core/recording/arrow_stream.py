@@ -145,20 +145,24 @@ def recover(path: str | Path) -> str:
 
 
 def _complete_prefix(path: Path) -> int:
-    """Bytes from the start that are whole messages, beginning with a schema (0 if none)."""
+    """Bytes from the start up to the end of the last whole record batch (and the end-of-stream
+    marker right after it, if any); 0 if there is none. Not just any message boundary: a
+    stream cut between its schema and its first dictionaries is unreadable."""
     with pa.memory_map(str(path)) as source:
         reader = pa.ipc.MessageReader.open_stream(source)
-        good = 0
+        good, last = 0, None
         while True:
             try:
                 message = reader.read_next_message()
-            except StopIteration:  # end-of-stream marker or end of file at a boundary
-                return source.tell() if good else 0
+            except StopIteration:  # end-of-stream marker, or end of file at a boundary
+                return source.tell() if last == "record batch" else good
             except (pa.ArrowInvalid, OSError):
                 return good
-            if good == 0 and message.type != "schema":
+            if last is None and message.type != "schema":
                 return 0
-            good = source.tell()
+            last = message.type
+            if last == "record batch":
+                good = source.tell()
 
 
 def _count(path: Path) -> tuple[int, int]:

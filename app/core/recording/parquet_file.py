@@ -171,7 +171,9 @@ def recover(path: str | Path) -> str:
             if _tail_is_consistent(mm, frames):
                 rows, groups = _tail_counts(mm, frames)
                 return f"{path}: complete ({groups} row groups, {rows:,} rows); nothing to do"
-            if not frames and _read(f, 4, 4) != FRAME_MAGIC:
+            # ours: a frame starts at 4, or its first bytes do (a kill in the first flush);
+            # a page header (thrift, of any Parquet writer) never starts with "S"
+            if not frames and size > 8 and _read(f, 4, 1) != FRAME_MAGIC[:1]:
                 raise RecordingError(f"{path}: not a recording made by streamscope; left as is")
             builder, keep = _rebuild(mm, frames)
         _rewrite_tail(f, keep, builder.footer())
