@@ -3,8 +3,9 @@
 
 The child records a counter (producer "seq") plus other producers that come and go, and logs
 each submission's first counter value and wall time *before* submitting, so the test knows
-when the first sample missing from the file was received. STREAMSCOPE_KILL_RUNS=200 runs more
-kills per format (a stress run; the suite runs a few).
+when the first sample missing from the file was received. Every other kill is aimed at the
+middle of a write (the moment the file starts growing), where `recover` has work to do.
+STREAMSCOPE_KILL_RUNS=200 runs more kills per format (a stress run; the suite runs a few).
 """
 
 from __future__ import annotations
@@ -86,7 +87,16 @@ class Child:
         return killed_at
 
     def submissions(self) -> dict[int, float]:
-        return {int(s): float(t) for s, t in (line.split() for line in self.lines[1:] if line)}
+        parts = (line.split() for line in self.lines[1:])
+        return {int(p[0]): float(p[1]) for p in parts if len(p) == 2}  # the last may be torn
+
+
+def wait_for_a_write(path: Path, timeout: float = 5.0) -> None:
+    """Return the moment the file's size changes: a flush is being written (it takes a few ms
+    to copy into the page cache, so a kill now often lands in the middle of it)."""
+    size, deadline = path.stat().st_size, time.monotonic() + timeout
+    while path.stat().st_size == size and time.monotonic() < deadline:
+        pass
 
 
 def read_counter(path: Path) -> np.ndarray:
@@ -116,6 +126,8 @@ def test_kill_9_loses_at_most_the_last_half_second(tmp_path, suffix, per_submit,
         child = Child(path, per_submit)
         try:
             child.wait_lines(1 + rng.randint(20, 200))  # ~0.05-0.6 s into the recording
+            if run % 2:
+                wait_for_a_write(path)  # aim for the middle of one
         finally:
             killed_at = child.kill()
         message = recover(path)
