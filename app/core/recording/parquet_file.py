@@ -6,7 +6,7 @@ file (a "mini file", one row group) and appends it to the recording, then append
 all row groups so far with their offsets shifted to absolute positions (parquet_footer.py):
 
     PAR1 | frame | frame | ... | footer | footer length | PAR1
-    frame = "SSRG" | crc32(mini) u32 | len(mini) u64 | mini file (PAR1 ... footer PAR1)
+    frame = "SSRG" | crc32(tail of mini) u32 | len(mini) u64 | mini file (PAR1 ... footer PAR1)
 
 Readers only follow the footer's offsets; the frame headers and the mini files' own footers in
 between are bytes nobody points at. One flush is one `pwritev` at the old footer's position
@@ -16,7 +16,8 @@ survive kill -9 of our process.
 A kill *during* that write leaves the old footer partly overwritten and no footer at the end.
 `recover` rebuilds it: the frames are self-describing (length + CRC), and each mini file still
 holds its own footer, so walking the frames from the start finds every complete row group; a
-torn last frame is cut off. Recovery is idempotent and leaves a good file untouched.
+torn last frame is cut off (a frame is whole if its length fits and its CRC matches).
+Recovery is idempotent and leaves a good file untouched.
 
 Written with: dictionary encoding for producer and series only (a float column's dictionary is
 wasted work), DELTA_BINARY_PACKED timestamps (8 -> ~1 byte a row for regular sampling),
@@ -49,8 +50,13 @@ from app.core.recording.parquet_footer import (
     row_groups,
 )
 
-FRAME = struct.Struct("<4sIQ")  # magic, crc32 of the mini file, length of the mini file
+FRAME = struct.Struct("<4sIQ")  # magic, crc32 of the mini file's tail, length of the mini file
 FRAME_MAGIC = b"SSRG"
+# The CRC covers the mini file's last bytes (its footer is there), not all of it: a write cut
+# short by a kill leaves a *prefix* of what was written (the kernel copies in order), so if the
+# end of a frame is the new bytes, all of it is. That check costs microseconds, not ~15 ms a
+# flush; bit rot in the middle of a file is not what this guards against.
+_CRC_SPAN = 64 * 1024
 _TAIL = struct.Struct("<I4s")
 
 
@@ -108,7 +114,7 @@ class ParquetRecordingWriter:
         mark = self._builder.mark()
         if self._builder.row_group_count == 0:  # recover() takes the first frame's, too
             self._builder.set_template(mini_footer)
-        head = FRAME.pack(FRAME_MAGIC, zlib.crc32(mini), len(mini))
+        head = FRAME.pack(FRAME_MAGIC, _tail_crc(mini), len(mini))
         self._builder.add(mini_footer, self._end + FRAME.size)
         footer = self._builder.footer()
         try:
@@ -188,6 +194,11 @@ def _read(f, offset: int, n: int) -> bytes:
     return os.pread(f.fileno(), n, offset)
 
 
+def _tail_crc(mini) -> int:
+    with memoryview(mini) as view:
+        return zlib.crc32(view[-_CRC_SPAN:])
+
+
 def _frames(mm: mmap.mmap) -> list[tuple[int, int, int]]:
     """(mini start, mini length, crc) of each frame whose bytes are all in the file."""
     frames, pos = [], len(MAGIC)
@@ -235,7 +246,7 @@ def _rebuild(mm: mmap.mmap, frames: list) -> tuple[FooterBuilder, int]:
     builder, keep = None, len(MAGIC)
     for begin, length, crc in frames:
         mini = mm[begin : begin + length]
-        if zlib.crc32(mini) != crc:
+        if _tail_crc(mini) != crc:
             break
         try:
             mini_footer = read_footer(mini)
