@@ -116,7 +116,7 @@ RUNS = int(os.environ.get("STREAMSCOPE_KILL_RUNS", "0"))
 
 @pytest.mark.parametrize(
     ("suffix", "per_submit", "runs"),
-    [(".parquet", 2000, RUNS or 5), (".arrows", 2000, RUNS or 2), (".csv", 500, RUNS or 2)],
+    [(".parquet", 1000, RUNS or 6), (".arrows", 1000, RUNS or 2), (".csv", 300, RUNS or 2)],
 )
 def test_kill_9_loses_at_most_the_last_half_second(tmp_path, suffix, per_submit, runs):
     rng = random.Random()
