@@ -30,6 +30,7 @@ SCHEMA = pa.schema(
 )
 # int64 nanoseconds cover epoch seconds up to year 2262; beyond, a timestamp is stored as null.
 _MAX_NS_SECONDS = 9.2e9
+_BLOCK = 1 << 14  # rows per cache-sized block in `scaled`
 
 Source = Sequence[tuple[str, Chunk]]
 
@@ -128,24 +129,40 @@ def scaled(seconds: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
     true product `v`. If `v` is a half-integer it is a float, so `p == v` and `rint` rounds the
     tie to even. Otherwise no half-integer lies strictly between `p` and `v` (it would be a
     closer float), so `rint(p)` is right unless `p` itself landed on a half-integer: then the
-    sign of the exact error `v - p` says which way `v` lies. (In place where possible: at
-    millions of rows, fresh temporaries cost more in page faults than the arithmetic.)"""
-    ok = np.abs(seconds) < _MAX_NS_SECONDS * 1e9 / scale  # False for nan and inf
-    safe = seconds if ok.all() else np.where(ok, seconds, 0.0)
-    product, whole = np.modf(safe)  # both exact; the fraction has the sign of `safe`
-    product *= scale
-    rounded = np.rint(product)
-    product -= rounded
-    landed = np.flatnonzero(np.abs(product, out=product) == 0.5)
-    if len(landed):
-        fraction = safe[landed] - whole[landed]
-        p = fraction * scale
-        err = _product_error(fraction, float(scale), p)
-        floor = np.floor(p)
-        rounded[landed] = np.where(err > 0, floor + 1, np.where(err < 0, floor, rounded[landed]))
-    out = whole.astype(np.int64)
-    out *= scale
-    out += rounded.astype(np.int64)
+    sign of the exact error `v - p` says which way `v` lies.
+
+    Done in blocks that stay in the CPU cache: a dozen whole-array passes over millions of
+    rows are bound by memory bandwidth (measured 2-3x slower than the blocked loop)."""
+    n = len(seconds)
+    out = np.empty(n, np.int64)
+    ok = np.empty(n, np.bool_)
+    block = min(n, _BLOCK)
+    fraction, whole, rounded = (np.empty(block) for _ in range(3))
+    integral = np.empty(block, np.int64)
+    limit = _MAX_NS_SECONDS * 1e9 / scale
+    for start in range(0, n, block):
+        src = seconds[start : start + block]
+        m = len(src)
+        f, w, r, i = fraction[:m], whole[:m], rounded[:m], integral[:m]
+        good = ok[start : start + m]
+        np.less(np.abs(src, out=f), limit, out=good)  # False for nan and inf
+        if not good.all():
+            src = np.where(good, src, 0.0)
+        np.modf(src, out=(f, w))  # both exact; the fraction has the sign of `src`
+        f *= scale
+        np.rint(f, out=r)
+        landed = np.flatnonzero(np.abs(np.subtract(f, r, out=f), out=f) == 0.5)
+        if len(landed):
+            exact = src[landed] - w[landed]
+            p = exact * scale
+            err = _product_error(exact, float(scale), p)
+            below = np.floor(p)
+            r[landed] = np.where(err > 0, below + 1, np.where(err < 0, below, r[landed]))
+        dst = out[start : start + m]
+        dst[:] = w  # integral floats below 2**63: converted exactly
+        dst *= scale
+        i[:] = r
+        dst += i
     return out, ok
 
 
