@@ -136,7 +136,7 @@ def scaled(seconds: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
     n = len(seconds)
     out = np.empty(n, np.int64)
     ok = np.empty(n, np.bool_)
-    block = min(n, _BLOCK)
+    block = max(1, min(n, _BLOCK))
     fraction, whole, rounded = (np.empty(block) for _ in range(3))
     integral = np.empty(block, np.int64)
     limit = _MAX_NS_SECONDS * 1e9 / scale
