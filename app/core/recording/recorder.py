@@ -8,11 +8,14 @@ could not keep up says so. Even opening the file happens on the writer thread: a
 do file I/O on its own thread (an NFS mount can hang for minutes).
 
 Every sample submitted ends up in exactly one count: written (handed to the OS by a flush) or
-dropped (queue full, writing failed, or close ran out of time). The writer flushes at least
-every `flush_interval_s` (as soon as the oldest unflushed sample is that old), so kill -9 of the
-process loses at most about that much, plus one flush's duration. Errors (disk full, read-only
-file system, a directory or /proc path) stop the recording with one readable line in `error`;
-nothing is raised into the caller's thread, and the writers leave the file consistent.
+dropped (queue full, writing failed, or close ran out of time). A flush starts when the oldest
+unflushed sample is `flush_interval_s` old, less the time flushes have been taking (no sooner
+than half the interval), so samples reach the OS within about `flush_interval_s` of arrival
+while the writer keeps up, and kill -9 of the process loses no more than that.
+
+Errors (disk full, read-only file system, a directory or /proc path) stop the recording with one
+readable line in `error`; nothing is raised into the caller's thread, and the writers leave the
+file consistent.
 """
 
 from __future__ import annotations
@@ -118,6 +121,7 @@ class Recorder:
         self._closing = False
         self._deadline = 0.0
         self._abandoned = False  # close() timed out: the thread must not add to the file
+        self._flush_s = 0.0  # how long flushes take (recent maximum, decaying): starts them early
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._thread.start()
@@ -259,9 +263,12 @@ class Recorder:
             for item in items:
                 writer.write(item.chunks)
                 in_writer_bytes += item.nbytes
-            due = since is not None and self._clock() - since >= self._flush_interval
+            due = since is not None and self._clock() - since >= self._flush_after()
             if in_writer_bytes and (due or closing_done or in_writer_bytes >= FLUSH_BYTES):
+                started = self._clock()
                 writer.flush()
+                took = self._clock() - started
+                self._flush_s = max(took, 0.8 * self._flush_s + 0.2 * took)
                 in_writer_bytes = 0
                 with self._lock:
                     if self._abandoned:  # close() already reported these as dropped
@@ -272,6 +279,12 @@ class Recorder:
                     self._in_writer_since = None
             if closing_done and not in_writer_bytes:
                 return
+
+    def _flush_after(self) -> float:
+        """How old the oldest unflushed sample may get before a flush starts: the interval less
+        what a flush takes these days, so that samples reach the OS within about the interval
+        (but no sooner than half of it: each flush is a row group, and a footer entry)."""
+        return max(self._flush_interval / 2, self._flush_interval - self._flush_s)
 
     def _take(self, room: int) -> list[_Item] | None:
         """Wait for work, then take queued items (lock held). None means stop now."""
@@ -286,7 +299,7 @@ class Recorder:
             if self._in_writer_since is None:
                 self._wake.wait()
                 continue
-            wait = self._in_writer_since + self._flush_interval - self._clock()
+            wait = self._in_writer_since + self._flush_after() - self._clock()
             if wait <= 0:
                 break
             self._wake.wait(wait)
