@@ -121,7 +121,9 @@ class Recorder:
         self._closing = False
         self._deadline = 0.0
         self._abandoned = False  # close() timed out: the thread must not add to the file
-        self._flush_s = 0.0  # how long flushes take (recent maximum, decaying): starts them early
+        # how long flushes take (recent maximum, decaying), to start them that much early; a
+        # first guess of half the interval covers the first, slowest flushes (a cold start)
+        self._flush_s = flush_interval_s / 2
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._thread.start()
