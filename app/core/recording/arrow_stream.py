@@ -11,7 +11,8 @@ One flush is one record batch (plus any dictionary deltas), collected in memory 
 the OS in one `pwritev`: kill -9 can only cut the last flush short. Readers that iterate
 batches get everything before the cut; `recover` truncates the torn tail so that whole-file
 readers (`pyarrow.ipc.open_stream(...).read_all()`) work too. The file is a valid stream from
-the moment it is opened: the schema and an empty batch are written first.
+the moment it is opened: the schema and an empty batch are written first. Measured
+(benchmarks/recording.py): 24.5M rows/s to disk, 24 bytes a row (no compression).
 """
 
 from __future__ import annotations

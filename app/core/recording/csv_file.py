@@ -11,9 +11,9 @@ integer microseconds (columns.scaled), cast to text and joined around a "."; val
 to text by Arrow's float formatter (shortest round-trip digits: `3` for 3.0, `1e-7`, `nan`,
 `-inf`, which `float()` and pandas read back bit for bit); each row's `,producer,series,` comes
 from a small table of pre-quoted pairs via `take`; one join makes the lines. The result is one
-contiguous buffer handed to `os.pwritev`. Measured ~3-5M rows/s on one core (ordinary values;
-values spanning 600 decades format slower, ~2.5M/s), 4-6x the f-string writer: see
-benchmarks/recording.py.
+contiguous buffer handed to `os.pwritev`. Measured (benchmarks/recording.py, a 2-CPU VM shared
+with other work): 3.3M rows/s median to disk, 3.7x the f-string writer's 0.9M rows/s in the same
+run; values spanning hundreds of decades format a little slower (~2M rows/s seen).
 
 Rows are written whole: a flush that fails half way is truncated back to where the previous one
 ended, so the file never ends in half a line. A kill -9 in the middle of a write can leave one;

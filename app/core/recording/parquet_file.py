@@ -22,7 +22,11 @@ Recovery is idempotent and leaves a good file untouched.
 Written with: dictionary encoding for producer and series only (a float column's dictionary is
 wasted work), DELTA_BINARY_PACKED timestamps (8 -> ~1 byte a row for regular sampling),
 statistics for the timestamp only (time-range pushdown; string min/max per row group would only
-grow the footer), no page index (see parquet_footer.py). Measured ~25-30M rows/s (one core).
+grow the footer), no page index (see parquet_footer.py). Measured (benchmarks/recording.py):
+19.5M rows/s to disk, 8.3 bytes a row; fed 10M samples/s, the Recorder stayed within 0.32 s.
+
+Known cost: the footer lists every row group (~310 bytes each) and is rewritten by every flush,
+so a flush costs O(row groups) bytes of footer: 4.5 MB after an hour of 4 flushes a second.
 """
 
 from __future__ import annotations
