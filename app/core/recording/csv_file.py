@@ -109,9 +109,11 @@ class CsvRecordingWriter:
         if len(self._middle_array) != len(self._middles):
             self._middle_array = pa.array(self._middles, pa.string())
         end = self._end
+        longest = max(len(m.encode()) for m in self._middles) + 64  # a row's most bytes
+        per_slice = max(1, min(SLICE_ROWS, 2**30 // longest))  # Arrow strings: < 2 GiB
         try:
-            for start in range(0, len(rows), SLICE_ROWS):
-                part = slice(start, start + SLICE_ROWS)
+            for start in range(0, len(rows), per_slice):
+                part = slice(start, start + per_slice)
                 middle = self._middle_array.take(pa.array(pairs[part]))
                 lines = format_lines(rows.seconds[part], rows.values[part], middle)
                 end = fileio.pwrite_all(self._fd, [text_of(lines)], end)
