@@ -5,7 +5,8 @@ The child records a counter (producer "seq") plus other producers that come and 
 each submission's first counter value and wall time *before* submitting, so the test knows
 when the first sample missing from the file was received. Every other kill is aimed at the
 middle of a write (the moment the file starts growing), where `recover` has work to do.
-STREAMSCOPE_KILL_RUNS=200 runs more kills per format (a stress run; the suite runs a few).
+STREAMSCOPE_KILL_RUNS=200 runs more kills per format (a stress run; the suite runs a few), and
+STREAMSCOPE_KILL_SCALE=4 sends 4x the samples (bigger writes, more of them torn).
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ def read_counter(path: Path) -> np.ndarray:
 
 
 RUNS = int(os.environ.get("STREAMSCOPE_KILL_RUNS", "0"))
+SCALE = int(os.environ.get("STREAMSCOPE_KILL_SCALE", "1"))  # samples per submit, times this
 
 
 @pytest.mark.parametrize(
@@ -121,6 +123,7 @@ RUNS = int(os.environ.get("STREAMSCOPE_KILL_RUNS", "0"))
 def test_kill_9_loses_at_most_the_last_half_second(tmp_path, suffix, per_submit, runs):
     rng = random.Random()
     repaired = 0
+    per_submit *= SCALE
     for run in range(runs):
         path = tmp_path / f"r{run}{suffix}"
         child = Child(path, per_submit)
