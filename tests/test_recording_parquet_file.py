@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import struct
+import zlib
 from fractions import Fraction
 
 import numpy as np
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core.recording.fileio import RecordingError
-from app.core.recording.parquet_file import ParquetRecordingWriter, recover
+from app.core.recording.parquet_file import FRAME, FRAME_MAGIC, ParquetRecordingWriter, recover
 from producers.wire import Chunk
 
 T_BASE = 1_700_000_000.0
@@ -176,3 +177,16 @@ def test_recover_leaves_complete_and_foreign_files_alone(tmp_path):
     with pytest.raises(RecordingError, match="not a recording made by streamscope"):
         recover(foreign)
     assert foreign.read_bytes() == data[:-3]
+
+
+def test_recover_stops_at_a_whole_frame_that_holds_no_parquet_file(tmp_path):
+    path = tmp_path / "r.parquet"
+    flushes = flushes_of(2)
+    writer = record(path, flushes, close=False)
+    end = writer._end  # where the footer starts: a frame written there replaces it
+    writer.close()
+    junk = b"PAR1" + b"not parquet at all" * 50 + b"PAR1"
+    head = FRAME.pack(FRAME_MAGIC, zlib.crc32(junk[-64 * 1024 :]), len(junk))
+    path.write_bytes(path.read_bytes()[:end] + head + junk)
+    assert "repaired: kept 2 row groups (20 rows)" in recover(path)
+    assert same(read_rows(path), expected_rows(flushes))

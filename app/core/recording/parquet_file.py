@@ -47,7 +47,6 @@ from app.core.recording.fileio import RecordingError
 from app.core.recording.parquet_footer import (
     MAGIC,
     FooterBuilder,
-    FooterError,
     chunk_extents,
     num_rows,
     read_footer,
@@ -229,14 +228,14 @@ def _tail_is_consistent(mm: mmap.mmap, frames: list[tuple[int, int, int]]) -> bo
         return False
     try:
         groups = row_groups(read_footer(mm[start:], head=False))
-    except (FooterError, KeyError, TypeError, IndexError):
+        if len(groups) != len(frames):
+            return False
+        for rg, (begin, size, _) in zip(groups, frames, strict=True):
+            for lo, hi in chunk_extents(rg):
+                if not begin + len(MAGIC) <= lo <= hi <= begin + size:
+                    return False
+    except Exception:  # any structure but the expected one (decoded from untrusted bytes)
         return False
-    if len(groups) != len(frames):
-        return False
-    for rg, (begin, length, _) in zip(groups, frames, strict=True):
-        for lo, hi in chunk_extents(rg):
-            if not begin + len(MAGIC) <= lo <= hi <= begin + length:
-                return False
     return True
 
 
@@ -252,14 +251,16 @@ def _rebuild(mm: mmap.mmap, frames: list) -> tuple[FooterBuilder, int]:
         mini = mm[begin : begin + length]
         if _tail_crc(mini) != crc:
             break
+        mark = builder.mark() if builder is not None else None
         try:
             mini_footer = read_footer(mini)
-        except FooterError:
+            candidate = builder or FooterBuilder(mini_footer)
+            candidate.add(mini_footer, begin)
+        except Exception:  # CRC-whole but not a Parquet file of ours: stop here
+            if builder is not None:
+                builder.rewind(mark)
             break
-        if builder is None:
-            builder = FooterBuilder(mini_footer)
-        builder.add(mini_footer, begin)
-        keep = begin + length
+        builder, keep = candidate, begin + length
     return builder or FooterBuilder(_empty_template()), keep
 
 
