@@ -1,4 +1,5 @@
-"""The `streamscope` command: open the window, record headless, or list producer kinds.
+"""The `streamscope` command: open the window, record headless, list producer kinds, or recover
+a recording that a crash cut short.
 
 Qt is imported only when the window is opened, so `record` and `producers` work on machines
 without a display or Qt libraries, and producer processes never load Qt.
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--duration", metavar="SECONDS", type=_positive, required=True)
     rec.add_argument("--out", metavar="FILE.csv", required=True, help="CSV file to write")
     sub.add_parser("producers", help="list producer kinds and their parameters")
+    fix = sub.add_parser("recover", help="make a recording cut short by a crash readable again")
+    fix.add_argument("file", metavar="FILE", help="a .csv, .parquet or .arrows recording")
     return parser
 
 
@@ -55,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             return list_producers(sys.stdout)
         if args.command == "record":
             return _record(args)
+        if args.command == "recover":
+            return _recover(args.file)
         return _open_window(args.session)
     except (SessionError, ParamError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -73,6 +78,17 @@ def _record(args) -> int:
         print(f"error: {out}: directory does not exist", file=sys.stderr)
         return EXIT_USAGE
     return record(session, args.duration, out, sys.stdout)
+
+
+def _recover(path: str) -> int:
+    from app.core.recording import RecordingError, recover
+
+    try:
+        print(recover(path))
+    except RecordingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def list_producers(stream) -> int:

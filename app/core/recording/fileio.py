@@ -1,0 +1,71 @@
+"""Raw file I/O for the writers: whole writes or a clear error, and one-line error messages.
+
+Why raw file descriptors instead of Python file objects: a buffered file object hides short
+writes and keeps data in our process (lost on kill -9) until it decides to flush; `os.write`
+puts bytes in the OS (page cache) when it returns, which is what "flushed" means here. A disk
+that fills up mid-write gives a short write first and an error only on the next call: the loops
+here turn that into one OSError, and tell the caller where the file was consistent so it can
+truncate back to it (no half row, no torn footer left behind).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+
+_OPEN_FLAGS = os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+_IOV_MAX = 512
+
+
+class RecordingError(Exception):
+    """Recording cannot go on: the message is one line, fit to show a user as is."""
+
+
+def cannot_record(path: str | Path, exc: BaseException) -> str:
+    """'cannot record to PATH: No space left on device' (strerror, not errno numbers)."""
+    if isinstance(exc, RecordingError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        reason = exc.strerror
+    else:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"cannot record to {path}: {reason}"
+
+
+def create(path: Path) -> int:
+    """Open `path` for writing, emptied, and check it is a regular file (a FIFO or a device
+    would accept writes but could never be truncated back to a consistent state)."""
+    fd = os.open(path, _OPEN_FLAGS, 0o666)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def pwrite_all(fd: int, parts: Sequence[bytes | memoryview], offset: int) -> int:
+    """Write all of `parts`, in order, at `offset`; return the offset just after them.
+    Raises OSError (the disk's own error, or ENOSPC for a write that keeps coming up short)."""
+    views = [memoryview(p).cast("B") for p in parts if len(p)]
+    while views:
+        written = os.pwritev(fd, views[:_IOV_MAX], offset)
+        if written == 0:
+            raise OSError(28, os.strerror(28))  # ENOSPC: a zero-length write makes no progress
+        offset += written
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if written:
+            views[0] = views[0][written:]
+    return offset
+
+
+def truncate(fd: int, size: int) -> None:
+    """Cut the file back to `size` (best effort: the caller is already handling an error)."""
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, size)
