@@ -27,14 +27,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"streamscope {__version__}")
     parser.add_argument("--session", metavar="FILE", help="session file (TOML) to open")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    rec = sub.add_parser("record", help="run the session's producers headless and write CSV")
+    rec = sub.add_parser(
+        "record", help="run the session's producers headless and record what they send"
+    )
     # SUPPRESS: `streamscope --session F record ...` works too (the subcommand's default would
     # otherwise overwrite the value given before it)
     rec.add_argument(
         "--session", metavar="FILE", default=argparse.SUPPRESS, help="session file (TOML)"
     )
     rec.add_argument("--duration", metavar="SECONDS", type=_positive, required=True)
-    rec.add_argument("--out", metavar="FILE.csv", required=True, help="CSV file to write")
+    rec.add_argument(
+        "--out",
+        metavar="FILE",
+        required=True,
+        help="file to write; its suffix chooses the format: .parquet, .arrows (Arrow IPC "
+        "stream) or .csv",
+    )
     sub.add_parser("producers", help="list producer kinds and their parameters")
     fix = sub.add_parser("recover", help="make a recording cut short by a crash readable again")
     fix.add_argument("file", metavar="FILE", help="a .csv, .parquet or .arrows recording")
@@ -73,11 +81,7 @@ def _record(args) -> int:
         print("error: record needs --session FILE", file=sys.stderr)
         return EXIT_USAGE
     session = load_session(args.session)
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        print(f"error: {out}: directory does not exist", file=sys.stderr)
-        return EXIT_USAGE
-    return record(session, args.duration, out, sys.stdout)
+    return record(session, args.duration, Path(args.out), sys.stdout)
 
 
 def _recover(path: str) -> int:

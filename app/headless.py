@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from app.core.engine import Engine
-from app.core.recorder import open_recorder
+from app.core.recording import Recorder, RecordingError
 from app.core.session import Session
 from app.core.supervisor import ALIVE
 
@@ -50,7 +50,11 @@ class _SignalStop:
 def record(
     session: Session, duration: float, out: str | Path, stdout: TextIO, stderr: TextIO = sys.stderr
 ) -> int:
-    recorder = open_recorder(out)
+    try:
+        recorder = Recorder(out)
+    except RecordingError as exc:
+        print(f"error: {exc}", file=stderr)
+        return EXIT_ERROR
     problem = recorder.wait_ready(5.0)
     if problem:
         recorder.close(0.5)

@@ -19,7 +19,6 @@ import atexit
 import functools
 import itertools
 import logging
-import threading
 import time
 import weakref
 
@@ -29,7 +28,7 @@ from PyQt5.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QSpl
 
 from app.consumer import ConsumerThread
 from app.core.engine import Engine
-from app.core.recorder import open_recorder
+from app.core.recording import Recorder, RecordingError
 from app.core.session import Session
 from app.core.tuning import tune_gui_process
 from widgets.lag_meter import EventLoopLagMeter
@@ -152,7 +151,7 @@ class MainWindow(QMainWindow):
         view = self.engine.view
         for news in self.engine.news():
             log.log(news.level, "%s", news.text)
-            if news.level >= logging.WARNING and news.change is None:
+            if news.change is None:  # errors and reports, not every state change
                 self.statusBar().showMessage(news.text, 10000)
         if view.active != self._active:
             self._set_pace(view.active)
@@ -197,17 +196,21 @@ class MainWindow(QMainWindow):
     def start_recording(self, path: str) -> None:
         """Record every received sample to `path` (opened and written off the GUI thread)."""
         self.stop_recording()
-        self.engine.attach_recorder(open_recorder(path))
+        try:
+            recorder = Recorder(path)  # checks the suffix only; the file opens on its thread
+        except RecordingError as exc:
+            self.show_error(f"Cannot record: {exc}")
+            return
+        self.engine.attach_recorder(recorder)
         self.toolbar.set_recording(True)
         log.info("recording to %s", path)
 
     @pyqtSlot()
     def stop_recording(self) -> None:
-        recorder = self.engine.detach_recorder()
+        """Stop recording; the engine finishes the file off this thread and reports how it
+        went (status bar, log)."""
+        self.engine.stop_recording(RECORDER_CLOSE_S)
         self.toolbar.set_recording(False)
-        if recorder is not None:
-            _close_in_background(recorder)
-            log.info("recording stopped: %s (%d samples)", recorder.path, recorder.samples_written)
 
     def _check_recording(self, recorder) -> None:
         if recorder is not None and recorder.error:
@@ -313,14 +316,6 @@ def _message_box(icon, title: str, parent) -> QMessageBox:
     box.setTextFormat(Qt.PlainText)
     box.setAttribute(Qt.WA_DeleteOnClose)
     return box
-
-
-def _close_in_background(recorder) -> None:
-    """Finishing a file may take a while (a slow disk): never on the GUI thread."""
-    thread = threading.Thread(
-        target=recorder.close, args=(RECORDER_CLOSE_S,), name="recorder-close", daemon=True
-    )
-    thread.start()
 
 
 def _stop_core(consumer: ConsumerThread, engine: Engine) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QLabel, QMessageBox
 
@@ -118,25 +119,38 @@ def test_session_error_dialog_keeps_app_running(qtbot, open_window):
     assert window.isVisible()
 
 
-def test_record_button_writes_what_arrives(qtbot, open_window, tmp_path):
-    import csv
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".arrows"])
+def test_record_button_writes_what_arrives(qtbot, open_window, tmp_path, suffix):
+    import pandas as pd
 
     window = open_window(session_from(producer("a", "sine", rate_hz=500.0)))
     wait_state(qtbot, window, "a", "RUNNING")
-    out = tmp_path / "rec.csv"
+    out = tmp_path / f"rec{suffix}"
     window.toolbar.start_recording(str(out))
     assert window.toolbar.record.isChecked()
-    qtbot.waitUntil(lambda: window.engine.recorder.samples > 500, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: "REC rec.csv" in window.toolbar._recording_status.text(), timeout=5000)
-    recorder = window.engine.recorder
+    qtbot.waitUntil(lambda: window.engine.recorder.samples_written_total > 500, timeout=WAIT_MS)
+    status = window.toolbar._recording_status
+    qtbot.waitUntil(lambda: f"REC rec{suffix}" in status.text(), timeout=5000)
     window.toolbar.record.setChecked(False)  # the user un-presses Record
     assert window.engine.recorder is None
-    qtbot.waitUntil(lambda: not recorder._thread.is_alive(), timeout=5000)
-    with out.open() as f:
-        rows = list(csv.reader(f))
-    assert rows[0] == ["timestamp", "producer", "series", "value"]
-    assert len(rows) - 1 == recorder.samples > 500
-    assert {r[1] for r in rows[1:]} == {"a"}
+    qtbot.waitUntil(
+        lambda: "recording finished" in window.statusBar().currentMessage(), timeout=WAIT_MS
+    )
+    message = window.statusBar().currentMessage()
+    assert "NOT recorded" not in message
+    written = int(message.split("finished: ")[1].split(" samples")[0].replace(",", ""))
+    if suffix == ".csv":
+        frame = pd.read_csv(out)
+        assert list(frame.columns) == ["timestamp", "producer", "series", "value"]
+    elif suffix == ".parquet":
+        frame = pd.read_parquet(out)
+    else:
+        import pyarrow as pa
+
+        with pa.ipc.open_stream(out) as reader:
+            frame = reader.read_pandas()
+    assert len(frame) == written > 500
+    assert set(frame["producer"].astype(str)) == {"a"}
 
 
 def test_recording_to_an_unwritable_place_stops_it_with_a_message(qtbot, open_window, tmp_path):

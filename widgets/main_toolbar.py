@@ -12,6 +12,12 @@ from PyQt5.QtWidgets import QAction, QComboBox, QFileDialog, QLabel, QToolBar
 from app.core.producer_rows import format_count
 
 WINDOWS_S = (5, 10, 30, 60, 300, 900, 3600)
+# the file's suffix chooses the format (as for `streamscope record --out`)
+RECORD_FORMATS = {
+    "Parquet, compact and fast enough for the full rate (*.parquet)": "parquet",
+    "Arrow IPC stream (*.arrows)": "arrows",
+    "CSV text (*.csv)": "csv",
+}
 
 
 def window_label(seconds: float) -> str:
@@ -46,7 +52,9 @@ class MainToolbar(QToolBar):
         self.window = self._window_combo(window_s)
         self.addSeparator()
         self.record = self._action("Record…", "recordAction", self._on_record, checkable=True)
-        self.record.setToolTip("Write every received sample to a CSV file")
+        self.record.setToolTip(
+            "Write every received sample to a file: Parquet, Arrow stream or CSV (by suffix)"
+        )
         self._recording_status = QLabel()
         self._recording_status.setObjectName("recordingStatus")
         self.addWidget(self._recording_status)
@@ -77,10 +85,12 @@ class MainToolbar(QToolBar):
         if not checked:
             self.record_stop_requested.emit()
             return
-        dialog = QFileDialog(self, "Record to CSV", "recording.csv", "CSV files (*.csv)")
+        dialog = QFileDialog(self, "Record to…", "recording.parquet")
         dialog.setObjectName("recordDialog")
         dialog.setAcceptMode(QFileDialog.AcceptSave)
-        dialog.setDefaultSuffix("csv")
+        dialog.setNameFilters(list(RECORD_FORMATS))
+        dialog.setDefaultSuffix("parquet")
+        dialog.filterSelected.connect(lambda f: dialog.setDefaultSuffix(RECORD_FORMATS[f]))
         dialog.fileSelected.connect(self.start_recording)
         dialog.rejected.connect(lambda: self.record.setChecked(False))
         dialog.open()
@@ -104,5 +114,5 @@ class MainToolbar(QToolBar):
         dropped = recorder.dropped_total
         lost = f", {format_count(dropped)} dropped" if dropped else ""
         name = recorder.path.name
-        text = f" ● REC {name}: {format_count(recorder.samples_written)} samples{lost}"
+        text = f" ● REC {name}: {format_count(recorder.samples_written_total)} samples{lost}"
         self._recording_status.setText(text)

@@ -132,6 +132,7 @@ class Engine:
         self._last_drain_end = 0.0
         self._last_stall_check = 0.0
         self._stop_control = threading.Event()
+        self._finishing: list[threading.Thread] = []  # recordings being closed
         self._publish()
         self._control = threading.Thread(target=self._control_loop, name="engine", daemon=True)
         self._control.start()
@@ -190,9 +191,30 @@ class Engine:
         self.pipeline.recorder = recorder
 
     def detach_recorder(self):
-        """Stop feeding the recorder; returns it (the caller closes it, off the GUI thread)."""
+        """Stop feeding the recorder; returns it (the caller closes it)."""
         recorder, self.pipeline.recorder = self.pipeline.recorder, None
         return recorder
+
+    def stop_recording(self, timeout: float = 5.0):
+        """Stop feeding the recorder and finish its file on a thread of its own (never the
+        caller's: a slow disk may take a while); `news()` then says what was written and what
+        could not be. Returns the recorder, or None if none was attached."""
+        recorder = self.detach_recorder()
+        if recorder is not None:
+            thread = threading.Thread(
+                target=self._finish_recording, args=(recorder, timeout), daemon=True
+            )
+            self._finishing.append(thread)
+            thread.start()
+        return recorder
+
+    def _finish_recording(self, recorder, timeout: float) -> None:
+        summary = recorder.close(timeout)
+        lost = f", {summary.dropped_total:,} NOT recorded" if summary.dropped_total else ""
+        error = f" ({summary.error})" if summary.error else ""
+        level = logging.WARNING if lost or error else logging.INFO
+        text = f"recording finished: {summary.written_total:,} samples in {summary.path}"
+        self._tell(level, f"{text}{lost}{error}")
 
     # -- the draining thread ------------------------------------------------------------------
     def drain(self, timeout: float) -> Batch:
@@ -384,6 +406,8 @@ class Engine:
         recorder = self.detach_recorder()
         if recorder is not None:
             summary = recorder.close(recorder_timeout)
+        for thread in self._finishing:
+            thread.join(recorder_timeout)
         self.channel.close()
         self._launcher.close()
         return summary
