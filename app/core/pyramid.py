@@ -7,13 +7,22 @@ or the window. Columns are whole multiples of a bucket and aligned to absolute t
 drawn column is the *exact* min/max of the samples in its interval (peaks never vanish) and
 the picture does not shimmer as the window scrolls.
 
-Each level keeps only its most recent `capacity` buckets, so memory is fixed per series:
-fine levels cover recent data at full resolution, coarse levels cover long history.
+Each level keeps only its most recent buckets, so memory is bounded per series: fine levels
+cover recent data at full resolution, coarse levels cover long history. A fixed pyramid holds
+`capacity` buckets per level from the start; a growing one (`initial`, `grow`) starts each level
+small and asks its owner before a level would forget buckets (see app.core.store for when it
+grows). Either way a read falls back to the next coarser level where a level has forgotten.
+
+What a level is for: a frame asks for at most ~2048 columns, and picks level k for columns of
+1 to 4 buckets (m), so level k serves spans up to FULL_SPAN = 8192 of its buckets; with
+CORE_SPAN = 4096 it serves every view with m <= 2. A view with m = 3 it does not cover falls back
+to level k+1 with columns 4/3 as wide; with m = 4 the fallback columns are the same ones.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,6 +30,11 @@ from app.core.sliding import SlidingArrays
 
 LEVEL0_EXP = -14
 LEVELS = 13
+CORE_SPAN = 4096  # buckets back from the newest: every view with columns of <= 2 buckets
+FULL_SPAN = 8192  # every view that picks the level (columns of up to 4 buckets)
+
+
+RawColumns = Callable[[int, int, int, int], "tuple[np.ndarray, np.ndarray, np.ndarray] | None"]
 
 
 def bucket_width(level: int) -> float:
@@ -68,12 +82,19 @@ def column_width(width: float, levels: int = LEVELS) -> float:
     return max(1, math.ceil(width / b - 1e-9)) * b
 
 
+def level_slack(capacity: int) -> int:
+    """Spare rows of a growing level (see app.core.sliding): an eighth, as a level gets at most
+    one row per sample and ~16k rows a second at the finest level of a 1 MHz series."""
+    return max(capacity // 8, 16)
+
+
 class Level:
     """The newest `capacity` buckets of one level: columns index, min, max."""
 
-    def __init__(self, capacity: int):
-        self.rows = SlidingArrays(capacity, np.int64, np.float64, np.float64)
+    def __init__(self, capacity: int, slack: int | None = None):
+        self.rows = SlidingArrays(capacity, np.int64, np.float64, np.float64, slack=slack)
         self.changed = False  # merged into since the level above last looked
+        self.retry_at = 0  # absolute row: do not ask to grow again before it (asked, refused)
 
     @property
     def nbytes(self) -> int:
@@ -104,16 +125,34 @@ class Level:
     def covers(self, index: int) -> bool:
         return self.rows.covers(0, index)
 
+    def rows_within(self, idx: np.ndarray, span: int) -> int:
+        """Rows this level would hold within `span` buckets of the newest, after merging `idx`."""
+        lo = int(idx[-1]) - span + 1
+        held = self.rows.count_from(0, lo)
+        if held and idx[0] == self.rows.columns[0][self.rows.end - 1]:
+            held -= 1  # merged into the last row, not a new one
+        return held + len(idx) - int(np.searchsorted(idx, lo))
+
 
 class Pyramid:
     """Level 0 is updated on every append; each coarser level is brought up to date lazily,
     from the level below, only when a read needs it or before the level below would forget
     buckets it has not passed on. A frame showing 30 s reads level ~3, so levels 4..12 cost
-    nothing per batch; doing every level per append was most of the append time."""
+    nothing per batch; doing every level per append was most of the append time.
 
-    def __init__(self, capacity: int = 8192, levels: int = LEVELS):
-        self.levels = [Level(capacity) for _ in range(levels)]
-        self._capacity = capacity
+    `capacity` is each level's maximum. With `initial`, levels start at that many buckets and,
+    before one would forget a bucket, `grow(k, idx)` is called (k: the level, idx: the buckets
+    about to be merged); it may `resize` the level. Without, levels hold `capacity` for good."""
+
+    def __init__(self, capacity: int = 8192, levels: int = LEVELS, initial: int | None = None,
+                 grow: Callable[[int, np.ndarray], None] | None = None):  # fmt: skip
+        self.capacity = capacity
+        if initial is None:  # fixed: as much spare as capacity (one copy per row; see sliding)
+            self.levels = [Level(capacity) for _ in range(levels)]
+        else:
+            start = min(initial, capacity)
+            self.levels = [Level(start, level_slack(start)) for _ in range(levels)]
+        self.grow = grow
         # per level j: absolute row number of the first bucket not yet passed up to level j+1
         # (rows are appended in order, so no search is needed), and how many were added since
         self._pending_from = [0] * levels
@@ -123,6 +162,14 @@ class Pyramid:
     @property
     def nbytes(self) -> int:
         return sum(level.nbytes for level in self.levels)
+
+    def resize(self, k: int, capacity: int) -> int:
+        """Let level k hold `capacity` buckets, keeping all it holds; returns the bytes added."""
+        return self.levels[k].rows.resize(capacity, level_slack(capacity))
+
+    def resize_cost(self, k: int, capacity: int) -> int:
+        rows = self.levels[k].rows
+        return (capacity + level_slack(capacity)) * rows.row_bytes - rows.nbytes
 
     def append(self, times: np.ndarray, values: np.ndarray, ordered: bool = False) -> int:
         """Add samples (times in epoch seconds). Returns how many arrived out of order; those are
@@ -142,26 +189,38 @@ class Pyramid:
         self._merge(0, idx, mn, mx)
         return late
 
-    def _merge(self, level: int, idx: np.ndarray, mn: np.ndarray, mx: np.ndarray) -> None:
-        """Merge into `level` in pieces of half a level, passing buckets up whenever half a
-        level is pending: no level ever forgets a bucket the level above has not seen, however
-        many buckets one append (or one propagation of sparse data) brings."""
-        step = max(self._capacity // 2, 1)
-        for i in range(0, len(idx), step):
-            piece = idx[i : i + step]
-            self.levels[level].merge(piece, mn[i : i + step], mx[i : i + step])
-            self._added(level, piece)
-            if level < len(self.levels) - 1 and self._pending[level] >= step:
-                self._propagate(level)
+    def _merge(self, j: int, idx: np.ndarray, mn: np.ndarray, mx: np.ndarray) -> None:
+        """Merge into level j. No level may forget a bucket the level above has not seen: what
+        is pending is passed up whenever it reaches half the level, and a merge of more than
+        half a level passes everything up at once (after what was pending, to keep the order;
+        min and max do not mind a bucket passed up twice)."""
+        level = self.levels[j]
+        rows = level.rows
+        if (
+            self.grow is not None
+            and len(rows) + len(idx) > rows.capacity < self.capacity
+            and rows.total >= level.retry_at
+        ):
+            self.grow(j, idx)
+        step = max(rows.capacity // 2, 1)
+        top = j == len(self.levels) - 1
+        if len(idx) > step and not top:
+            self._propagate(j)
+            level.merge(idx, mn, mx)
+            level.changed = False
+            self._pending_from[j], self._pending[j] = rows.total - 1, 0  # the last may grow
+            self._merge(j + 1, *group(idx >> 2, mn, mx))
+            return
+        level.merge(idx, mn, mx)
+        self._pending[j] += len(idx)
+        if not top and self._pending[j] >= step:
+            self._propagate(j)
 
     def sync(self, upto: int | None = None) -> None:
         """Bring levels 1..`upto` (default: all) up to date with level 0."""
         upto = len(self.levels) - 1 if upto is None else upto
         for j in range(upto):
             self._propagate(j)
-
-    def _added(self, level: int, idx: np.ndarray) -> None:
-        self._pending[level] += len(idx)
 
     def _propagate(self, j: int) -> None:
         """Pass level j's buckets since the last time up into level j+1."""
@@ -178,23 +237,31 @@ class Pyramid:
         idx, mn, mx = group(idx >> 2, mn, mx)
         self._merge(j + 1, idx, mn, mx)
 
-    def envelope(self, t0: float, t1: float, columns: int):
+    def envelope(self, t0: float, t1: float, columns: int, raw: RawColumns | None = None):
         """(x, ymin, ymax) per column for the time span [t0, t1], at most ~`columns` columns.
 
         x is the column's centre. Each column is a whole number of buckets, aligned to
-        absolute time, so its min/max are exact for the samples inside it."""
+        absolute time, so its min/max are exact for the samples inside it. Where the level has
+        forgotten the start of the span, `raw(k, m, first, last)` may give the same columns
+        from the samples themselves (or None); otherwise the next coarser level is used."""
         width = max((t1 - t0) / max(columns, 1), bucket_width(0))
         k = level_for(width, len(self.levels))
         while True:
             b = bucket_width(k)
             m = max(1, math.ceil(width / b - 1e-9))
             first = math.floor(t0 / b) // m * m  # the first bucket of the first column
+            last = math.floor(t1 / b) // m * m + m - 1  # the last bucket of the last column
             self.sync(k)  # levels 1..k only: coarser ones are not read by this frame
-            if k == len(self.levels) - 1 or self.levels[k].covers(first):
+            if self.levels[k].covers(first):
+                break
+            got = raw(k, m, first, last) if raw is not None else None
+            if got is not None:
+                self.last_column_width = m * b
+                return got
+            if k == len(self.levels) - 1:
                 break
             k += 1
         self.last_column_width = m * b
-        last = math.floor(t1 / b) // m * m + m - 1  # the last bucket of the last column
         idx, mn, mx = self.levels[k].window(first, last)
         if not len(idx):
             empty = np.empty(0)
