@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.core.pyramid import bucket_width
-from app.core.store import Envelope, SeriesStore
+from app.core.store import RAW_SAMPLES, Envelope, SeriesStore
 from producers.wire import Chunk
 from tests.envelope_oracle import check_envelope
 
@@ -43,9 +43,11 @@ def small_store(**kw) -> SeriesStore:
 # -- nothing lost, nothing reordered --------------------------------------------------------------
 
 
-def test_samples_arrive_complete_and_in_order_across_batches():
+@pytest.mark.parametrize("grow", [False, True])
+def test_samples_arrive_complete_and_in_order_across_batches(grow):
+    """Fixed, the ring holds all 23k samples; grown by rate (1 kHz), the newest RAW_SAMPLES."""
     rng = np.random.default_rng(0)
-    store = SeriesStore(raw_capacity=1 << 16, bucket_capacity=1024)
+    store = SeriesStore(raw_capacity=1 << 16, bucket_capacity=1024, grow=grow)
     times, values = [], []
     t = T_BASE
     for i in range(300):
@@ -60,9 +62,11 @@ def test_samples_arrive_complete_and_in_order_across_batches():
         t = chunk.last_time + 1e-3
         assert store.append("p", chunk)
     got_t, got_v = raw_ring(store, ("p", "v"))
-    np.testing.assert_array_equal(got_t, np.concatenate(times))
-    np.testing.assert_array_equal(got_v, np.concatenate(values))
-    assert store.stats(("p", "v")) == (sum(map(len, values)), 0)
+    times, values = np.concatenate(times), np.concatenate(values)
+    assert len(got_t) == (RAW_SAMPLES if grow else len(times))
+    np.testing.assert_array_equal(got_t, times[-len(got_t) :])
+    np.testing.assert_array_equal(got_v, values[-len(got_t) :])
+    assert store.stats(("p", "v")) == (len(values), 0)
 
 
 def test_regular_chunk_timestamps_are_bit_exact():
@@ -263,7 +267,9 @@ def test_a_series_that_does_not_fit_is_refused():
     store = small_store(budget_bytes=budget)
     accepted = [store.append("p", regular(f"s{i}", [1.0, 2.0], T_BASE, 1.0)) for i in range(5)]
     assert accepted == [True, True, True, False, False]
-    assert store.refused == {("p", "s3"), ("p", "s4")}
+    assert set(store.refused) == {("p", "s3"), ("p", "s4")}
+    assert store.refusal(("p", "s3")) == f"memory budget full: {budget / 2**20:.2g} MB in 3 series"
+    assert store.refusal(("p", "s0")) is None
     assert store.nbytes <= budget
     assert len(store.series_keys()) == 3
     # the series already stored keep working; the refused ones stay refused
@@ -271,6 +277,7 @@ def test_a_series_that_does_not_fit_is_refused():
     assert not store.append("p", regular("s3", [3.0], T_BASE + 2, 1.0))
     assert store.stats(("p", "s0"))[0] == 3
     assert store.nbytes <= budget
+    assert store.usage_text().endswith("in 3 series; 2 refused (memory budget full)")
 
 
 def test_budget_smaller_than_one_series_refuses_everything():
@@ -280,24 +287,26 @@ def test_budget_smaller_than_one_series_refuses_everything():
 
 
 def test_memory_stays_within_budget_whatever_the_data():
-    """Real allocations, not just the bookkeeping: many series, lots of data, a full budget."""
-    probe = small_store()
-    budget = 10 * probe.series_cost
+    """Real allocations, not just the bookkeeping: series at many rates grow, the budget fills,
+    late ones get their minimum until even that does not fit."""
+    budget = 2 << 20
     tracemalloc.start()
     try:
-        store = small_store(budget_bytes=budget)
+        store = SeriesStore(budget_bytes=budget)
         before = tracemalloc.get_traced_memory()[0]
         rng = np.random.default_rng(4)
-        for batch in range(4):
-            for s in range(15):
-                n = 5000
+        for batch in range(8):
+            for s in range(600):
+                rate = [10.0, 1e3, 1e5][s % 3]
+                n = int(rate * 0.5)
                 t0 = T_BASE + batch * 0.5
                 store.append("p", regular(f"s{s}", rng.normal(size=n), t0, 0.5 / n))
         held = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    assert len(store.series_keys()) == 10 and len(store.refused) == 5
-    assert store.nbytes <= budget
+    assert store.refused and len(store.series_keys()) + len(store.refused) == 600
+    assert store.nbytes == sum(store.buffer(k).nbytes for k in store.series_keys())
+    assert budget - store.series_cost < store.nbytes <= budget
     assert held <= budget * 1.1
 
 
@@ -330,5 +339,7 @@ def test_concurrent_writer_and_reader():
             reads += 1
     thread.join()
     assert not errors
-    _, values = raw_ring(store, ("p", "v"))
-    np.testing.assert_array_equal(values, np.arange(float(n)))
+    _, values = raw_ring(store, ("p", "v"))  # grown to 0.125 s at 100 kHz, then the newest
+    assert len(values) == 1 << 14
+    np.testing.assert_array_equal(values, np.arange(float(n))[-len(values) :])
+    assert store.stats(("p", "v"))[0] == n

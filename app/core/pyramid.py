@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from app.core.sliding import SlidingArrays
+from app.core.sliding import Level, slack_for
 
 LEVEL0_EXP = -14
 LEVELS = 13
@@ -63,10 +63,27 @@ def group(idx: np.ndarray, mn: np.ndarray, mx: np.ndarray):
     return idx[starts], np.fmin.reduceat(mn, starts), np.fmax.reduceat(mx, starts)
 
 
+_INV_W0 = 1.0 / bucket_width(0)
+
+
 def bucket_indices(times: np.ndarray, level: int) -> np.ndarray:
     """floor(t / width), exact: the width is a power of two. Epoch times are positive, so a
     truncating cast is a floor."""
     return (times * (1.0 / bucket_width(level))).astype(np.int64)
+
+
+def sample_columns(t: np.ndarray, v: np.ndarray, k: int, m: int):
+    """(x, min, max) per column of m level-k buckets, straight from samples in time order: the
+    columns the level would give, for where it holds no buckets."""
+    if not len(t):
+        return np.empty(0), np.empty(0), np.empty(0)
+    cols, mn, mx = group((bucket_indices(t, 0) >> (2 * k)) // m, v, v)
+    return (cols + 0.5) * (m * bucket_width(k)), mn, mx
+
+
+def levels_finer_than(spacing: float, levels: int = LEVELS) -> int:
+    """How many levels have buckets no wider than `spacing` (the top level never counts)."""
+    return sum(1 for k in range(levels - 1) if bucket_width(k) <= spacing)
 
 
 def level_for(width: float, levels: int = LEVELS) -> int:
@@ -82,77 +99,33 @@ def column_width(width: float, levels: int = LEVELS) -> float:
     return max(1, math.ceil(width / b - 1e-9)) * b
 
 
-def level_slack(capacity: int) -> int:
-    """Spare rows of a growing level (see app.core.sliding): an eighth, as a level gets at most
-    one row per sample and ~16k rows a second at the finest level of a 1 MHz series."""
-    return max(capacity // 8, 16)
-
-
-class Level:
-    """The newest `capacity` buckets of one level: columns index, min, max."""
-
-    def __init__(self, capacity: int, slack: int | None = None):
-        self.rows = SlidingArrays(capacity, np.int64, np.float64, np.float64, slack=slack)
-        self.changed = False  # merged into since the level above last looked
-        self.retry_at = 0  # absolute row: do not ask to grow again before it (asked, refused)
-
-    @property
-    def nbytes(self) -> int:
-        return self.rows.nbytes
-
-    @property
-    def last_index(self) -> int | None:
-        last = self.rows.last(0)
-        return None if last is None else int(last)
-
-    def merge(self, idx: np.ndarray, mn: np.ndarray, mx: np.ndarray) -> None:
-        """Add buckets with sorted unique indices >= the last one held."""
-        rows = self.rows
-        self.changed = True
-        if len(rows) and idx[0] == rows.columns[0][rows.end - 1]:
-            j = rows.end - 1
-            rows.columns[1][j] = np.fmin(rows.columns[1][j], mn[0])
-            rows.columns[2][j] = np.fmax(rows.columns[2][j], mx[0])
-            idx, mn, mx = idx[1:], mn[1:], mx[1:]
-        if len(idx):
-            rows.append(idx, mn, mx)
-
-    def window(self, lo: int, hi: int):
-        """Buckets with lo <= index <= hi, plus one neighbour each side (lines reach the edges)."""
-        s = self.rows.slice_between(0, lo, hi)
-        return tuple(c[s] for c in self.rows.columns)
-
-    def covers(self, index: int) -> bool:
-        return self.rows.covers(0, index)
-
-    def rows_within(self, idx: np.ndarray, span: int) -> int:
-        """Rows this level would hold within `span` buckets of the newest, after merging `idx`."""
-        lo = int(idx[-1]) - span + 1
-        held = self.rows.count_from(0, lo)
-        if held and idx[0] == self.rows.columns[0][self.rows.end - 1]:
-            held -= 1  # merged into the last row, not a new one
-        return held + len(idx) - int(np.searchsorted(idx, lo))
-
-
 class Pyramid:
-    """Level 0 is updated on every append; each coarser level is brought up to date lazily,
-    from the level below, only when a read needs it or before the level below would forget
-    buckets it has not passed on. A frame showing 30 s reads level ~3, so levels 4..12 cost
-    nothing per batch; doing every level per append was most of the append time.
+    """The base level (level 0 unless `fit_base` says the samples are sparser) is updated on
+    every append; each coarser level is brought up to date lazily, from the level below, only
+    when a read needs it or before the level below would forget buckets it has not passed on.
+    A frame showing 30 s reads level ~3, so levels 4..12 cost nothing per batch; doing every
+    level per append was most of the append time.
 
     `capacity` is each level's maximum. With `initial`, levels start at that many buckets and,
     before one would forget a bucket, `grow(k, idx)` is called (k: the level, idx: the buckets
     about to be merged); it may `resize` the level. Without, levels hold `capacity` for good."""
 
-    def __init__(self, capacity: int = 8192, levels: int = LEVELS, initial: int | None = None,
-                 grow: Callable[[int, np.ndarray], None] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        capacity: int = 8192,
+        levels: int = LEVELS,
+        initial: int | None = None,
+        grow: Callable[[int, np.ndarray], None] | None = None,
+    ):
         self.capacity = capacity
         if initial is None:  # fixed: as much spare as capacity (one copy per row; see sliding)
             self.levels = [Level(capacity) for _ in range(levels)]
         else:
             start = min(initial, capacity)
-            self.levels = [Level(start, level_slack(start)) for _ in range(levels)]
+            self.levels = [Level(start, slack_for(start)) for _ in range(levels)]
         self.grow = grow
+        self.base = 0  # the finest level fed; finer ones would hold one sample per bucket
+        self._last0: int | None = None  # the newest level-0 bucket so far: what is late
         # per level j: absolute row number of the first bucket not yet passed up to level j+1
         # (rows are appended in order, so no search is needed), and how many were added since
         self._pending_from = [0] * levels
@@ -164,57 +137,94 @@ class Pyramid:
         return sum(level.nbytes for level in self.levels)
 
     def resize(self, k: int, capacity: int) -> int:
-        """Let level k hold `capacity` buckets, keeping all it holds; returns the bytes added."""
-        return self.levels[k].rows.resize(capacity, level_slack(capacity))
+        """Let level k hold `capacity` buckets (at least `shrink_floor(k)`); returns the bytes
+        added. Growing keeps all it holds; shrinking forgets its oldest buckets, which the
+        levels above have seen."""
+        if capacity < self.shrink_floor(k):
+            raise ValueError(f"level {k} has buckets to pass on that {capacity} would drop")
+        return self.levels[k].rows.resize(capacity)
+
+    def shrink_floor(self, k: int) -> int:
+        """The fewest buckets level k can keep without dropping one not yet passed up."""
+        return self._pending[k] + 2
 
     def resize_cost(self, k: int, capacity: int) -> int:
-        rows = self.levels[k].rows
-        return (capacity + level_slack(capacity)) * rows.row_bytes - rows.nbytes
+        return self.levels[k].rows.resize_cost(capacity)
 
     def append(self, times: np.ndarray, values: np.ndarray, ordered: bool = False) -> int:
-        """Add samples (times in epoch seconds). Returns how many arrived out of order; those are
-        kept, in the newest bucket at the time they arrived. `ordered` skips the check."""
+        """Add samples (times in epoch seconds) to the base level. Returns how many arrived out
+        of order (judged by level-0 bucket); those are kept, in the newest bucket at the time
+        they arrived. `ordered`: the times are known to be sorted, skip that check."""
         if not len(times):
             return 0
-        idx = bucket_indices(times, 0)
-        last = self.levels[0].last_index
-        late = 0
-        if (last is not None and idx[0] < last) or (not ordered and np.any(idx[1:] < idx[:-1])):
+        last, late = self._last0, 0
+        if (ordered or not np.any(times[1:] < times[:-1])) and (
+            last is None or int(times[0] * _INV_W0) >= last
+        ):
+            idx = bucket_indices(times, self.base)
+            self._last0 = int(times[-1] * _INV_W0)
+        else:
+            idx = bucket_indices(times, 0)
             before = idx.copy()
             if last is not None:
                 np.maximum(idx, last, out=idx)
             np.maximum.accumulate(idx, out=idx)
             late = int(np.count_nonzero(idx != before))
+            self._last0 = int(idx[-1])
+            idx >>= 2 * self.base
         idx, mn, mx = group(idx, values, values)
-        self._merge(0, idx, mn, mx)
+        self._merge(self.base, idx, mn, mx)
         return late
 
+    def fit_base(self, spacing: float) -> None:
+        """Feed from the first level whose buckets are wider than the sample `spacing`: finer
+        ones would hold one sample per bucket, as the owner's raw samples do. Raised only with
+        a margin of two, so a rate near a boundary does not make a level flap."""
+        finer, clearly = levels_finer_than(spacing), levels_finer_than(spacing / 2)
+        if finer < self.base or clearly > self.base:
+            self.set_base(finer if finer < self.base else clearly)
+
+    def set_base(self, base: int) -> None:
+        """Feed level `base` from now on. Levels below stop receiving and are emptied, after
+        passing on what they hold: at the series' sample spacing they would hold one sample
+        per bucket, which the raw ring has. A level fed again starts empty (covering nothing
+        before its first bucket), so no level ever claims samples it did not get."""
+        if base > self.base:
+            self.sync(base)
+        for j in range(min(base, self.base), max(base, self.base)):
+            self.levels[j].rows.forget()
+            self.levels[j].changed = False
+            self._pending_from[j], self._pending[j] = self.levels[j].rows.total, 0
+        self.base = base
+
     def _merge(self, j: int, idx: np.ndarray, mn: np.ndarray, mx: np.ndarray) -> None:
-        """Merge into level j. No level may forget a bucket the level above has not seen: what
-        is pending is passed up whenever it reaches half the level, and a merge of more than
-        half a level passes everything up at once (after what was pending, to keep the order;
-        min and max do not mind a bucket passed up twice)."""
+        """Merge into level j. No level may forget a bucket the level above has not seen, so
+        what is pending is passed up just before a merge could push it out (as late as
+        possible: upper levels are then updated in few, large steps), and a merge of more than
+        the level holds is passed up whole at once (min and max do not mind a bucket passed up
+        twice)."""
         level = self.levels[j]
         rows = level.rows
+        n = len(idx)
         if (
             self.grow is not None
-            and len(rows) + len(idx) > rows.capacity < self.capacity
+            and len(rows) + n > rows.capacity < self.capacity
             and rows.total >= level.retry_at
         ):
             self.grow(j, idx)
-        step = max(rows.capacity // 2, 1)
-        top = j == len(self.levels) - 1
-        if len(idx) > step and not top:
+        if j == len(self.levels) - 1:
+            level.merge(idx, mn, mx)
+            return
+        if self._pending[j] + 1 + n > rows.capacity:  # + 1: the last row passed up may grow
             self._propagate(j)
+        if n >= rows.capacity:
             level.merge(idx, mn, mx)
             level.changed = False
-            self._pending_from[j], self._pending[j] = rows.total - 1, 0  # the last may grow
+            self._pending_from[j], self._pending[j] = rows.total - 1, 0
             self._merge(j + 1, *group(idx >> 2, mn, mx))
             return
         level.merge(idx, mn, mx)
-        self._pending[j] += len(idx)
-        if not top and self._pending[j] >= step:
-            self._propagate(j)
+        self._pending[j] += n
 
     def sync(self, upto: int | None = None) -> None:
         """Bring levels 1..`upto` (default: all) up to date with level 0."""
