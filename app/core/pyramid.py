@@ -148,9 +148,6 @@ class Pyramid:
         """The fewest buckets level k can keep without dropping one not yet passed up."""
         return self._pending[k] + 2
 
-    def resize_cost(self, k: int, capacity: int) -> int:
-        return self.levels[k].rows.resize_cost(capacity)
-
     def append(self, times: np.ndarray, values: np.ndarray, ordered: bool = False) -> int:
         """Add samples (times in epoch seconds) to the base level. Returns how many arrived out
         of order (judged by level-0 bucket); those are kept, in the newest bucket at the time
@@ -178,11 +175,12 @@ class Pyramid:
 
     def fit_base(self, spacing: float) -> None:
         """Feed from the first level whose buckets are wider than the sample `spacing`: finer
-        ones would hold one sample per bucket, as the owner's raw samples do. Raised only with
-        a margin of two, so a rate near a boundary does not make a level flap."""
-        finer, clearly = levels_finer_than(spacing), levels_finer_than(spacing / 2)
-        if finer < self.base or clearly > self.base:
-            self.set_base(finer if finer < self.base else clearly)
+        ones would hold one sample per bucket, as the owner's raw samples do. Lowered only once
+        the level below would hold two samples a bucket, so a rate near a boundary does not make
+        a level flap between fed and emptied."""
+        up, down = levels_finer_than(spacing), levels_finer_than(2 * spacing)
+        if up > self.base or down < self.base:
+            self.set_base(up if up > self.base else down)
 
     def set_base(self, base: int) -> None:
         """Feed level `base` from now on. Levels below stop receiving and are emptied, after
@@ -192,8 +190,7 @@ class Pyramid:
         if base > self.base:
             self.sync(base)
         for j in range(min(base, self.base), max(base, self.base)):
-            self.levels[j].rows.forget()
-            self.levels[j].changed = False
+            self.levels[j].restart()
             self._pending_from[j], self._pending[j] = self.levels[j].rows.total, 0
         self.base = base
 

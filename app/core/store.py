@@ -18,8 +18,8 @@ growth a view needs stops at 7/8 of the budget (the rest is ~3,000 minimums in 5
 to FULL_SPAN (4/3 narrower columns for some views) at 1/4, where it costs nobody anything (8
 series at 1.25 MHz take 80 MB). A level the full budget refuses takes from finer parts of its
 own series: detail of the recent past gives way to history, never the reverse. Allocated memory
-stays resident, `nbytes` is what the arrays take; views of a series kept short by the budget
-fall back to coarser levels, still exact.
+stays resident, `nbytes` is what arrays and objects take; views of a series kept short by the
+budget fall back to coarser levels, still exact.
 """
 
 from __future__ import annotations
@@ -82,8 +82,7 @@ class SeriesBuffer:
             self.raw = SampleRing(raw_capacity)
             self.pyramid = Pyramid(bucket_capacity)
         self._raw_retry = self._rebase_at = 0  # raw rows: ask to grow, look at the rate, from
-        self.count = self.late = 0
-        self.denied = 0  # growths the budget refused: views fall back to coarser levels
+        self.count = self.late = self.denied = 0  # denied: growths the budget refused
         self.last_value, self.last_time = math.nan, -math.inf
 
     @property
@@ -115,29 +114,34 @@ class SeriesBuffer:
         """Grow the raw ring if it would forget one of the samples it should keep."""
         raw, n = self.raw, len(chunk)
         first = chunk.t0 if chunk.explicit_times is None else float(chunk.explicit_times[0])
-        newest = max(self.last_time, chunk.last_time)
-        want = min(raw.wanted(n, first, newest, RAW_SAMPLES, RAW_SPAN_S), self.raw_max)
+        recent = raw.recent(n, first, max(self.last_time, chunk.last_time), RAW_SPAN_S)
+        want = min(pow2(max(RAW_SAMPLES, recent)), pow2(len(raw) + n), self.raw_max)
+        free = raw.capacity - recent  # rows that can come before a needed one is pushed out
         if want > raw.capacity:
             if self._budget(raw.resize_cost(want), True):
                 raw.resize(want)
                 return
             self.denied += 1
-        self._raw_retry = raw.total + raw.capacity  # not before it turned over once more
+            free = raw.capacity  # refused: ask again once it turned over
+        self._raw_retry = raw.total + max(free, 1)
 
     def _grow_level(self, k: int, idx: np.ndarray) -> None:
         """Pyramid's grow hook: level k would forget; grow it as views need, budget allowing."""
         p = self.pyramid
         level, cap = p.levels[k], p.levels[k].rows.capacity
+        free = cap  # rows that can come before a bucket in the span is pushed out
         for span, needed in ((FULL_SPAN, False), (CORE_SPAN, True)):
-            want = min(pow2(level.rows_within(idx, span)), p.capacity)
+            rows = level.rows_within(idx, span)
+            want = min(pow2(rows), p.capacity)
             if want <= cap:
+                free = cap - rows if cap < span else cap  # never more rows than buckets
                 break
-            extra = p.resize_cost(k, want)
+            extra = level.rows.resize_cost(want)
             if self._budget(extra, needed) or (needed and self._take_from_finer(k, extra)):
                 p.resize(k, want)
                 return
             self.denied += needed
-        level.retry_at = level.rows.total + cap  # not before it turned over once more
+        level.retry_at = level.rows.total + max(free, 1)
 
     def _take_from_finer(self, k: int, extra: int) -> bool:
         """The budget is full: shrink this series' finer parts for level k, the raw ring first,
