@@ -20,13 +20,14 @@ import math
 
 import numpy as np
 
-FAST_ROWS = 1 << 14  # arrays this big are fed fast (only a fast series gets this many rows)
+FAST_ROWS = 1 << 13  # arrays this big are fed fast, or grew because memory is plentiful
 
 
 def slack_for(capacity: int) -> int:
-    """Spare rows for arrays that grow with their data: a full slack where they are fed fast
-    (one copy per row), a quarter where they are small and fed slowly (four copies per row;
-    an eighth saved 10 % more memory but cost a 10 kHz series 10 % more per append)."""
+    """Spare rows for arrays that grow with their data: a full slack where they are big (fed
+    fast, or grown while memory is plentiful: one copy per row), a quarter where they are small
+    and fed slowly (four copies per row; an eighth saved 10 % more memory but cost a 10 kHz
+    series 10 % more per append)."""
     return capacity if capacity >= FAST_ROWS else max(capacity // 4, 4)
 
 

@@ -9,17 +9,17 @@ starts at ~14 KiB; a part of it grows (doubling, up to that old size) only befor
 what a view may still ask for. A level: its last CORE_SPAN buckets (FULL_SPAN while memory is
 plenty; app.core.pyramid). The raw ring: the last RAW_SAMPLES samples (what 2048 columns show
 one per column) or 0.125 s (columns narrower than a level-0 bucket). Levels with buckets no
-wider than the sample spacing are not fed: one sample per bucket is what the raw ring holds,
-and it serves their views. After 10 min: 2 samples/s ~70 KiB, 100/s ~310 KiB, 1.25M/s ~10 MiB.
+wider than the sample spacing are not fed: the raw ring holds the same and serves their views.
+After 10 min among many: 2/s 82 KiB, 100/s 350 KiB; alone: 100/s 1 MiB, 1.25M/s 10.4 MiB.
 
 Budget: a new series is admitted while its minimum fits, else refused with a reason the UI can
 show (`refusal`), its samples counted as dropped. So that later series still get that minimum,
-growth a view needs stops at 7/8 of the budget (the rest is ~3,000 minimums in 512 MB), growth
-to FULL_SPAN (4/3 narrower columns for some views) at 1/4, where it costs nobody anything (8
-series at 1.25 MHz take 80 MB). A level the full budget refuses takes from finer parts of its
-own series: detail of the recent past gives way to history, never the reverse. Allocated memory
-stays resident, `nbytes` is what arrays and objects take; views of a series kept short by the
-budget fall back to coarser levels, still exact.
+growth a view needs stops at 7/8 of the budget (the rest: 4,700 minimums in 512 MB, 150 in 16
+MB); growth to FULL_SPAN (4/3 narrower columns for some views) at 1/4, where it costs nobody
+anything (8 series at 1.25 MHz take 83 MB). A level the full budget refuses takes from finer
+parts of its own series: recent detail gives way to history, never the reverse. Memory stays
+resident, `nbytes` counts arrays and objects; views of a series kept short by the budget fall
+back to coarser levels, still exact.
 """
 
 from __future__ import annotations
@@ -75,8 +75,7 @@ class SeriesBuffer:
         self.raw_max, self._grows = raw_capacity, grow
         self._budget = budget or (lambda extra, needed: True)
         if grow:
-            cap = min(RAW_MIN, raw_capacity)
-            self.raw = SampleRing(cap, slack_for(cap))
+            self.raw = SampleRing(min(RAW_MIN, raw_capacity), slack_for(RAW_MIN))
             self.pyramid = Pyramid(bucket_capacity, initial=LEVEL_MIN, grow=self._grow_level)
         else:  # one copy per row at any rate, as before (app.core.sliding)
             self.raw = SampleRing(raw_capacity)
