@@ -17,6 +17,7 @@ resident from the start, so the process's RSS stays flat and `nbytes` is what it
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -36,7 +37,9 @@ def pow2(n: int) -> int:
     return 1 << max(int(n) - 1, 0).bit_length()
 
 
-def free_by_halving(parts: list[tuple[SlidingArrays, int]], extra: int, take) -> bool:
+def free_by_halving(
+    parts: list[tuple[SlidingArrays, int]], extra: int, take: Callable[[int], bool]
+) -> bool:
     """Make room for `extra` more bytes by halving `parts`, each (rows, floor) down to no fewer
     than `floor` rows, in order and as few as needed: each candidate is offered to `take` as
     the net change of bytes, and only the first it accepts is carried out. False (and nothing
@@ -237,7 +240,9 @@ class SampleRing(SlidingArrays):
     def in_order(self) -> bool:
         return self.total - len(self) >= self.in_order_from
 
-    def add(self, values: np.ndarray, t0: float, dt: float, times: np.ndarray | None, after: float):
+    def add(
+        self, values: np.ndarray, t0: float, dt: float, times: np.ndarray | None, after: float
+    ) -> tuple[np.ndarray, np.ndarray, bool]:
         """Append samples at explicit `times`, or at t0 + i * dt (the same arithmetic as
         Chunk.timestamps, bit for bit), written straight into the ring: no temporaries.
         Returns the rows as stored, (times, values), and whether they are in time order and
