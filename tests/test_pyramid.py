@@ -6,10 +6,24 @@ columns aligned to absolute time at multiples of their width, x the column centr
 
 from __future__ import annotations
 
+import hypothesis
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from app.core.pyramid import LEVELS, Pyramid, bucket_indices, bucket_width, group, run_starts
+from app.core.pyramid import (
+    CORE_SPAN,
+    LEVELS,
+    Pyramid,
+    bucket_indices,
+    bucket_width,
+    group,
+    levels_finer_than,
+    run_starts,
+    sample_columns,
+)
+from app.core.sliding import pow2
 from tests.envelope_oracle import check_envelope, column_of
 
 T_BASE = 1_700_000_000.0  # epoch seconds, as producers stamp them
@@ -362,3 +376,151 @@ def test_columns_are_stable_as_the_window_scrolls():
     width = min(np.diff(sorted(seen)))
     assert 30 / 600 <= width < 2 * 30 / 600
     assert len(seen) == pytest.approx(40 / width, abs=2)  # every column of the 40 s scrolled
+
+
+# -- growing levels, a base that follows the rate -----------------------------------------------
+
+
+def held_rows(level) -> list[np.ndarray]:
+    return [level.rows.held(c).copy() for c in range(3)]
+
+
+def side_by_side(x: np.ndarray, width: float) -> bool:
+    """Enough columns, two of them adjacent: the oracle can tell their width from x."""
+    return len(x) >= 4 and bool(np.isclose(np.diff(x).min(), width, rtol=0, atol=width * 1e-6))
+
+
+class Grower:
+    """A grow hook for tests: grows level k to what it is asked (by `want`), and checks that
+    growing never drops or changes a bucket the level held."""
+
+    def __init__(self, pyramid: Pyramid, want):
+        self.pyramid, self.want, self.grown = pyramid, want, 0
+        pyramid.grow = self
+
+    def __call__(self, k: int, idx: np.ndarray) -> None:
+        level = self.pyramid.levels[k]
+        cap = self.want(k, level, idx)
+        if cap > level.rows.capacity:
+            before = held_rows(level)
+            self.pyramid.resize(k, cap)
+            for got, want in zip(held_rows(level), before, strict=True):
+                np.testing.assert_array_equal(got, want)
+            self.grown += 1
+
+
+@hypothesis.settings(max_examples=30, deadline=None, database=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    gap=st.sampled_from([2e-6, 1e-4, 3e-3, 0.05, 1.0]),
+    batch=st.sampled_from([1, 7, 100, 3000]),
+    initial=st.sampled_from([2, 8, 64]),
+    cap=st.sampled_from([16, 256, 4096]),
+    span=st.sampled_from([64, 4096]),
+    rebase=st.booleans(),
+)
+def test_growing_pyramid_is_exact_whatever_it_kept(seed, gap, batch, initial, cap, span, rebase):
+    """Levels grow up to `cap` to keep `span` buckets, the base follows the sample spacing:
+    every envelope is exact, from whatever levels still cover it."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    t = T_BASE + np.cumsum(rng.exponential(gap, n) * rng.choice([1, 1, 1, 40], n))
+    v = rng.normal(size=n)
+    late = rng.random(n) < 0.01
+    t[late] -= rng.exponential(10 * gap, int(late.sum()))  # a few arrive out of order
+    p = Pyramid(cap, initial=initial)
+    grower = Grower(p, lambda k, level, idx: min(pow2(level.rows_within(idx, span)), cap))
+    counted_at = np.maximum.accumulate(t)
+    for i in range(0, n, batch):
+        if rebase:
+            p.fit_base(float(np.median(np.diff(t[max(i - 50, 0) : i + 1]))) if i else 0.0)
+        p.append(t[i : i + batch], v[i : i + batch])
+        if i % (7 * batch) == 0:
+            end = min(i + batch, n)
+            t1 = counted_at[end - 1]
+            p.sync()
+            top = p.levels[-1]  # what even the coarsest level forgot is gone
+            oldest = (top.rows.held(0)[0] + 1) * bucket_width(LEVELS - 1) if top.rows.wrapped else 0
+            for t0 in (t1 - (t1 - T_BASE) * rng.random(), T_BASE):
+                t0 = max(t0, oldest)
+                env = p.envelope(t0, t1, 200)
+                if side_by_side(env[0], p.last_column_width):
+                    check_envelope(env, counted_at[:end], v[:end], t0, t1, 200)
+    assert grower.grown or initial >= min(cap, span)
+    assert all(level.rows.capacity <= cap for level in p.levels)
+
+
+def test_a_level_grows_to_what_it_is_asked_and_no_further():
+    p = Pyramid(8192, initial=8)
+    Grower(p, lambda k, level, idx: min(pow2(level.rows_within(idx, CORE_SPAN)), 8192))
+    t = T_BASE + np.arange(200_000) * 1e-3  # 1 kHz for 200 s
+    feed(p, t, np.zeros(len(t)), [1000] * 200, ordered=True)
+    p.sync()
+    caps = [level.rows.capacity for level in p.levels]
+    # level 3 (3.9 ms) and 4 (15.6 ms) are dense: 4096 buckets back; 200 s of level 6 (250 ms)
+    # is 800 buckets; level 0 (61 us) holds one sample per bucket, 4096 * 61 us = 0.25 s of them
+    assert caps[3] == caps[4] == 4096 and caps[6] == 1024 and caps[0] == 256
+    assert caps[12] == 8
+
+
+def test_rows_within_counts_held_and_new_buckets_in_the_span():
+    p = Pyramid(64)
+    p.append(T_BASE + np.arange(10) * bucket_width(0), np.zeros(10))
+    level, last = p.levels[0], p.levels[0].last_index
+    assert level.rows_within(np.array([last, last + 1, last + 5]), 6) == 3  # last merged in
+    assert level.rows_within(np.array([last + 100]), 1000) == 11
+    assert level.rows_within(np.array([last + 100]), 50) == 1
+
+
+def test_raising_the_base_empties_finer_levels_after_passing_them_on():
+    p = Pyramid(4096)
+    t = T_BASE + np.arange(50) * 0.3
+    v = np.arange(50.0)
+    p.append(t[:30], v[:30])
+    p.fit_base(0.3)  # levels with buckets <= 0.3 s would hold one sample each: 0..6
+    assert p.base == levels_finer_than(0.3) == 7
+    assert all(len(p.levels[j].rows) == 0 and not p.levels[j].covers(0) for j in range(6))
+    p.append(t[30:], v[30:])
+    assert all(len(p.levels[j].rows) == 0 for j in range(6))
+    check_envelope(p.envelope(t[0], t[-1], 20), t, v, t[0], t[-1], 20)
+    p.fit_base(0.2)  # level 6 (250 ms) would hold 1.25 samples a bucket: not worth feeding
+    assert p.base == 7
+    p.fit_base(1e-3)  # denser: finer levels are fed again, from now on only
+    assert p.base == levels_finer_than(2e-3) == 3
+    t2 = t[-1] + 1 + np.arange(2000) * 1e-3
+    p.append(t2, np.full(2000, 7.0))
+    first = int(t2[0] / bucket_width(3))  # the bucket where level 3 was fed again: partial
+    assert not p.levels[3].covers(first) and p.levels[3].covers(first + 1)
+    assert not p.levels[3].covers(int(t[-1] / bucket_width(3)))  # nothing before it was fed
+    both_t, both_v = np.concatenate([t, t2]), np.concatenate([v, np.full(2000, 7.0)])
+    for t0, cols in [(t2[0], 100), (t[0], 40)]:
+        check_envelope(p.envelope(t0, t2[-1], cols), both_t, both_v, t0, t2[-1], cols)
+
+
+def test_a_level_cannot_shrink_below_what_it_has_not_passed_on():
+    p = Pyramid(64, initial=64)
+    p.append(T_BASE + np.arange(40) * bucket_width(0), np.zeros(40))
+    assert p.shrink_floor(0) == 42
+    with pytest.raises(ValueError):
+        p.resize(0, 32)
+    p.sync()
+    assert p.shrink_floor(0) == 2
+    assert p.resize(0, 2) < 0 and len(p.levels[0].rows) == 2
+
+
+def test_sample_columns_are_the_level_columns():
+    rng = np.random.default_rng(3)
+    t = T_BASE + np.sort(rng.uniform(0, 5, 3000))
+    v = rng.normal(size=3000)
+    p = Pyramid(1 << 14)
+    p.append(t, v)
+    for k, m in [(0, 1), (3, 2), (5, 3), (6, 4)]:
+        first, last = int(t[0] / bucket_width(k)), int(t[-1] / bucket_width(k))
+        first, last = first // m * m, last // m * m + m - 1
+        p.sync(k)
+        idx, mn, mx = p.levels[k].window(first, last)
+        cols, cmn, cmx = group(idx // m, mn, mx)
+        x, smn, smx = sample_columns(t, v, k, m)
+        np.testing.assert_array_equal(x, (cols + 0.5) * m * bucket_width(k))
+        np.testing.assert_array_equal(smn, cmn)
+        np.testing.assert_array_equal(smx, cmx)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hypothesis
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from app.core.sliding import SlidingArrays
+from app.core.sliding import SampleRing, SlidingArrays, free_by_halving, pow2, slack_for
 
 
 def feed(rows: SlidingArrays, sizes, start=0):
@@ -129,3 +132,105 @@ def test_reserve_more_than_capacity_is_an_error():
     with pytest.raises(ValueError):
         rows.reserve(5)
     assert len(rows) == 0
+
+
+# -- sizing: slack, resize, the sample ring ------------------------------------------------------
+
+settings = hypothesis.settings(max_examples=60, deadline=None, database=None)
+
+
+@settings
+@given(
+    capacity=st.integers(1, 40),
+    slack=st.integers(0, 40),
+    sizes=st.lists(st.integers(0, 50), max_size=40),
+)
+def test_any_slack_keeps_the_newest_rows_and_knows_when_it_forgot(capacity, slack, sizes):
+    rows = SlidingArrays(capacity, np.float64, np.float64, slack=slack)
+    appended = np.empty(0)
+    for size in sizes:
+        appended = np.concatenate([appended, feed(rows, [size], start=len(appended))])
+        np.testing.assert_array_equal(rows.held(0), appended[-capacity:])
+        assert rows.wrapped == (len(appended) > capacity)
+    assert rows.nbytes == 2 * 8 * (capacity + slack)
+
+
+@settings
+@given(
+    capacity=st.integers(1, 64),
+    sizes=st.lists(st.integers(0, 80), max_size=12),
+    new=st.integers(1, 200),
+)
+def test_resize_keeps_the_newest_rows_and_their_numbers(capacity, sizes, new):
+    rows = SlidingArrays(capacity, np.int64, np.float64, slack=slack_for(capacity))
+    appended = feed(rows, sizes)
+    held, total, wrapped = rows.held(0).copy(), rows.total, rows.wrapped
+    cost = rows.resize_cost(new)
+    assert rows.resize(new) == cost
+    assert rows.capacity == new and rows.total == total
+    np.testing.assert_array_equal(rows.held(0), held[-new:])  # growing keeps every held row
+    assert rows.wrapped == (wrapped or new < len(held))
+    assert rows.nbytes == sum(c.nbytes for c in rows.columns) == (new + slack_for(new)) * 16
+    more = feed(rows, [2 * new], start=len(appended))  # and works on as before
+    np.testing.assert_array_equal(rows.held(0), np.concatenate([appended, more])[-new:])
+
+
+def test_forget_covers_nothing_until_rows_come_again():
+    rows = SlidingArrays(8, np.float64)
+    rows.append(np.array([1.0, 2.0]))
+    rows.forget()
+    assert len(rows) == 0 and rows.total == 2 and not rows.covers(0, 1e300)
+    rows.append(np.array([5.0, 6.0]))
+    assert rows.covers(0, 5.0) and not rows.covers(0, 4.9)
+
+
+def test_slack_is_full_only_for_big_arrays_and_pow2_rounds_up():
+    assert slack_for(1 << 14) == 1 << 14 and slack_for(1 << 18) == 1 << 18
+    assert slack_for(1024) == 256 and slack_for(8) == 4
+    assert [pow2(n) for n in (0, 1, 2, 3, 4, 5, 4096, 4097)] == [1, 1, 2, 4, 4, 8, 4096, 8192]
+
+
+def test_free_by_halving_shrinks_as_little_as_enough_or_nothing():
+    a, b = (SlidingArrays(1024, np.float64, slack=slack_for(1024)) for _ in range(2))
+    for rows in (a, b):
+        rows.append(np.arange(1000.0))
+    room = [0]  # bytes the budget still has: a take of `net` succeeds if net <= room
+
+    def take(net: int) -> bool:
+        if net > room[0]:
+            return False
+        room[0] -= net
+        return True
+
+    assert not free_by_halving([(a, 256), (b, 512)], 10**9, take)
+    assert (a.capacity, b.capacity) == (1024, 1024)  # not enough: nothing shrunk
+    half = -a.resize_cost(512)
+    assert free_by_halving([(a, 256), (b, 512)], half, take)
+    assert (a.capacity, b.capacity) == (512, 1024)  # the first halving was enough
+    assert room == [0] and a.wrapped
+    np.testing.assert_array_equal(a.held(0), np.arange(488.0, 1000.0))
+
+
+def test_sample_ring_writes_regular_chunks_bit_exact_and_tracks_order():
+    ring = SampleRing(16, slack_for(16))
+    t, _, ok = ring.add(np.arange(5.0), 1e9 + 0.1, 1 / 3, None, -np.inf)
+    assert ok and t.tobytes() == (1e9 + 0.1 + (1 / 3) * np.arange(5.0)).tobytes()
+    assert ring.in_order and ring.spacing() == pytest.approx(1 / 3)
+    late = np.array([1e9, 1e9 + 5])  # starts before the newest time so far
+    _, _, ok = ring.add(np.ones(2), 0.0, 0.0, late, float(t[-1]))
+    assert not ok and not ring.in_order
+    ring.add(np.ones(16), 1e9 + 10, 1.0, None, 1e9 + 5)  # the late rows slide out
+    assert ring.in_order
+    _, _, ok = ring.add(np.ones(3), 0.0, 0.0, np.array([2e9, 2e9 - 1, 2e9 + 1]), 1e9 + 30)
+    assert not ok and not ring.in_order  # out of order within the chunk
+    big = np.arange(40.0)  # more than the ring holds: keeps the tail
+    t, _, _ = ring.add(big, 3e9, 0.5, None, 2e9 + 1)
+    assert len(t) == 40 and ring.held(1).tolist() == big[-16:].tolist()
+
+
+def test_sample_ring_counts_the_rows_within_the_last_seconds():
+    ring = SampleRing(64, slack_for(64))
+    ring.add(np.zeros(64), 100.0, 0.01, None, -np.inf)  # 100 Hz: 100.00 .. 100.63
+    assert ring.recent(4, 100.64, 100.675, 0.1) == 4 + 6  # 100.58 .. 100.63 held
+    assert ring.recent(1000, 101.0, 101.999, 0.5) == 501  # a long chunk: in proportion
+    assert ring.recent(0, 0.0, 200.0, 1.0) == 0

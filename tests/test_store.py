@@ -6,11 +6,21 @@ import math
 import threading
 import tracemalloc
 
+import hypothesis
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from app.core.pyramid import bucket_width
-from app.core.store import Envelope, SeriesStore
+from app.core.pyramid import CORE_SPAN, LEVELS, Pyramid, bucket_width, column_width
+from app.core.store import (
+    COMFORT,
+    OBJECT_BYTES,
+    RAW_SAMPLES,
+    RESERVE,
+    Envelope,
+    SeriesStore,
+)
 from producers.wire import Chunk
 from tests.envelope_oracle import check_envelope
 
@@ -43,9 +53,11 @@ def small_store(**kw) -> SeriesStore:
 # -- nothing lost, nothing reordered --------------------------------------------------------------
 
 
-def test_samples_arrive_complete_and_in_order_across_batches():
+@pytest.mark.parametrize("grow", [False, True])
+def test_samples_arrive_complete_and_in_order_across_batches(grow):
+    """Fixed, the ring holds all 23k samples; grown by rate (1 kHz), the newest RAW_SAMPLES."""
     rng = np.random.default_rng(0)
-    store = SeriesStore(raw_capacity=1 << 16, bucket_capacity=1024)
+    store = SeriesStore(raw_capacity=1 << 16, bucket_capacity=1024, grow=grow)
     times, values = [], []
     t = T_BASE
     for i in range(300):
@@ -60,9 +72,11 @@ def test_samples_arrive_complete_and_in_order_across_batches():
         t = chunk.last_time + 1e-3
         assert store.append("p", chunk)
     got_t, got_v = raw_ring(store, ("p", "v"))
-    np.testing.assert_array_equal(got_t, np.concatenate(times))
-    np.testing.assert_array_equal(got_v, np.concatenate(values))
-    assert store.stats(("p", "v")) == (sum(map(len, values)), 0)
+    times, values = np.concatenate(times), np.concatenate(values)
+    assert len(got_t) == (RAW_SAMPLES if grow else len(times))
+    np.testing.assert_array_equal(got_t, times[-len(got_t) :])
+    np.testing.assert_array_equal(got_v, values[-len(got_t) :])
+    assert store.stats(("p", "v")) == (len(values), 0)
 
 
 def test_regular_chunk_timestamps_are_bit_exact():
@@ -263,7 +277,9 @@ def test_a_series_that_does_not_fit_is_refused():
     store = small_store(budget_bytes=budget)
     accepted = [store.append("p", regular(f"s{i}", [1.0, 2.0], T_BASE, 1.0)) for i in range(5)]
     assert accepted == [True, True, True, False, False]
-    assert store.refused == {("p", "s3"), ("p", "s4")}
+    assert set(store.refused) == {("p", "s3"), ("p", "s4")}
+    assert store.refusal(("p", "s3")) == f"memory budget full: {budget / 2**20:.2g} MB in 3 series"
+    assert store.refusal(("p", "s0")) is None
     assert store.nbytes <= budget
     assert len(store.series_keys()) == 3
     # the series already stored keep working; the refused ones stay refused
@@ -271,6 +287,7 @@ def test_a_series_that_does_not_fit_is_refused():
     assert not store.append("p", regular("s3", [3.0], T_BASE + 2, 1.0))
     assert store.stats(("p", "s0"))[0] == 3
     assert store.nbytes <= budget
+    assert store.usage_text().endswith("in 3 series; 2 refused (memory budget full)")
 
 
 def test_budget_smaller_than_one_series_refuses_everything():
@@ -280,24 +297,26 @@ def test_budget_smaller_than_one_series_refuses_everything():
 
 
 def test_memory_stays_within_budget_whatever_the_data():
-    """Real allocations, not just the bookkeeping: many series, lots of data, a full budget."""
-    probe = small_store()
-    budget = 10 * probe.series_cost
+    """Real allocations, not just the bookkeeping: series at many rates grow, the budget fills,
+    late ones get their minimum until even that does not fit."""
+    budget = 2 << 20
     tracemalloc.start()
     try:
-        store = small_store(budget_bytes=budget)
+        store = SeriesStore(budget_bytes=budget)
         before = tracemalloc.get_traced_memory()[0]
         rng = np.random.default_rng(4)
         for batch in range(4):
-            for s in range(15):
-                n = 5000
+            for s in range(400):
+                rate = [10.0, 1e3, 1e5][s % 3]
+                n = int(rate * 0.5)
                 t0 = T_BASE + batch * 0.5
                 store.append("p", regular(f"s{s}", rng.normal(size=n), t0, 0.5 / n))
         held = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    assert len(store.series_keys()) == 10 and len(store.refused) == 5
-    assert store.nbytes <= budget
+    assert store.refused and len(store.series_keys()) + len(store.refused) == 400
+    assert store.nbytes == sum(store.buffer(k).nbytes for k in store.series_keys())
+    assert budget - store.series_cost < store.nbytes <= budget
     assert held <= budget * 1.1
 
 
@@ -330,5 +349,243 @@ def test_concurrent_writer_and_reader():
             reads += 1
     thread.join()
     assert not errors
-    _, values = raw_ring(store, ("p", "v"))
-    np.testing.assert_array_equal(values, np.arange(float(n)))
+    _, values = raw_ring(store, ("p", "v"))  # grown to 0.125 s at 100 kHz, then the newest
+    assert len(values) == 1 << 14
+    np.testing.assert_array_equal(values, np.arange(float(n))[-len(values) :])
+    assert store.stats(("p", "v"))[0] == n
+
+
+# -- sized by rate ------------------------------------------------------------------------------
+
+
+def feed_rate(store: SeriesStore, key, rate: float, seconds: float, chunk_s: float, start=T_BASE):
+    """Regular chunks of `chunk_s` seconds at `rate` Hz, in simulated time; returns (t, v)."""
+    n = max(round(rate * chunk_s), 1)
+    values = np.sin(np.arange(int(seconds * rate)) * 0.01) * 10
+    for i in range(0, len(values), n):
+        store.append(key[0], regular(key[1], values[i : i + n], start + i / rate, 1 / rate))
+    return start + np.arange(len(values)) / rate, values
+
+
+def arrays_of(buf) -> list[np.ndarray]:
+    return [*buf.raw.columns, *(c for level in buf.pyramid.levels for c in level.rows.columns)]
+
+
+@pytest.mark.parametrize(
+    ("rate", "seconds", "base", "raw", "most", "kib"),
+    [  # most: the largest level, in buckets; kib: bytes at most
+        (1.0, 600, 8, 1024, 256, 50),  # levels 0..7 hold <= 1 sample a bucket: not fed
+        (100.0, 60, 4, 2048, 4096, 250),
+        (10_000.0, 10, 1, 2048, 8192, 1500),
+        (1_250_000.0, 0.5, 0, 1 << 18, 8192, 10_000),  # as before sizing by rate
+    ],
+)
+def test_each_series_grows_by_its_rate(rate, seconds, base, raw, most, kib):
+    store = SeriesStore()
+    feed_rate(store, ("p", "v"), rate, seconds, chunk_s=0.01 if rate > 1 else 10)
+    buf = store.buffer(("p", "v"))
+    buf.pyramid.sync()
+    caps = [level.rows.capacity for level in buf.pyramid.levels]
+    assert (buf.pyramid.base, buf.raw.capacity, max(caps)) == (base, raw, most)
+    assert all(len(level.rows) == 0 for level in buf.pyramid.levels[:base])
+    assert min(caps) == 8 and buf.denied == 0
+    assert store.nbytes == buf.nbytes < kib << 10
+
+
+def test_a_thousand_slow_series_fit_with_their_views_at_full_resolution():
+    """1,000 series at 100 samples/s for 10 minutes: none refused, none kept short; a live 30 s
+    window and the whole 10 minutes are drawn at the column width asked for."""
+    store = SeriesStore(budget_bytes=512 << 20)
+    rate, n = 100.0, 2000  # chunks of 20 s: growth as in real time, in fewer appends
+    values = np.sin(np.arange(n) * 0.01)
+    for step in range(30):
+        for s in range(1000):
+            store.append("p", regular(f"s{s}", values, T_BASE + 20 * step, 1 / rate))
+    now = T_BASE + 600 - 1 / rate
+    for s in range(0, 1000, 97):
+        for span in (30, 600):
+            env = store.envelope(("p", f"s{s}"), now - span, now, 1280)
+            assert env.width == column_width(span / 1280)
+    assert not store.refused and len(store.series_keys()) == 1000
+    assert all(store.buffer(k).denied == 0 for k in store.series_keys())
+    assert store.nbytes < 400 << 20
+    assert store.usage_text().startswith("3") and store.usage_text().endswith("1,000 series")
+
+
+def test_nbytes_is_what_is_allocated():
+    store = SeriesStore(budget_bytes=4 << 20)  # tight: growth, refusals, taking from finer parts
+    for s, rate in enumerate([1e5, 1e3, 100.0, 10.0, 2.0] * 8):
+        feed_rate(store, ("p", f"s{s}"), rate, 10, chunk_s=0.5)
+    keys = store.series_keys()
+    for key in keys:
+        buf = store.buffer(key)
+        assert buf.array_bytes == sum(a.nbytes for a in arrays_of(buf))
+        assert buf.nbytes == buf.array_bytes + OBJECT_BYTES
+    assert store.nbytes == sum(store.buffer(k).nbytes for k in keys) <= store.budget_bytes
+
+
+def test_object_bytes_is_honest():
+    """What new series really take (tracemalloc) is what nbytes says, within 10 %."""
+    store = SeriesStore()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for s in range(300):
+            store.append("p", regular(f"s{s}", [1.0, 2.0], T_BASE, 1.0))
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert store.nbytes * 0.9 < held < store.nbytes * 1.1
+
+
+@pytest.mark.parametrize("gap", [2e-6, 1e-3, 0.5])
+def test_growth_never_loses_a_bucket_a_view_needs(gap):
+    """With room to grow, every level fed keeps every bucket within CORE_SPAN of its newest,
+    bucket for bucket what a pyramid of fixed maximal size holds."""
+    rng = np.random.default_rng(5)
+    n = 200_000 if gap < 1e-3 else 20_000
+    t = T_BASE + np.cumsum(rng.exponential(gap, n))
+    v = rng.normal(size=n)
+    store, reference = SeriesStore(), Pyramid(8192)
+    for i in range(0, n, 997):
+        store.append("p", explicit("v", v[i : i + 997], t[i : i + 997]))
+        reference.append(t[i : i + 997], v[i : i + 997])
+        if i % (997 * 20) == 0 or i + 997 >= n:
+            p = store.buffer(("p", "v")).pyramid
+            p.sync()
+            reference.sync()
+            for k in range(p.base, LEVELS):
+                got, want = p.levels[k].rows, reference.levels[k].rows
+                lo = int(want.held(0)[-1]) - CORE_SPAN + 1
+                for c in range(3):
+                    mine = got.held(c)[got.held(0) >= lo]
+                    np.testing.assert_array_equal(mine, want.held(c)[want.held(0) >= lo])
+
+
+# -- the budget ---------------------------------------------------------------------------------
+
+
+def test_growth_leaves_room_for_series_that_come_later():
+    store = SeriesStore(budget_bytes=16 << 20)
+    feed_rate(store, ("p", "fast"), 1.25e6, 1.0, 0.01)  # wants ~10 MB, may grow to 14
+    assert store.nbytes <= store.budget_bytes * (1 - RESERVE)
+    n = 0
+    while store.append("p", regular(f"late{n}", [1.0], T_BASE, 1.0)):
+        n += 1
+    assert n > 100  # all minimums: the last eighth was kept for them
+    assert store.refusal(("p", f"late{n}")) == f"memory budget full: 16 MB in {n + 1:,} series"
+    assert store.nbytes <= store.budget_bytes
+
+
+def test_growth_to_the_full_span_only_while_memory_is_plenty():
+    roomy, tight = SeriesStore(), SeriesStore(budget_bytes=600 << 10)
+    for store in (roomy, tight):
+        feed_rate(store, ("p", "v"), 1000.0, 20, 0.1)  # level 3 (3.9 ms): 5120 buckets
+    assert roomy.buffer(("p", "v")).pyramid.levels[3].rows.capacity == 8192
+    tight_level = tight.buffer(("p", "v")).pyramid.levels[3]
+    assert tight_level.rows.capacity == CORE_SPAN and tight.nbytes > tight.budget_bytes * COMFORT
+    assert tight.buffer(("p", "v")).denied == 0  # the core span is all a view needs
+
+
+def test_a_full_budget_takes_from_finer_parts_of_the_same_series():
+    """History before detail: 40 series at 100 Hz for 20 minutes in ~2/3 of what they would
+    take. Coarse levels that must grow take memory from their own raw ring and finer levels
+    (not below 2048 buckets): the 20 minutes and a live 30 s window stay at full resolution."""
+    store = SeriesStore()
+    budget = int(40 * (330 << 10) / (1 - RESERVE)) + 40 * store.series_cost
+    store = SeriesStore(budget_bytes=budget)
+    keys = [("p", f"s{s}") for s in range(40)]
+    for minute in range(20):
+        for key in keys:
+            feed_rate(store, key, 100.0, 60, 60, start=T_BASE + 60 * minute)
+    now = T_BASE + 1200 - 0.01
+    for span in (1200, 30):
+        env = store.envelope(keys[0], now - span, now, 1280)
+        assert env.width == column_width(span / 1280)
+    buf = store.buffer(keys[0])
+    assert buf.raw.capacity < RAW_SAMPLES and buf.pyramid.levels[4].rows.capacity == 2048
+    assert store.nbytes <= budget and not store.refused
+    assert "kept short by the budget" in store.usage_text()
+
+
+# -- the raw ring draws what levels that are not fed would ---------------------------------------
+
+
+def test_a_slow_series_draws_its_fine_views_from_the_raw_ring():
+    store = SeriesStore()
+    t, v = feed_rate(store, ("p", "cpu"), 2.0, 600, 5.0)
+    buf = store.buffer(("p", "cpu"))
+    assert buf.pyramid.base == 7 and buf.nbytes < 100 << 10
+    for span in (600, 60):  # levels 6 and 4: not fed, the raw ring holds their samples
+        now = t[-1]
+        env = store.envelope(("p", "cpu"), now - span, now, 1280)
+        assert env.width == column_width(span / 1280) and not env.is_raw
+        check_envelope((env.x, env.ymin, env.ymax), t, v, now - span, now, 1280)
+
+
+def test_after_an_out_of_order_chunk_raw_reads_wait_until_it_is_gone():
+    store = SeriesStore(raw_capacity=256)
+    t, v = feed_rate(store, ("p", "v"), 100.0, 10, 0.1)
+    store.append("p", explicit("v", [50.0], [t[-1] - 0.05]))  # late
+    t0 = t[-1] - 5
+    env = store.envelope(("p", "v"), t0, t[-1], 1280)  # level 2 (not fed): raw cannot serve
+    assert env.width > column_width(5 / 1280)  # a coarser level, still exact
+    counted = np.append(t, t[-1])
+    check_envelope((env.x, env.ymin, env.ymax), counted, np.append(v, 50.0), t0, t[-1], 1280)
+    t2, _ = feed_rate(store, ("p", "v"), 100.0, 3, 0.1, start=t[-1] + 0.01)  # ring turns over
+    env = store.envelope(("p", "v"), t2[-1] - 2, t2[-1], 1280)
+    assert env.width == column_width(2 / 1280)
+
+
+def shared_budget_case(seed: int, gaps: list[float], budget_kib: int, batch: int) -> None:
+    """Series at different rates share a budget (tight ones refuse growth and take from finer
+    parts); some chunks arrive late. Every envelope is exact for what is still held."""
+    rng = np.random.default_rng(seed)
+    store = SeriesStore(budget_bytes=budget_kib << 10)
+    data = {}
+    n = 2000
+    for s, gap in enumerate(gaps):
+        t = T_BASE + np.cumsum(rng.exponential(gap, n))
+        late = rng.random(n) < 0.005
+        t[late] -= rng.exponential(5 * gap, int(late.sum()))
+        data[("p", f"s{s}")] = (t, rng.normal(size=n))
+    for i in range(0, n, batch):
+        for key, (t, v) in data.items():
+            store.append("p", explicit(key[1], v[i : i + batch], t[i : i + batch]))
+        if i % (7 * batch):
+            continue
+        for key, (t, v) in data.items():
+            if key not in store.series_keys():
+                continue
+            end = min(i + batch, n)
+            counted = np.maximum.accumulate(t[:end])
+            buf = store.buffer(key)
+            buf.pyramid.sync()
+            top = buf.pyramid.levels[-1].rows
+            oldest = (top.held(0)[0] + 1) * bucket_width(LEVELS - 1) if top.wrapped else 0.0
+            t1 = counted[-1]
+            for span, cols in ((t1 - T_BASE, 300), (rng.uniform(1e-4, 30), 1000)):
+                t0 = max(t1 - span, oldest)
+                env = store.envelope(key, t0, t1, cols)
+                if env.is_raw:  # a run of the samples as appended (times may repeat)
+                    k = len(env.x)
+                    assert any(
+                        np.array_equal(t[j : j + k], env.x)
+                        and np.array_equal(v[j : j + k], env.ymin)
+                        for j in np.flatnonzero(t[:end] == env.x[0])
+                    )
+                elif len(env.x) >= 4 and np.diff(env.x).min() == env.width:
+                    got = (env.x, env.ymin, env.ymax)
+                    check_envelope(got, counted, v[:end], t0, t1, cols, (t1 - t0) / cols / 2)
+    assert store.nbytes <= store.budget_bytes
+
+
+@hypothesis.settings(max_examples=15, deadline=None, database=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    gaps=st.lists(st.sampled_from([1e-6, 1e-4, 3e-3, 0.4]), min_size=1, max_size=3),
+    budget_kib=st.sampled_from([120, 400, 1 << 19]),
+    batch=st.sampled_from([1, 30, 2000]),
+)
+def test_envelopes_are_exact_however_series_grew_or_forgot(seed, gaps, budget_kib, batch):
+    shared_budget_case(seed, gaps, budget_kib, batch)

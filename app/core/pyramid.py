@@ -7,20 +7,34 @@ or the window. Columns are whole multiples of a bucket and aligned to absolute t
 drawn column is the *exact* min/max of the samples in its interval (peaks never vanish) and
 the picture does not shimmer as the window scrolls.
 
-Each level keeps only its most recent `capacity` buckets, so memory is fixed per series:
-fine levels cover recent data at full resolution, coarse levels cover long history.
+Each level keeps only its most recent buckets, so memory is bounded per series: fine levels
+cover recent data at full resolution, coarse levels cover long history. A fixed pyramid holds
+`capacity` buckets per level from the start; a growing one (`initial`, `grow`) starts each level
+small and asks its owner before a level would forget buckets (see app.core.store for when it
+grows). Either way a read falls back to the next coarser level where a level has forgotten.
+
+What a level is for: a frame asks for at most ~2048 columns, and picks level k for columns of
+1 to 4 buckets (m), so level k serves spans up to FULL_SPAN = 8192 of its buckets; with
+CORE_SPAN = 4096 it serves every view with m <= 2. A view with m = 3 it does not cover falls back
+to level k+1 with columns 4/3 as wide; with m = 4 the fallback columns are the same ones.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
-from app.core.sliding import SlidingArrays
+from app.core.sliding import Level, slack_for
 
 LEVEL0_EXP = -14
 LEVELS = 13
+CORE_SPAN = 4096  # buckets back from the newest: every view with columns of <= 2 buckets
+FULL_SPAN = 8192  # every view that picks the level (columns of up to 4 buckets)
+
+
+RawColumns = Callable[[int, int, int, int], "tuple[np.ndarray, np.ndarray, np.ndarray] | None"]
 
 
 def bucket_width(level: int) -> float:
@@ -49,10 +63,27 @@ def group(idx: np.ndarray, mn: np.ndarray, mx: np.ndarray):
     return idx[starts], np.fmin.reduceat(mn, starts), np.fmax.reduceat(mx, starts)
 
 
+_INV_W0 = 1.0 / bucket_width(0)
+
+
 def bucket_indices(times: np.ndarray, level: int) -> np.ndarray:
     """floor(t / width), exact: the width is a power of two. Epoch times are positive, so a
     truncating cast is a floor."""
     return (times * (1.0 / bucket_width(level))).astype(np.int64)
+
+
+def sample_columns(t: np.ndarray, v: np.ndarray, k: int, m: int):
+    """(x, min, max) per column of m level-k buckets, straight from samples in time order: the
+    columns the level would give, for where it holds no buckets."""
+    if not len(t):
+        return np.empty(0), np.empty(0), np.empty(0)
+    cols, mn, mx = group((bucket_indices(t, 0) >> (2 * k)) // m, v, v)
+    return (cols + 0.5) * (m * bucket_width(k)), mn, mx
+
+
+def levels_finer_than(spacing: float, levels: int = LEVELS) -> int:
+    """How many levels have buckets no wider than `spacing` (the top level never counts)."""
+    return sum(1 for k in range(levels - 1) if bucket_width(k) <= spacing)
 
 
 def level_for(width: float, levels: int = LEVELS) -> int:
@@ -68,52 +99,33 @@ def column_width(width: float, levels: int = LEVELS) -> float:
     return max(1, math.ceil(width / b - 1e-9)) * b
 
 
-class Level:
-    """The newest `capacity` buckets of one level: columns index, min, max."""
-
-    def __init__(self, capacity: int):
-        self.rows = SlidingArrays(capacity, np.int64, np.float64, np.float64)
-        self.changed = False  # merged into since the level above last looked
-
-    @property
-    def nbytes(self) -> int:
-        return self.rows.nbytes
-
-    @property
-    def last_index(self) -> int | None:
-        last = self.rows.last(0)
-        return None if last is None else int(last)
-
-    def merge(self, idx: np.ndarray, mn: np.ndarray, mx: np.ndarray) -> None:
-        """Add buckets with sorted unique indices >= the last one held."""
-        rows = self.rows
-        self.changed = True
-        if len(rows) and idx[0] == rows.columns[0][rows.end - 1]:
-            j = rows.end - 1
-            rows.columns[1][j] = np.fmin(rows.columns[1][j], mn[0])
-            rows.columns[2][j] = np.fmax(rows.columns[2][j], mx[0])
-            idx, mn, mx = idx[1:], mn[1:], mx[1:]
-        if len(idx):
-            rows.append(idx, mn, mx)
-
-    def window(self, lo: int, hi: int):
-        """Buckets with lo <= index <= hi, plus one neighbour each side (lines reach the edges)."""
-        s = self.rows.slice_between(0, lo, hi)
-        return tuple(c[s] for c in self.rows.columns)
-
-    def covers(self, index: int) -> bool:
-        return self.rows.covers(0, index)
-
-
 class Pyramid:
-    """Level 0 is updated on every append; each coarser level is brought up to date lazily,
-    from the level below, only when a read needs it or before the level below would forget
-    buckets it has not passed on. A frame showing 30 s reads level ~3, so levels 4..12 cost
-    nothing per batch; doing every level per append was most of the append time."""
+    """The base level (level 0 unless `fit_base` says the samples are sparser) is updated on
+    every append; each coarser level is brought up to date lazily, from the level below, only
+    when a read needs it or before the level below would forget buckets it has not passed on.
+    A frame showing 30 s reads level ~3, so levels 4..12 cost nothing per batch; doing every
+    level per append was most of the append time.
 
-    def __init__(self, capacity: int = 8192, levels: int = LEVELS):
-        self.levels = [Level(capacity) for _ in range(levels)]
-        self._capacity = capacity
+    `capacity` is each level's maximum. With `initial`, levels start at that many buckets and,
+    before one would forget a bucket, `grow(k, idx)` is called (k: the level, idx: the buckets
+    about to be merged); it may `resize` the level. Without, levels hold `capacity` for good."""
+
+    def __init__(
+        self,
+        capacity: int = 8192,
+        levels: int = LEVELS,
+        initial: int | None = None,
+        grow: Callable[[int, np.ndarray], None] | None = None,
+    ):
+        self.capacity = capacity
+        if initial is None:  # fixed: as much spare as capacity (one copy per row; see sliding)
+            self.levels = [Level(capacity) for _ in range(levels)]
+        else:
+            start = min(initial, capacity)
+            self.levels = [Level(start, slack_for(start)) for _ in range(levels)]
+        self.grow = grow
+        self.base = 0  # the finest level fed; finer ones would hold one sample per bucket
+        self._last0: int | None = None  # the newest level-0 bucket so far: what is late
         # per level j: absolute row number of the first bucket not yet passed up to level j+1
         # (rows are appended in order, so no search is needed), and how many were added since
         self._pending_from = [0] * levels
@@ -124,44 +136,98 @@ class Pyramid:
     def nbytes(self) -> int:
         return sum(level.nbytes for level in self.levels)
 
+    def resize(self, k: int, capacity: int) -> int:
+        """Let level k hold `capacity` buckets (at least `shrink_floor(k)`); returns the bytes
+        added. Growing keeps all it holds; shrinking forgets its oldest buckets, which the
+        levels above have seen."""
+        if capacity < self.shrink_floor(k):
+            raise ValueError(f"level {k} has buckets to pass on that {capacity} would drop")
+        return self.levels[k].rows.resize(capacity)
+
+    def shrink_floor(self, k: int) -> int:
+        """The fewest buckets level k can keep without dropping one not yet passed up."""
+        return self._pending[k] + 2
+
     def append(self, times: np.ndarray, values: np.ndarray, ordered: bool = False) -> int:
-        """Add samples (times in epoch seconds). Returns how many arrived out of order; those are
-        kept, in the newest bucket at the time they arrived. `ordered` skips the check."""
+        """Add samples (times in epoch seconds) to the base level. Returns how many arrived out
+        of order (judged by level-0 bucket); those are kept, in the newest bucket at the time
+        they arrived. `ordered`: the times are known to be sorted, skip that check."""
         if not len(times):
             return 0
-        idx = bucket_indices(times, 0)
-        last = self.levels[0].last_index
-        late = 0
-        if (last is not None and idx[0] < last) or (not ordered and np.any(idx[1:] < idx[:-1])):
+        last, late = self._last0, 0
+        if (ordered or not np.any(times[1:] < times[:-1])) and (
+            last is None or int(times[0] * _INV_W0) >= last
+        ):
+            idx = bucket_indices(times, self.base)
+            self._last0 = int(times[-1] * _INV_W0)
+        else:
+            idx = bucket_indices(times, 0)
             before = idx.copy()
             if last is not None:
                 np.maximum(idx, last, out=idx)
             np.maximum.accumulate(idx, out=idx)
             late = int(np.count_nonzero(idx != before))
+            self._last0 = int(idx[-1])
+            idx >>= 2 * self.base
         idx, mn, mx = group(idx, values, values)
-        self._merge(0, idx, mn, mx)
+        self._merge(self.base, idx, mn, mx)
         return late
 
-    def _merge(self, level: int, idx: np.ndarray, mn: np.ndarray, mx: np.ndarray) -> None:
-        """Merge into `level` in pieces of half a level, passing buckets up whenever half a
-        level is pending: no level ever forgets a bucket the level above has not seen, however
-        many buckets one append (or one propagation of sparse data) brings."""
-        step = max(self._capacity // 2, 1)
-        for i in range(0, len(idx), step):
-            piece = idx[i : i + step]
-            self.levels[level].merge(piece, mn[i : i + step], mx[i : i + step])
-            self._added(level, piece)
-            if level < len(self.levels) - 1 and self._pending[level] >= step:
-                self._propagate(level)
+    def fit_base(self, spacing: float) -> None:
+        """Feed from the first level whose buckets are wider than the sample `spacing`: finer
+        ones would hold one sample per bucket, as the owner's raw samples do. Lowered only once
+        the level below would hold two samples a bucket, so a rate near a boundary does not make
+        a level flap between fed and emptied."""
+        up, down = levels_finer_than(spacing), levels_finer_than(2 * spacing)
+        if up > self.base or down < self.base:
+            self.set_base(up if up > self.base else down)
+
+    def set_base(self, base: int) -> None:
+        """Feed level `base` from now on. Levels below stop receiving and are emptied, after
+        passing on what they hold: at the series' sample spacing they would hold one sample
+        per bucket, which the raw ring has. A level fed again starts empty (covering nothing
+        before its first bucket), so no level ever claims samples it did not get."""
+        if base > self.base:
+            self.sync(base)
+        for j in range(min(base, self.base), max(base, self.base)):
+            self.levels[j].restart()
+            self._pending_from[j], self._pending[j] = self.levels[j].rows.total, 0
+        self.base = base
+
+    def _merge(self, j: int, idx: np.ndarray, mn: np.ndarray, mx: np.ndarray) -> None:
+        """Merge into level j. No level may forget a bucket the level above has not seen, so
+        what is pending is passed up just before a merge could push it out (as late as
+        possible: upper levels are then updated in few, large steps), and a merge of more than
+        the level holds is passed up whole at once (min and max do not mind a bucket passed up
+        twice)."""
+        level = self.levels[j]
+        rows = level.rows
+        n = len(idx)
+        if (
+            self.grow is not None
+            and len(rows) + n > rows.capacity < self.capacity
+            and rows.total >= level.retry_at
+        ):
+            self.grow(j, idx)
+        if j == len(self.levels) - 1:
+            level.merge(idx, mn, mx)
+            return
+        if self._pending[j] + 1 + n > rows.capacity:  # + 1: the last row passed up may grow
+            self._propagate(j)
+        if n >= rows.capacity:
+            level.merge(idx, mn, mx)
+            level.changed = False
+            self._pending_from[j], self._pending[j] = rows.total - 1, 0
+            self._merge(j + 1, *group(idx >> 2, mn, mx))
+            return
+        level.merge(idx, mn, mx)
+        self._pending[j] += n
 
     def sync(self, upto: int | None = None) -> None:
         """Bring levels 1..`upto` (default: all) up to date with level 0."""
         upto = len(self.levels) - 1 if upto is None else upto
         for j in range(upto):
             self._propagate(j)
-
-    def _added(self, level: int, idx: np.ndarray) -> None:
-        self._pending[level] += len(idx)
 
     def _propagate(self, j: int) -> None:
         """Pass level j's buckets since the last time up into level j+1."""
@@ -178,23 +244,31 @@ class Pyramid:
         idx, mn, mx = group(idx >> 2, mn, mx)
         self._merge(j + 1, idx, mn, mx)
 
-    def envelope(self, t0: float, t1: float, columns: int):
+    def envelope(self, t0: float, t1: float, columns: int, raw: RawColumns | None = None):
         """(x, ymin, ymax) per column for the time span [t0, t1], at most ~`columns` columns.
 
         x is the column's centre. Each column is a whole number of buckets, aligned to
-        absolute time, so its min/max are exact for the samples inside it."""
+        absolute time, so its min/max are exact for the samples inside it. Where the level has
+        forgotten the start of the span, `raw(k, m, first, last)` may give the same columns
+        from the samples themselves (or None); otherwise the next coarser level is used."""
         width = max((t1 - t0) / max(columns, 1), bucket_width(0))
         k = level_for(width, len(self.levels))
         while True:
             b = bucket_width(k)
             m = max(1, math.ceil(width / b - 1e-9))
             first = math.floor(t0 / b) // m * m  # the first bucket of the first column
+            last = math.floor(t1 / b) // m * m + m - 1  # the last bucket of the last column
             self.sync(k)  # levels 1..k only: coarser ones are not read by this frame
-            if k == len(self.levels) - 1 or self.levels[k].covers(first):
+            if self.levels[k].covers(first):
+                break
+            got = raw(k, m, first, last) if raw is not None else None
+            if got is not None:
+                self.last_column_width = m * b
+                return got
+            if k == len(self.levels) - 1:
                 break
             k += 1
         self.last_column_width = m * b
-        last = math.floor(t1 / b) // m * m + m - 1  # the last bucket of the last column
         idx, mn, mx = self.levels[k].window(first, last)
         if not len(idx):
             empty = np.empty(0)

@@ -1,26 +1,49 @@
 """Per-series buffers that the chart reads: recent samples at full resolution plus a min/max
-pyramid for everything else, inside a fixed memory budget.
+pyramid for everything else, each sized by its series' rate inside one memory budget.
 
 Written and read by the consumer thread (the chart's frames are built there too), with a lock
-per series for readers on other threads. Memory is
-preallocated per series when the series first appears, so it stays flat whatever the rate; a
-series that would exceed the budget is refused and its samples counted as dropped, never
-silently lost.
+per series for readers on other threads.
+
+Sizing: a fixed 12.9 MiB per series let 512 MB hold 39 series, most of them slow. A series
+starts at ~14 KiB; a part of it grows (doubling, up to that old size) only before it would forget
+what a view may still ask for. A level: its last CORE_SPAN buckets (FULL_SPAN while memory is
+plenty; app.core.pyramid). The raw ring: the last RAW_SAMPLES samples (what 2048 columns show
+one per column) or 0.125 s (columns narrower than a level-0 bucket). Levels with buckets no
+wider than the sample spacing are not fed: the raw ring holds the same and serves their views.
+After 10 min among many: 2/s 82 KiB, 100/s 350 KiB; alone: 100/s 1 MiB, 1.25M/s 10.4 MiB.
+
+Budget: a new series is admitted while its minimum fits, else refused with a reason the UI can
+show (`refusal`), its samples counted as dropped. So that later series still get that minimum,
+growth a view needs stops at 7/8 of the budget (the rest: 4,700 minimums in 512 MB, 150 in 16
+MB); growth to FULL_SPAN (4/3 narrower columns for some views) at 1/4, where it costs nobody
+anything (8 series at 1.25 MHz take 83 MB). A level the full budget refuses takes from finer
+parts of its own series: recent detail gives way to history, never the reverse. Memory stays
+resident, `nbytes` counts arrays and objects; views of a series kept short by the budget fall
+back to coarser levels, still exact.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from app.core.pyramid import LEVELS, Pyramid, bucket_width, group
-from app.core.sliding import SlidingArrays
+from app.core.pyramid import CORE_SPAN, FULL_SPAN, Pyramid, bucket_width, group, sample_columns
+from app.core.sliding import SampleRing, free_by_halving, pow2, slack_for
 from producers.wire import Chunk
 
 SeriesKey = tuple[str, str]  # (producer, series)
+Budget = Callable[[int, bool], bool]  # (bytes, needed by a view) -> granted (and taken)
+
+RAW_MIN, LEVEL_MIN = 64, 8  # rows a new series starts with: raw ring, each level
+RAW_SAMPLES = 2048  # raw rows worth keeping however slow the series
+RAW_SPAN_S = 2048 * bucket_width(0)  # views with columns narrower than a bucket: 0.125 s
+RESERVE, COMFORT = 1 / 8, 1 / 4  # of the budget: see the module docstring
+STEAL_FLOOR = 2048  # buckets a level keeps for others: live frames of one bucket per column
+OBJECT_BYTES = 9 << 10  # a series' Python objects: 41 small arrays' headers, 14 ring objects
 
 
 @dataclass
@@ -38,52 +61,104 @@ class Envelope:
         return self.ymin is self.ymax
 
 
-_ARANGE = np.arange(1 << 17, dtype=np.float64)
-
-
-def _arange(n: int) -> np.ndarray:
-    return _ARANGE[:n] if n <= len(_ARANGE) else np.arange(n, dtype=np.float64)
-
-
 class SeriesBuffer:
-    def __init__(self, raw_capacity: int, bucket_capacity: int):
-        self.raw = SlidingArrays(raw_capacity, np.float64, np.float64)
-        self.pyramid = Pyramid(bucket_capacity)
-        self.count = 0
-        self.late = 0
-        self.last_value = math.nan
-        self.last_time = -math.inf
+    """One series. `budget(bytes, needed)` is asked before any growth (None: always yes);
+    `grow=False` preallocates the maxima, as before sizing by rate (for comparison)."""
+
+    def __init__(
+        self,
+        raw_capacity: int = 1 << 18,
+        bucket_capacity: int = 8192,
+        budget: Budget | None = None,
+        grow: bool = True,
+    ):
+        self.raw_max, self._grows = raw_capacity, grow
+        self._budget = budget or (lambda extra, needed: True)
+        if grow:
+            self.raw = SampleRing(min(RAW_MIN, raw_capacity), slack_for(RAW_MIN))
+            self.pyramid = Pyramid(bucket_capacity, initial=LEVEL_MIN, grow=self._grow_level)
+        else:  # one copy per row at any rate, as before (app.core.sliding)
+            self.raw = SampleRing(raw_capacity)
+            self.pyramid = Pyramid(bucket_capacity)
+        self._raw_retry = self._rebase_at = 0  # raw rows: ask to grow, look at the rate, from
+        self.count = self.late = self.denied = 0  # denied: growths the budget refused
+        self.last_value, self.last_time = math.nan, -math.inf
 
     @property
     def nbytes(self) -> int:
+        """What the series takes: its arrays, and the objects around them (measured with
+        tracemalloc; twice the arrays of a new series, so the budget must count them)."""
+        return self.array_bytes + OBJECT_BYTES
+
+    @property
+    def array_bytes(self) -> int:
         return self.raw.nbytes + self.pyramid.nbytes
 
     def append(self, chunk: Chunk) -> None:
-        n = len(chunk)
-        if n > self.raw.capacity:
-            times, values = chunk.timestamps, chunk.values
-            self.raw.append(times, values)
-        else:  # write straight into the ring, then index the ring's rows: no temporaries
-            times, values = self.raw.reserve(n)
-            if chunk.explicit_times is None:
-                np.multiply(_arange(n), chunk.dt, out=times)
-                times += chunk.t0  # the same arithmetic as Chunk.timestamps, bit for bit
-            else:
-                times[:] = chunk.explicit_times
-            values[:] = chunk.values
-        self.late += self.pyramid.append(times, values, ordered=chunk.explicit_times is None)
+        n, raw, regular = len(chunk), self.raw, chunk.explicit_times is None
+        if len(raw) + n > raw.capacity < self.raw_max and raw.total >= self._raw_retry:
+            self._grow_raw(chunk)
+        times, values, in_order = raw.add(
+            chunk.values, chunk.t0, chunk.dt, chunk.explicit_times, self.last_time
+        )
+        if raw.total >= self._rebase_at and self._grows:
+            self.pyramid.fit_base(chunk.dt if regular else raw.spacing())
+            self._rebase_at = raw.total + max(raw.capacity // 2, 16)
+        self.late += self.pyramid.append(times, values, ordered=in_order)
         self.count += n
         self.last_value = float(values[-1])
         self.last_time = max(self.last_time, float(times[-1]))
 
+    def _grow_raw(self, chunk: Chunk) -> None:
+        """Grow the raw ring if it would forget one of the samples it should keep."""
+        raw, n = self.raw, len(chunk)
+        first = chunk.t0 if chunk.explicit_times is None else float(chunk.explicit_times[0])
+        recent = raw.recent(n, first, max(self.last_time, chunk.last_time), RAW_SPAN_S)
+        want = min(pow2(max(RAW_SAMPLES, recent)), pow2(len(raw) + n), self.raw_max)
+        free = raw.capacity - recent  # rows that can come before a needed one is pushed out
+        if want > raw.capacity:
+            if self._budget(raw.resize_cost(want), True):
+                raw.resize(want)
+                return
+            self.denied += 1
+            free = raw.capacity  # refused: ask again once it turned over
+        self._raw_retry = raw.total + max(free, 1)
+
+    def _grow_level(self, k: int, idx: np.ndarray) -> None:
+        """Pyramid's grow hook: level k would forget; grow it as views need, budget allowing."""
+        p = self.pyramid
+        level, cap = p.levels[k], p.levels[k].rows.capacity
+        free = cap  # rows that can come before a bucket in the span is pushed out
+        for span, needed in ((FULL_SPAN, False), (CORE_SPAN, True)):
+            rows = level.rows_within(idx, span)
+            want = min(pow2(rows), p.capacity)
+            if want <= cap:
+                free = cap - rows if cap < span else cap  # never more rows than buckets
+                break
+            extra = level.rows.resize_cost(want)
+            if self._budget(extra, needed) or (needed and self._take_from_finer(k, extra)):
+                p.resize(k, want)
+                return
+            self.denied += needed
+        level.retry_at = level.rows.total + max(free, 1)
+
+    def _take_from_finer(self, k: int, extra: int) -> bool:
+        """The budget is full: shrink this series' finer parts for level k, the raw ring first,
+        then finer levels, but none below STEAL_FLOOR buckets (live views keep their columns)."""
+        p = self.pyramid
+        parts = [(self.raw, RAW_MIN)]
+        parts += [(p.levels[j].rows, max(STEAL_FLOOR, p.shrink_floor(j))) for j in range(p.base, k)]
+        return free_by_halving(parts, extra, lambda net: self._budget(net, True))
+
     def envelope(self, t0: float, t1: float, columns: int) -> Envelope:
         width = (t1 - t0) / max(columns, 1)
-        if 0 < width < bucket_width(0):
+        in_order = self.raw.in_order  # else raw reads cannot search the ring by time
+        if in_order and 0 < width < bucket_width(0):
             w = math.ldexp(1.0, math.floor(math.log2(width)))  # power of two: exact columns
             lo, hi = math.floor(t0 / w) * w, (math.floor(t1 / w) + 1) * w  # whole columns
             if self.raw.covers(0, lo):
                 return self._raw_envelope(lo, hi, w, columns)
-        x, mn, mx = self.pyramid.envelope(t0, t1, columns)
+        x, mn, mx = self.pyramid.envelope(t0, t1, columns, self._raw_columns if in_order else None)
         return Envelope(x, mn, mx, self.pyramid.last_column_width)
 
     def _raw_envelope(self, t0: float, t1: float, w: float, columns: int) -> Envelope:
@@ -95,30 +170,44 @@ class SeriesBuffer:
         idx, mn, mx = group((t * (1.0 / w)).astype(np.int64), v, v)
         return Envelope((idx + 0.5) * w, mn, mx, w)
 
+    def _raw_columns(self, k: int, m: int, first: int, last: int):
+        """Level k's columns of m buckets, `first`..`last`, from the raw samples (None if the
+        ring has forgotten the start too): what the level would give had it kept them."""
+        b = bucket_width(k)
+        if not self.raw.covers(0, first * b):
+            return None
+        # bucket boundaries: a sample's bucket is decided by its time alone, so the search is
+        # exact; one neighbour sample each side at most (the one past `last` lies beyond it)
+        s = self.raw.slice_between(0, first * b, np.nextafter((last + 1) * b, -math.inf))
+        return sample_columns(self.raw.columns[0][s], self.raw.columns[1][s], k, m)
+
+
+def _mb(n: float) -> str:
+    mb = n / (1 << 20)
+    return f"{mb:,.0f} MB" if mb >= 10 else f"{mb:.2g} MB"
+
 
 class SeriesStore:
     """All series. Each series has its own lock: the consumer appending to one series never
-    makes the chart wait to read another (one store-wide lock measured as event-loop lag)."""
+    makes the chart wait to read another (one store-wide lock measured as event-loop lag).
+    Capacities are each series' maxima; `grow=False` allocates them up front (as before)."""
 
     def __init__(
         self,
         budget_bytes: int = 512 << 20,
         raw_capacity: int = 1 << 18,
         bucket_capacity: int = 8192,
+        grow: bool = True,
     ):
         self.budget_bytes = budget_bytes
-        self._raw_capacity = raw_capacity
-        self._bucket_capacity = bucket_capacity
+        self._sizes = (raw_capacity, bucket_capacity)
+        self._grow = grow
+        self.series_cost = SeriesBuffer(*self._sizes, grow=grow).nbytes  # a new series' bytes
         self._series: dict[SeriesKey, tuple[threading.Lock, SeriesBuffer]] = {}
-        self._registry = threading.Lock()  # guards adding/removing series
-        self.nbytes = 0
-        self.refused: set[SeriesKey] = set()  # series turned away: the budget was full
+        self._registry = threading.Lock()  # guards adding/removing series, and nbytes
+        self.nbytes = 0  # what every series' arrays take, as allocated
+        self.refused: dict[SeriesKey, str] = {}  # series turned away, and why
         self.version = 0  # bumps on every append: the chart skips frames when nothing changed
-
-    @property
-    def series_cost(self) -> int:
-        """Bytes one series takes: 2x (time, value) rows + 2x (index, min, max) per level."""
-        return 2 * 16 * self._raw_capacity + LEVELS * 2 * 24 * self._bucket_capacity
 
     def series_keys(self) -> list[SeriesKey]:
         with self._registry:
@@ -143,12 +232,37 @@ class SeriesStore:
             if key in self._series:
                 return self._series[key]
             if self.nbytes + self.series_cost > self.budget_bytes:
-                self.refused.add(key)
+                n, budget = len(self._series), _mb(self.budget_bytes)
+                self.refused.setdefault(key, f"memory budget full: {budget} in {n:,} series")
                 return None
-            buf = SeriesBuffer(self._raw_capacity, self._bucket_capacity)
+            self.refused.pop(key, None)
+            buf = SeriesBuffer(*self._sizes, budget=self._take, grow=self._grow)
             self._series[key] = (threading.Lock(), buf)
             self.nbytes += buf.nbytes
             return self._series[key]
+
+    def _take(self, extra: int, needed: bool) -> bool:
+        """A series grows by `extra` bytes (< 0: shrinks): granted, and counted, or not."""
+        limit = self.budget_bytes * ((1 - RESERVE) if needed else COMFORT)
+        with self._registry:
+            if extra > 0 and self.nbytes + extra > limit:
+                return False
+            self.nbytes += extra
+            return True
+
+    def refusal(self, key: SeriesKey) -> str | None:
+        """Why the series was refused, e.g. "memory budget full: 16 MB in 3,406 series"."""
+        return self.refused.get(key)
+
+    def usage_text(self) -> str:
+        """For the UI, e.g. "212 MB of 512 MB in 1,000 series; 3 refused (memory budget
+        full)"; "kept short": series that could not grow as far as their views could use."""
+        with self._registry:
+            buffers, refused = [buf for _, buf in self._series.values()], len(self.refused)
+        text = f"{_mb(self.nbytes)} of {_mb(self.budget_bytes)} in {len(buffers):,} series"
+        if short := sum(1 for buf in buffers if buf.denied):
+            text += f"; {short:,} kept short by the budget"
+        return text + (f"; {refused:,} refused (memory budget full)" if refused else "")
 
     def buffer(self, key: SeriesKey) -> SeriesBuffer:
         """The series' buffer itself, for inspection when nothing appends (tests, tools)."""
@@ -181,5 +295,6 @@ class SeriesStore:
     def clear(self) -> None:
         with self._registry:
             self._series.clear()
+            self.refused.clear()
             self.nbytes = 0
             self.version += 1
