@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
             self.lag_meter.percentile(99, seconds=5.0),
             self.engine.store.nbytes,
             dropped,
+            self.engine.store.usage_text(),
         )
         self.toolbar.show_recording(self.engine.recorder)
 

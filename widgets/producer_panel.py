@@ -70,7 +70,9 @@ class ProducerPanel(QTableWidget):
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setSectionResizeMode(COL["Last error"], QHeaderView.Stretch)
         self._rows: dict[str, int] = {}
+        self._last: dict[str, RowStatus] = {}
         self.cellDoubleClicked.connect(self._on_cell_double_clicked)
+        self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
 
     def set_producers(self, names_and_kinds: list[tuple[str, str]]) -> None:
         self.setRowCount(0)
@@ -133,16 +135,33 @@ class ProducerPanel(QTableWidget):
         return self.findChild(QLabel, f"stateLabel:{name}")
 
     def update_rows(self, rows: list[RowStatus]) -> None:
+        """Show the engine's rows. The state (word, colour, tooltip, buttons) is kept up to date
+        on every row; the figures (rate, totals, uptime...) only on the rows in sight and as they
+        scroll into it: with 100 producers, refreshing every cell 4 times a second was most of
+        the GUI thread's time for nothing anyone could see."""
+        self._last = {status.name: status for status in rows}
+        first, last = self._visible_rows()
         widened: set[int] = set()
         for status in rows:
             row = self._rows.get(status.name)
             if row is not None:
-                widened |= self._update_row(row, status)
+                widened |= self._update_state(row, status)
+                if first <= row <= last:
+                    widened |= self._update_figures(row, status)
         for col in widened:
             self.resizeColumnToContents(col)
 
-    def _update_row(self, row: int, s: RowStatus) -> set[int]:
-        """Copy a status into the row's cells; returns the columns a text outgrew."""
+    def _visible_rows(self) -> tuple[int, int]:
+        first = self.rowAt(0)
+        last = self.rowAt(self.viewport().height() - 1)
+        return (0 if first < 0 else first), (self.rowCount() - 1 if last < 0 else last)
+
+    @pyqtSlot(int)
+    def _on_scrolled(self, _value: int) -> None:
+        self.update_rows(list(self._last.values()))
+
+    def _update_state(self, row: int, s: RowStatus) -> set[int]:
+        """The row's state label and buttons; returns the columns a text outgrew."""
         label = self.cellWidget(row, COL["State"])
         style = f"color: {'#d64545' if s.stalled else STATE_COLORS[s.state]}; font-weight: bold;"
         if label.styleSheet() != style:  # restyling is costly: only on change
@@ -152,9 +171,16 @@ class ProducerPanel(QTableWidget):
         tip = s.traceback or s.error or s.state_text
         if label.toolTip() != tip:
             label.setToolTip(tip)
+        actions = self.cellWidget(row, ACTIONS)
+        actions.findChild(QPushButton, f"startButton:{s.name}").setEnabled(s.can_start)
+        actions.findChild(QPushButton, f"stopButton:{s.name}").setEnabled(s.can_stop)
+        self.item(row, COL["Last error"]).setToolTip(tip if s.error else "")
+        too_wide = label.sizeHint().width() > self.columnWidth(COL["State"])
+        return {COL["State"]} if too_wide else set()
+
+    def _update_figures(self, row: int, s: RowStatus) -> set[int]:
+        """The row's figures (only while it is in sight); returns the columns a text outgrew."""
         widened = set()
-        if label.sizeHint().width() > self.columnWidth(COL["State"]):
-            widened.add(COL["State"])
         metrics = self.fontMetrics()
         for col, text in (
             ("PID", s.pid), ("Samples/s", s.rate), ("Total", s.total), ("Dropped", s.dropped),
@@ -166,14 +192,10 @@ class ProducerPanel(QTableWidget):
                 too_wide = metrics.horizontalAdvance(text) + 16 > self.columnWidth(COL[col])
                 if too_wide and col != "Last error":  # that one stretches to fill the row
                     widened.add(COL[col])
-        self.item(row, COL["Last error"]).setToolTip(tip if s.error else "")
         dropped = self.item(row, COL["Dropped"])
         if dropped.data(Qt.UserRole) != s.has_drops:
             dropped.setData(Qt.UserRole, s.has_drops)
             dropped.setForeground(QBrush(WARN) if s.has_drops else self.palette().text())
-        actions = self.cellWidget(row, ACTIONS)
-        actions.findChild(QPushButton, f"startButton:{s.name}").setEnabled(s.can_start)
-        actions.findChild(QPushButton, f"stopButton:{s.name}").setEnabled(s.can_stop)
         return widened
 
     @pyqtSlot(int, int)

@@ -30,10 +30,18 @@ class StatusReadout:
         )
 
     def show_perf(
-        self, rate: float, fps: float, lag_p99_s: float, buffer_bytes: int, dropped: int
+        self,
+        rate: float,
+        fps: float,
+        lag_p99_s: float,
+        buffer_bytes: int,
+        dropped: int,
+        buffers_detail: str = "",
     ) -> None:
+        """`buffers_detail`: the store's own account (budget, series, refusals), on hover."""
         self.perf.setText(
             f"in {format_rate(rate)} · {fps:.0f} fps · lag p99 {lag_p99_s * 1e3:.0f} ms · "
             f"buffers {format_bytes(buffer_bytes)} · dropped {format_count(dropped)}"
         )
+        self.perf.setToolTip(f"memory for the chart's buffers: {buffers_detail}")
         self.perf.setStyleSheet("color: #d64545;" if dropped else "")

@@ -120,6 +120,7 @@ class Engine:
         self.view = EngineView()
         self._runs: dict[RunKey, RunRecord] = {}
         self._hello: set[RunKey] = set()
+        self._refused: dict[tuple[str, str], str] = {}  # series the store turned away, told
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._notes: deque = deque()  # draining thread -> control thread
         self._news: deque[News] = deque()  # control thread -> front end
@@ -279,6 +280,7 @@ class Engine:
         now = time.monotonic()
         self._account_runs(now)
         self._check_frozen()
+        self._check_refused()
         self._publish()
 
     def _apply_notes(self) -> None:
@@ -344,6 +346,18 @@ class Engine:
             if frozen != entry.frozen:
                 self.supervisor.note_frozen(entry.name, frozen)
 
+    def _check_refused(self) -> None:
+        """A series the store turned away (memory budget full) is said once, with what to do;
+        its producer's row shows it too, and its samples count as that producer's drops."""
+        if self.store is None or len(self.store.refused) == len(self._refused):
+            return
+        for (producer, series), reason in list(self.store.refused.items()):
+            if (producer, series) in self._refused:
+                continue
+            self._refused[(producer, series)] = reason
+            text = f"{producer}/{series} is not kept: {reason}; raise [store] budget_mb"
+            self._tell(logging.WARNING, text, producer)
+
     def _on_change(self, change: StateChange) -> None:
         self._changed = True
         detail = f" ({change.detail})" if change.detail else ""
@@ -361,6 +375,12 @@ class Engine:
             out.append(self._news.popleft())
         return out
 
+    def _notes_by_producer(self) -> dict[str, str]:
+        notes: dict[str, str] = {}
+        for (producer, series), reason in self._refused.items():
+            notes.setdefault(producer, f"series {series} not kept: {reason}")
+        return notes
+
     def _publish(self) -> None:
         sup = self.supervisor
         entries = {
@@ -376,7 +396,7 @@ class Engine:
             if k.name in sup.entries and sup.entries[k.name].generation == k.generation
         )
         self.view = EngineView(
-            rows=tuple(build_rows(sup, self.counters, sup.clock())),
+            rows=tuple(build_rows(sup, self.counters, sup.clock(), self._notes_by_producer())),
             entries=entries,
             active=any(e.state in ALIVE or e.due_at for e in sup.entries.values()),
             all_stopped=all_stopped,

@@ -90,7 +90,12 @@ def state_text(sup: Supervisor, entry: Entry, now: float) -> str:
     return state.value
 
 
-def build_rows(sup: Supervisor, stats: CounterBook, now: float) -> list[RowStatus]:
+def build_rows(
+    sup: Supervisor, stats: CounterBook, now: float, notes: dict[str, str] | None = None
+) -> list[RowStatus]:
+    """One row per producer; `notes` adds a problem that is not the process's own (e.g. a
+    series the store refused) where the producer has no error of its own."""
+    notes = notes or {}
     rows = []
     for entry in sup.entries.values():
         counts = stats.snapshot(entry.name)
@@ -111,7 +116,7 @@ def build_rows(sup: Supervisor, stats: CounterBook, now: float) -> list[RowStatu
                 dropped=format_count(counts.dropped),
                 last_value=last,
                 uptime=format_duration(uptime) if uptime is not None else "",
-                error=entry.last_error,
+                error=entry.last_error or notes.get(entry.name, ""),
                 traceback=entry.traceback,
                 can_start=entry.state not in ALIVE,
                 can_stop=entry.state in (State.STARTING, State.RUNNING, State.BACKOFF)

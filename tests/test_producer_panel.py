@@ -1,0 +1,82 @@
+"""widgets.producer_panel on its own, fed RowStatus values as the engine publishes them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PyQt5.QtWidgets import QLabel, QPushButton
+
+from app.core.producer_rows import RowStatus
+from app.core.supervisor import State
+from widgets.producer_panel import COL, ProducerPanel
+
+NAMES = [f"p{i:02d}" for i in range(60)]
+
+
+def row(name: str, **changes) -> RowStatus:
+    base = RowStatus(
+        name=name, kind="sine", state=State.RUNNING, state_text="RUNNING", pid="123",
+        rate="100/s", total="1,000", dropped="0", last_value="0.5", uptime="0:10", error="",
+        traceback="", can_start=False, can_stop=True, stalled=False, has_drops=False,
+    )  # fmt: skip
+    return dataclasses.replace(base, **changes)
+
+
+def make_panel(qtbot) -> ProducerPanel:
+    panel = ProducerPanel()
+    qtbot.addWidget(panel)
+    panel.set_producers([(n, "sine") for n in NAMES])
+    panel.resize(900, 300)  # room for a handful of the 60 rows
+    panel.show()
+    qtbot.waitExposed(panel)
+    return panel
+
+
+def text(panel: ProducerPanel, name: str, column: str) -> str:
+    return panel.item(panel._rows[name], COL[column]).text()
+
+
+def test_states_follow_on_every_row_figures_on_the_rows_in_sight(qtbot):
+    panel = make_panel(qtbot)
+    panel.update_rows(
+        [row(n, state_text=f"RUNNING · {n}", total=f"{i}") for i, n in enumerate(NAMES)]
+    )
+    # every state label is current, in sight or not (automation reads them by name)
+    assert all(panel.findChild(QLabel, f"stateLabel:{n}").text() == f"RUNNING · {n}" for n in NAMES)
+    assert text(panel, NAMES[0], "Total") == "0"
+    assert text(panel, NAMES[-1], "Total") == ""  # far out of sight: not written yet
+    panel.scrollToBottom()  # scrolling brings the figures with it
+    qtbot.waitUntil(lambda: text(panel, NAMES[-1], "Total") == str(len(NAMES) - 1), timeout=2000)
+
+
+def test_buttons_follow_the_state_and_a_click_shows_at_once(qtbot):
+    panel = make_panel(qtbot)
+    name = NAMES[-1]
+    start = panel.findChild(QPushButton, f"startButton:{name}")
+    stop = panel.findChild(QPushButton, f"stopButton:{name}")
+    panel.update_rows([row(n, state=State.STOPPED, state_text="STOPPED", can_start=True,
+                           can_stop=False) for n in NAMES])  # fmt: skip
+    assert start.isEnabled() and not stop.isEnabled()
+    with qtbot.waitSignal(panel.start_requested) as blocker:
+        start.click()
+    assert blocker.args == [name]
+    panel.mark_pending(name, "start")  # what the window does until the engine confirms
+    assert not start.isEnabled() and stop.isEnabled()
+    assert panel.findChild(QLabel, f"stateLabel:{name}").text() == "STARTING…"
+
+
+def test_drops_are_red_and_the_error_has_its_traceback_on_hover(qtbot):
+    panel = make_panel(qtbot)
+    panel.update_rows([row(NAMES[0], dropped="12", has_drops=True, error="ValueError('x')",
+                           traceback="Traceback ...")])  # fmt: skip
+    item = panel.item(0, COL["Dropped"])
+    assert item.text() == "12" and item.foreground().color().name() == "#d64545"
+    assert panel.item(0, COL["Last error"]).toolTip() == "Traceback ..."
+    assert panel.findChild(QLabel, f"stateLabel:{NAMES[0]}").toolTip() == "Traceback ..."
+
+
+def test_double_click_asks_for_details(qtbot):
+    panel = make_panel(qtbot)
+    with qtbot.waitSignal(panel.details_requested) as blocker:
+        panel.cellDoubleClicked.emit(3, 0)
+    assert blocker.args == [NAMES[3]]
