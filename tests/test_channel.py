@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.core.channel import MAX_MESSAGES_PER_READER, Channel, RunKey
 from producers import wire
@@ -378,3 +380,28 @@ def test_samples_received_are_counted_per_run(channel, pipes):
         for key, n in b.received.items():
             totals[key] = totals.get(key, 0) + n
     assert totals == {old: 3, new: 1}
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(junk=st.binary(max_size=600), framed=st.booleans())
+def test_whatever_a_producer_writes_the_reader_survives(channel, pipes, junk, framed):
+    """Any bytes on a producer's pipe, framed or not: the channel never raises, reports what it
+    could not read as that producer's problem, and another producer's data still arrives."""
+    r, w = pipes()
+    other_r, other_w = pipes()
+    key = RunKey("junk", len(junk))
+    channel.add(key, r)
+    channel.add(B1, other_r)
+    payload = (struct.pack("!i", len(junk)) + junk) if framed else junk
+    os.write(w.fileno(), payload)
+    w.close()
+    other_w.send_bytes(data(values=[1.0, 2.0]))
+    batches = drain_until(channel, lambda bs: (key, "eof") in events(bs) and any(
+        name == "b" for b in bs for name, _ in b.chunks))  # fmt: skip
+    kinds = {e.kind for b in batches for e in b.events if e.key == key}
+    assert kinds <= {"hello", "error", "end", "eof", "bad_message"}
+    assert sum(len(c) for b in batches for name, c in b.chunks if name == "b") == 2
+    other_w.close()
+    drain_until(channel, lambda bs: (B1, "eof") in events(bs))
