@@ -608,3 +608,14 @@ def test_run_producer_flushes_on_normal_stop():
     outbox = FakeOutbox()
     assert _run_producer(LaunchSpec("s", "sine"), outbox, stop) == 0
     assert [m.type for m in outbox.controls] == [wire.HELLO]
+
+
+@pytest.mark.parametrize("kind", ["sine", "noise", "random_walk"])
+def test_channels_are_separate_series_on_the_same_grid(kind):
+    outbox = run_kind(kind, 3, rate_hz=1000.0, channels=3)
+    names = {c.series for c in outbox.chunks()}
+    assert names == {"ch0", "ch1", "ch2"}
+    grids = [assert_regular_grid(outbox, name, 1000.0) for name in sorted(names)]
+    assert all(len(g) == len(grids[0]) and g[0] == grids[0][0] for g in grids)
+    values = [outbox.series(name)[1] for name in sorted(names)]
+    assert not np.array_equal(values[0], values[1])  # not copies of one another

@@ -3,6 +3,7 @@
 import numpy as np
 
 from producers.builtin.sampled import (
+    CHANNELS_PARAM,
     SEED_PARAM,
     VALUE_LIMIT,
     SampledProducer,
@@ -31,18 +32,19 @@ class RandomWalk(SampledProducer):
         ),
         SEED_PARAM,
         rate_param(20.0),
+        CHANNELS_PARAM,
     )
 
     def __init__(self, **params):
         super().__init__(**params)
         self._rng = seeded_rng(self.p["seed"])
-        self._log_price = np.log(self.p["start"])
+        self._log_price = np.full(self.p["channels"], np.log(self.p["start"]))
 
-    def generate(self, index, dt):
+    def generate(self, index, dt, channel=0):
         steps = self._rng.normal(0.0, self.p["volatility"] * np.sqrt(dt), len(index))
         # A random walk drifts without bound: left alone, exp() overflows after long enough at
         # a high volatility. The log price stays within +-log(VALUE_LIMIT) instead.
-        path = np.clip(self._log_price + np.cumsum(steps), -_LOG_LIMIT, _LOG_LIMIT)
+        path = np.clip(self._log_price[channel] + np.cumsum(steps), -_LOG_LIMIT, _LOG_LIMIT)
         if len(path):
-            self._log_price = path[-1]
+            self._log_price[channel] = path[-1]
         return np.exp(path)

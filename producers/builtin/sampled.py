@@ -37,6 +37,12 @@ def wake_period(rate: float, min_interval: float) -> float:
 VALUE_LIMIT = 1e100
 
 
+CHANNELS_PARAM = Param(
+    "channels", int, 1, "independent series: 1 is one series `value`, more are ch0, ch1, …",
+    min=1, max=1024,
+)  # fmt: skip
+
+
 def rate_param(default: float) -> Param:
     return Param("rate_hz", float, default, "samples per second", min=0.001, max=50e6)
 
@@ -52,22 +58,30 @@ def seeded_rng(seed: int) -> np.random.Generator:
 class SampledProducer(Producer):
     series = "value"
 
-    def generate(self, index: np.ndarray, dt: float) -> np.ndarray:
-        """Values for sample numbers `index` (time since start = index * dt)."""
+    def generate(self, index: np.ndarray, dt: float, channel: int = 0) -> np.ndarray:
+        """Values of `channel` for sample numbers `index` (time since start = index * dt)."""
         raise NotImplementedError
+
+    @property
+    def series_names(self) -> list[str]:
+        channels = self.p.get("channels", 1)
+        return [self.series] if channels == 1 else [f"ch{k}" for k in range(channels)]
 
     def run(self, ctx) -> None:
         rate = self.p["rate_hz"]
         dt = 1.0 / rate
         period = wake_period(rate, ctx.batch_interval)
+        names = self.series_names
         start = time.time()
         sent = 0
         while ctx.running:
             due = int((time.time() - start) * rate) + 1 - sent
             while due > 0:
                 n = min(due, MAX_CHUNK)
-                values = self.generate(np.arange(sent, sent + n), dt)
-                ctx.emit(self.series, values, t0=start + sent * dt, dt=dt)
+                index = np.arange(sent, sent + n)
+                for channel, name in enumerate(names):
+                    values = self.generate(index, dt, channel)
+                    ctx.emit(name, values, t0=start + sent * dt, dt=dt)
                 sent += n
                 due -= n
             next_due = start + sent * dt - time.time()

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from producers.builtin.sampled import VALUE_LIMIT, SampledProducer, rate_param
+from producers.builtin.sampled import CHANNELS_PARAM, VALUE_LIMIT, SampledProducer, rate_param
 from producers.params import Param
 
 
@@ -15,9 +15,11 @@ class Sine(SampledProducer):
         Param("phase_deg", float, 0.0, "phase at start, degrees", min=-360.0, max=360.0),
         Param("offset", float, 0.0, "added to every value", min=-VALUE_LIMIT, max=VALUE_LIMIT),
         rate_param(200.0),
+        CHANNELS_PARAM,
     )
 
-    def generate(self, index, dt):
+    def generate(self, index, dt, channel=0):
         p = self.p
-        angle = 2 * np.pi * p["frequency_hz"] * dt * index + np.deg2rad(p["phase_deg"])
+        phase = p["phase_deg"] + 360.0 * channel / p["channels"]  # channels evenly out of phase
+        angle = 2 * np.pi * p["frequency_hz"] * dt * index + np.deg2rad(phase)
         return p["amplitude"] * np.sin(angle) + p["offset"]
