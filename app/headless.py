@@ -75,6 +75,8 @@ def record(
     finally:
         summary = engine.close(recorder_timeout=budget if "budget" in locals() else 0.5)
     _print_summary(engine, summary, out, time.monotonic() - started, stdout)
+    print(f"at most {recorder.max_behind_s:.2f} s between receiving a sample and writing it",
+          file=stdout)  # fmt: skip
     error = summary.error if summary is not None else None
     if error:
         print(f"error: {error}", file=stderr)

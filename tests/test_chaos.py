@@ -72,9 +72,11 @@ def operations(window, rng, tmp_path):
         lambda: toolbar.findChild(type(toolbar.record), "startAllAction").trigger(),
         lambda: toolbar.findChild(type(toolbar.record), "stopAllAction").trigger(),
         lambda: configure(window, rng),
-        lambda: toolbar.start_recording(str(tmp_path / f"rec{rng.randrange(3)}.parquet"))
-        if not toolbar.record.isChecked()
-        else toolbar.record.setChecked(False),
+        lambda: (
+            toolbar.start_recording(str(tmp_path / f"rec{rng.randrange(3)}.parquet"))
+            if not toolbar.record.isChecked()
+            else toolbar.record.setChecked(False)
+        ),
         lambda: toolbar.window.setCurrentIndex(rng.randrange(toolbar.window.count())),
         lambda: toolbar.follow.setChecked(not toolbar.follow.isChecked()),
         lambda: window.chart.getPlotItem().getViewBox().translateBy(x=rng.uniform(-5, 5)),
@@ -110,7 +112,9 @@ def test_chaos_storm_leaves_everything_working(qtbot, open_window, tmp_path):
     button(window, "start", "wave").click()  # ...and starts again, and data flows
     wait_state(qtbot, window, "wave", "RUNNING")
     total = window.engine.counters.snapshot("wave").samples
-    qtbot.waitUntil(lambda: window.engine.counters.snapshot("wave").samples > total, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: window.engine.counters.snapshot("wave").samples > total, timeout=WAIT_MS
+    )
     assert "RUNNING" in state_of(window, "wave")
     zombies = [p for p in me.children(recursive=True) if p.status() == psutil.STATUS_ZOMBIE]
     assert not zombies

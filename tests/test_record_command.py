@@ -38,7 +38,9 @@ def summary_of(stdout: str) -> dict[str, tuple[int, int]]:
     for line in stdout.splitlines()[2:]:
         name, written, dropped, *_ = line.split()
         rows[name] = (int(written), int(dropped))
-    return rows
+        if name == "total":
+            return rows
+    raise AssertionError(f"no summary in {stdout!r}")
 
 
 def session_file(tmp_path, text: str) -> Path:

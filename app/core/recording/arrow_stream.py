@@ -60,6 +60,7 @@ class ArrowStreamRecordingWriter:
         self._writer = pa.ipc.new_stream(self._sink, SCHEMA, options=_OPTIONS)
         self._pending: list = []
         self._end = 0
+        self._writeback = fileio.Writeback()
         self._undo: int | None = None
         self._broken = False  # the file no longer matches the dictionaries pyarrow sent
         try:
@@ -87,6 +88,7 @@ class ArrowStreamRecordingWriter:
             self._broken = True
             fileio.truncate(self._fd, self._end)
             raise
+        self._writeback.settle(self._fd, self._end)
         self._undo, self._end = self._end, end
 
     def undo_last_flush(self) -> None:
@@ -108,6 +110,7 @@ class ArrowStreamRecordingWriter:
                 self._writer.close()  # the end-of-stream marker
                 self._end = fileio.pwrite_all(self._fd, self._sink.take(), self._end)
         finally:
+            self._writeback.stop()
             os.close(self._fd)
             self._fd = -1
 

@@ -84,6 +84,7 @@ class CsvRecordingWriter:
         self._undo: int | None = None
         try:
             self._end = fileio.pwrite_all(self._fd, [HEADER], 0)
+            self._writeback = fileio.Writeback()
         except BaseException:
             os.close(self._fd)
             raise
@@ -120,6 +121,7 @@ class CsvRecordingWriter:
         except OSError:
             fileio.truncate(self._fd, self._end)  # no half line, no half flush
             raise
+        self._writeback.settle(self._fd, self._end)
         self._undo, self._end = self._end, end
 
     def undo_last_flush(self) -> None:
@@ -137,6 +139,7 @@ class CsvRecordingWriter:
         try:
             self.flush()
         finally:
+            self._writeback.stop()
             os.close(self._fd)
             self._fd = -1
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -69,3 +70,49 @@ def truncate(fd: int, size: int) -> None:
     """Cut the file back to `size` (best effort: the caller is already handling an error)."""
     with contextlib.suppress(OSError):
         os.ftruncate(fd, size)
+
+
+class Writeback:
+    """Starts the kernel writing what a recording has finished with, and drops it from the page
+    cache once written, a little at a time, on a thread of its own (starting writeback can
+    block on a busy disk; the recording's writer must not). Otherwise dirty pages pile up until
+    the kernel (or the memory cgroup) throttles our writes in bursts, and it keeps a long
+    recording from pushing the user's other files out of memory."""
+
+    def __init__(self) -> None:
+        self._done = 0
+        self._upto = 0
+        self._fd = -1
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def settle(self, fd: int, upto: int) -> None:
+        """Everything before `upto` will not change again (short of an undo)."""
+        if not hasattr(os, "posix_fadvise"):
+            return
+        with self._cv:
+            self._fd, self._upto = fd, max(self._upto, upto)
+            self._cv.notify()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="writeback", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Before the file is closed: its descriptor must not be advised after that."""
+        with self._cv:
+            self._fd = -1
+            self._cv.notify()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while self._fd >= 0 and self._upto <= self._done:
+                    self._cv.wait()
+                if self._fd < 0:
+                    return
+                fd, start, end = self._fd, self._done, self._upto
+                self._done = end
+            with contextlib.suppress(OSError):  # the file stays open until stop() joins us
+                os.posix_fadvise(fd, start, end - start, os.POSIX_FADV_DONTNEED)

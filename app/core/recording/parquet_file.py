@@ -94,6 +94,7 @@ class ParquetRecordingWriter:
         self._pending: list = []
         self._builder = FooterBuilder(_empty_template())
         self._end = len(MAGIC)  # where the footer starts: just after the last frame
+        self._writeback = fileio.Writeback()
         self._footer = self._builder.footer()
         self._undo: tuple | None = None
         try:
@@ -127,6 +128,7 @@ class ParquetRecordingWriter:
             self._restore(self._end, self._footer, exc)
             raise
         self._undo = (self._end, self._footer, mark)
+        self._writeback.settle(self._fd, self._end)  # the frames before this one are final
         self._end, self._footer = end - len(footer), footer
 
     def undo_last_flush(self) -> None:
@@ -160,6 +162,7 @@ class ParquetRecordingWriter:
         try:
             self.flush()
         finally:
+            self._writeback.stop()
             os.close(self._fd)
             self._fd = -1
 

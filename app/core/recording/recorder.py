@@ -124,6 +124,7 @@ class Recorder:
         # how long flushes take (recent maximum, decaying), to start them that much early; a
         # first guess of half the interval covers the first, slowest flushes (a cold start)
         self._flush_s = flush_interval_s / 2
+        self.max_behind_s = 0.0  # the most a sample waited between submit and the OS
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._thread.start()
@@ -278,6 +279,8 @@ class Recorder:
                         return
                     self._written.update(self._in_writer)
                     self._in_writer.clear()
+                    if since is not None:  # the oldest sample of this flush, now in the OS
+                        self.max_behind_s = max(self.max_behind_s, self._clock() - since)
                     self._in_writer_since = None
             if closing_done and not in_writer_bytes:
                 return
