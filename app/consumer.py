@@ -15,7 +15,9 @@ the last reference dropped, app.quit(), the QApplication torn down, interpreter 
 from __future__ import annotations
 
 import threading
+import time
 import traceback
+from collections import deque
 
 from PyQt5.QtCore import QThread, pyqtSignal
 
@@ -44,6 +46,7 @@ class ConsumerThread(QThread):
         self._request: FrameRequest | None = None
         self._renderer = StripRenderer()  # keeps the last image: frames scroll, not redraw
         self.error: str | None = None
+        self.build_costs: deque[float] = deque(maxlen=600)  # seconds spent building a frame
         self.finished.connect(self._on_finished)
 
     def start(self, *args) -> None:
@@ -56,7 +59,9 @@ class ConsumerThread(QThread):
                 self._engine.drain(WAIT_S)
                 request, self._request = self._request, None  # one atomic swap under the GIL
                 if request is not None and self._engine.store is not None:
+                    started = time.perf_counter()
                     frame = build_frame(self._engine.store, request, self._renderer)
+                    self.build_costs.append(time.perf_counter() - started)
                     self.frame_ready.emit(frame)
         except BaseException:
             self.error = traceback.format_exc()

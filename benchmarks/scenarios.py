@@ -1,18 +1,26 @@
 """The app scenarios, one per process: `python -m benchmarks.scenarios NAME [--quick]`.
 
-load:  8 producers x 1.25 M samples/s (10 M/s) into the live chart: throughput, drops, fps,
-       lag, click latency, send->store and sample->painted latency, RSS.
-dense: 8 series x >= 1 M points inside the visible window, 1 M samples/s arriving: fps and lag
-       while every frame covers 8 M samples (the cost must follow pixels, not samples).
-idle:  producers started, then all stopped: CPU of the whole app (GUI + children).
-soak:  the load scenario held for minutes: RSS drift after warm-up.
+All of them run the real MainWindow at 1280x800 (offscreen), the size users have.
+
+load:       8 producers x 1.25 M samples/s (10 M/s) into the live chart: throughput, drops,
+            fps, lag, click latency, send->store and sample->painted latency, RSS.
+load20:     the same at 8 x 2.5 M samples/s (20 M/s).
+dense:      8 series x >= 1 M points inside the visible window, 1 M samples/s arriving: fps
+            and lag while every frame covers 8 M samples (cost must follow pixels, not samples).
+idle:       producers started, then all stopped: CPU of the whole app (GUI + children).
+soak:       the load scenario held for minutes: RSS drift after warm-up.
+default:    the default session (4 slow producers): what the window costs, per frame too.
+scale100:   100 producers x 100 samples/s: time until all RUNNING, start-up stall, lag, CPU,
+            each producer's CPU and memory.
+series1000: 100 producers x 10 channels x 100 samples/s = 1,000 series: fps, lag, memory.
+slow1hz:    20 producers x 1 sample/s: what one slow producer costs.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from app.core.session import Session, parse_session
+from app.core.session import DEFAULT_SESSION, Session, load_session, parse_session
 from benchmarks.harness import emit, run_window
 
 LOAD_RATE = 1_250_000  # per producer; 8 of them = 10 M samples/s
@@ -20,15 +28,17 @@ DENSE_RATE = 125_000  # per producer; 8 of them = 1 M samples/s
 DENSE_WINDOW_S = 10.0  # 1.25 M points per series in view once full
 
 
-def session_of(rate: float, count: int, window_s: float = 30.0) -> Session:
+def session_of(
+    rate: float, count: int, window_s: float = 30.0, kinds=("sine", "noise"), channels: int = 1
+) -> Session:
     parts = [f"[chart]\nwindow_s = {window_s}\n"]
     for i in range(count):
-        kind = "sine" if i % 2 == 0 else "noise"
+        kind = kinds[i % len(kinds)]
         parts.append(
             f'[[producers]]\nname = "{kind}{i}"\nkind = "{kind}"\n'
-            f"[producers.params]\nrate_hz = {float(rate)}\n"
+            f"[producers.params]\nrate_hz = {float(rate)}\nchannels = {channels}\n"
         )
-    return parse_session("".join(parts), f"<bench {count}x{rate:g}/s>")
+    return parse_session("".join(parts), f"<bench {count}x{channels}x{rate:g}/s>")
 
 
 def load(quick: bool) -> dict:
@@ -55,7 +65,40 @@ def idle(quick: bool) -> dict:
     )
 
 
-SCENARIOS = {"load": load, "dense": dense, "idle": idle, "soak": soak}
+def load20(quick: bool) -> dict:
+    return run_window(session_of(2 * LOAD_RATE, 8), warmup_s=3, measure_s=6 if quick else 20)
+
+
+def default(quick: bool) -> dict:
+    return run_window(load_session(DEFAULT_SESSION), warmup_s=3, measure_s=8 if quick else 20)
+
+
+def scale100(quick: bool) -> dict:
+    session = session_of(100, 100, kinds=("sine",))
+    return run_window(session, warmup_s=3, measure_s=8 if quick else 20)
+
+
+def series1000(quick: bool) -> dict:
+    session = session_of(100, 100, kinds=("sine", "noise"), channels=10)
+    return run_window(session, warmup_s=5, measure_s=8 if quick else 20)
+
+
+def slow1hz(quick: bool) -> dict:
+    session = session_of(1, 20, kinds=("sine",))
+    return run_window(session, warmup_s=2, measure_s=10 if quick else 30, probes=False)
+
+
+SCENARIOS = {
+    "load": load,
+    "load20": load20,
+    "dense": dense,
+    "idle": idle,
+    "soak": soak,
+    "default": default,
+    "scale100": scale100,
+    "series1000": series1000,
+    "slow1hz": slow1hz,
+}
 
 
 def main() -> None:

@@ -225,13 +225,13 @@ def test_a_manual_range_change_signal_turns_follow_off_once(qtbot, make_chart):
     chart.follow_changed.connect(emitted.append)
     view = view_of(chart)
     x0, x1 = view.viewRange()[0]
-    frames = len(chart.frame_costs)
+    frames = len(chart.show_costs)
     view.setXRange(x0 - 20, x1 - 20, padding=0)  # what a pan does, then it tells:
     view.sigRangeChangedManually.emit([True, False])
     view.sigRangeChangedManually.emit([True, False])
     assert emitted == [False]
     assert not chart.following
-    qtbot.waitUntil(lambda: len(chart.frame_costs) > frames, timeout=WAIT_MS)  # redrawn at once
+    qtbot.waitUntil(lambda: len(chart.show_costs) > frames, timeout=WAIT_MS)  # redrawn at once
     assert view.viewRange()[0] == pytest.approx([x0 - 20, x1 - 20])  # not pulled back to now
 
 

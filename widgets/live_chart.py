@@ -80,7 +80,7 @@ class LiveChart(pg.PlotWidget):
         self.paint_times: deque[float] = deque(maxlen=600)  # perf_counter of painted frames
         self.frames_painted = 0
         self.frame_latencies: deque[float] = deque(maxlen=600)  # newest sample -> painted, s
-        self.frame_costs: deque[float] = deque(maxlen=600)  # seconds spent building a frame
+        self.show_costs: deque[float] = deque(maxlen=600)  # seconds spent showing a frame
         self.paint_costs: deque[float] = deque(maxlen=600)  # seconds spent painting
         self.y_range = StableRange()
         self._setup_plot()
@@ -219,6 +219,8 @@ class LiveChart(pg.PlotWidget):
                 continue
             x, y = line
             self._shown[key] = (x, y, y)
+            if curve.scene() is None:
+                self.addItem(curve)
             curve.setData(x - self.origin, y, connect="finite")
         view = self.getPlotItem().getViewBox()
         if self.following:
@@ -234,7 +236,7 @@ class LiveChart(pg.PlotWidget):
             if y_range is not None and y_range != request.y_range:
                 self._drawn = None  # the next frame redraws at the new scale
         self._newest_in_frame = strip.newest
-        self.frame_costs.append(time.perf_counter() - started)
+        self.show_costs.append(time.perf_counter() - started)
 
     def _legend_order(self, key: SeriesKey) -> tuple:
         return (self._order.get(key[0], len(self._order)), key)
@@ -248,7 +250,8 @@ class LiveChart(pg.PlotWidget):
             curve = pg.PlotCurveItem(
                 pen=pg.mkPen(color, width=1), antialias=False, name=series_label(key)
             )
-            self.addItem(curve)
+            # not in the plot until it has a line to draw (a sparse series): dense series are
+            # in the strip image, and 1,000 empty curves in the scene cost every paint
             curve.setVisible(key[0] not in self._hidden)
             curve.visibleChanged.connect(self._on_visibility_changed)
             self._curves[key] = curve

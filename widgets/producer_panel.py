@@ -10,7 +10,7 @@ Object names (`startButton:<name>`, `stopButton:<name>`, `stateLabel:<name>`, an
 from __future__ import annotations
 
 from PyQt5.QtCore import Qt, pyqtSignal, pyqtSlot
-from PyQt5.QtGui import QBrush, QColor
+from PyQt5.QtGui import QBrush, QColor, QPalette
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -32,13 +32,13 @@ COLUMNS = (
 COL = {name: i for i, name in enumerate(COLUMNS)}
 ACTIONS = len(COLUMNS) - 1
 STATE_COLORS = {
-    State.RUNNING: "#2e9d4f",
-    State.STARTING: "#c9a227",
-    State.STOPPING: "#c9a227",
-    State.BACKOFF: "#d9822b",
-    State.EXITED: "#d9822b",
-    State.FATAL: "#d64545",
-    State.STOPPED: "#808080",
+    State.RUNNING: QColor("#2e9d4f"),
+    State.STARTING: QColor("#c9a227"),
+    State.STOPPING: QColor("#c9a227"),
+    State.BACKOFF: QColor("#d9822b"),
+    State.EXITED: QColor("#d9822b"),
+    State.FATAL: QColor("#d64545"),
+    State.STOPPED: QColor("#808080"),
 }
 WARN = QColor("#d64545")
 
@@ -95,6 +95,10 @@ class ProducerPanel(QTableWidget):
             self.item(row, col).setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
         state = QLabel()
         state.setObjectName(f"stateLabel:{name}")
+        state.setTextFormat(Qt.PlainText)
+        bold = state.font()
+        bold.setBold(True)
+        state.setFont(bold)
         state.setContentsMargins(4, 0, 4, 0)
         self.setCellWidget(row, COL["State"], state)
         self.setCellWidget(row, ACTIONS, self._buttons(name))
@@ -163,9 +167,11 @@ class ProducerPanel(QTableWidget):
     def _update_state(self, row: int, s: RowStatus) -> set[int]:
         """The row's state label and buttons; returns the columns a text outgrew."""
         label = self.cellWidget(row, COL["State"])
-        style = f"color: {'#d64545' if s.stalled else STATE_COLORS[s.state]}; font-weight: bold;"
-        if label.styleSheet() != style:  # restyling is costly: only on change
-            label.setStyleSheet(style)
+        color = WARN if s.stalled else STATE_COLORS[s.state]
+        if label.palette().color(QPalette.WindowText) != color:  # a palette, not a style sheet:
+            palette = label.palette()  # re-polishing 100 style sheets stalled the window
+            palette.setColor(QPalette.WindowText, color)
+            label.setPalette(palette)
         if label.text() != s.state_text:
             label.setText(s.state_text)
         tip = s.traceback or s.error or s.state_text
