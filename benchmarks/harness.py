@@ -9,6 +9,7 @@ fresh process, several times, and aggregates.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -193,10 +194,8 @@ class Measurement:
         ]
         uss = []
         for p in self._producers()[:8]:
-            try:
+            with contextlib.suppress(psutil.Error):
                 uss.append(p.memory_full_info().uss)
-            except psutil.Error:
-                pass
         self.result = {
             "running_s": self.running_s,
             "startup_stall_ms": max(start_lags) * 1e3 if start_lags else None,

@@ -8,6 +8,7 @@ of file descriptors or threads. The seed is printed; `STREAMSCOPE_CHAOS_SEED=N` 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -48,10 +49,8 @@ def signal_producer(window, rng, sig) -> None:
 
 
 def _cont(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGCONT)
-    except ProcessLookupError:
-        pass
 
 
 def configure(window, rng) -> None:
