@@ -90,8 +90,11 @@ def test_chaos_storm_leaves_everything_working(qtbot, open_window, tmp_path):
     print(f"chaos seed {seed} (replay: STREAMSCOPE_CHAOS_SEED={seed})")
     rng = random.Random(seed)
     me = psutil.Process()
-    window = open_window(session(), Policy(startsecs=0.3, backoff_step=0.2, restart_delay=0.2,
-                                           stop_grace=0.3, term_grace=0.3, stall_after=1.0))  # fmt: skip
+    quick = Policy(
+        startsecs=0.3, backoff_step=0.2, restart_delay=0.2, stop_grace=0.3, term_grace=0.3,
+        stall_after=1.0,
+    )  # fmt: skip
+    window = open_window(session(), quick)
     wait_state(qtbot, window, "wave", "RUNNING")
     fds, threads = me.num_fds(), me.num_threads()
     ops = operations(window, rng, tmp_path)
