@@ -72,6 +72,7 @@ class LiveChart(pg.PlotWidget):
         self._siblings: dict[str, int] = {}  # producer -> series of it seen so far
         self._legend_due: float | None = None  # when the legend should be rebuilt
         self._legend_more: pg.LabelItem | None = None
+        self._legend_keys: list[SeriesKey] = []  # the entries shown, in order
         self._hidden: set[str] = set()  # producers whose series start hidden
         self._drawn: tuple | None = None  # (store version, t0, t1, width) of the last frame
         self._newest_in_frame: float | None = None
@@ -262,18 +263,25 @@ class LiveChart(pg.PlotWidget):
 
     def _rebuild_legend(self) -> None:
         """The legend in session order, at most LEGEND_MAX entries and a line for the rest.
-        Rebuilding costs ~1 ms an entry: once per batch of new series, not per series (100
-        producers starting used to rebuild it 100 times: seconds of a frozen window)."""
+        An entry costs ~2 ms to make: series that arrive in order are appended, the legend is
+        rebuilt only when one must go in between, and at most twice a second (100 producers
+        starting used to rebuild it 100 times: seconds of a frozen window)."""
         self._legend_due = None
-        self.legend.clear()
-        if self._legend_more is not None:
-            self.legend.layout.removeItem(self._legend_more)
-            self._legend_more = None
         ordered = sorted(self._curves, key=self._legend_order)
-        for key in ordered[:LEGEND_MAX]:
+        wanted = ordered[:LEGEND_MAX]
+        if wanted[: len(self._legend_keys)] != self._legend_keys:
+            self.legend.clear()
+            self._legend_keys = []
+        if self._legend_more is not None:  # it stays last: taken out while entries are added
+            self.legend.layout.removeItem(self._legend_more)
+        for key in wanted[len(self._legend_keys) :]:
             self.legend.addItem(self._curves[key], series_label(key))
-        if len(ordered) > LEGEND_MAX:
-            self._legend_more = pg.LabelItem(f"… and {len(ordered) - LEGEND_MAX} more series")
+            self._legend_keys.append(key)
+        more = len(ordered) - LEGEND_MAX
+        if more > 0:
+            if self._legend_more is None:
+                self._legend_more = pg.LabelItem("")
+            self._legend_more.setText(f"… and {more} more series")
             self.legend.layout.addItem(self._legend_more, self.legend.layout.rowCount(), 0, 1, 2)
 
     # -- events ----------------------------------------------------------------------------------
