@@ -220,8 +220,8 @@ class LiveChart(pg.PlotWidget):
                 continue
             x, y = line
             self._shown[key] = (x, y, y)
-            if curve.scene() is None:
-                self.addItem(curve)
+            if curve.scene() is None:  # into the view only: the plot would add a legend entry
+                self.getPlotItem().getViewBox().addItem(curve, ignoreBounds=True)
             curve.setData(x - self.origin, y, connect="finite")
         view = self.getPlotItem().getViewBox()
         if self.following:
