@@ -1,5 +1,5 @@
-"""Failure modes from DESIGN.md, each with real processes: kill -9 mid-stream, hang, close at
-full load, SIGKILL of the whole GUI process, parameters that cannot be pickled."""
+"""Failure modes a supervisor must survive, each with real processes: kill -9 mid-stream, hang,
+close at full load, SIGKILL of the whole GUI process, parameters that cannot be pickled."""
 
 from __future__ import annotations
 

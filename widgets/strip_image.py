@@ -28,12 +28,6 @@ class StripImageItem(pg.GraphicsObject):
         self._rect = QRectF(grid.t0 - origin, grid.y0, grid.t1 - grid.t0, grid.y1 - grid.y0)
         self.update()
 
-    def clear(self) -> None:
-        self.prepareGeometryChange()
-        self._image = self._pixels = None
-        self._rect = QRectF()
-        self.update()
-
     def boundingRect(self) -> QRectF:
         return self._rect
 

@@ -83,7 +83,10 @@ def state_text(sup: Supervisor, entry: Entry, now: float) -> str:
     if state is State.EXITED:
         restart = f"; restart in {max(entry.due_at - now, 0):.0f} s" if entry.due_at else ""
         return f"EXITED · {entry.exit_description}{restart}"
-    if state in (State.FATAL, State.STOPPED) and entry.exit_description:
+    if state is State.FATAL and entry.exit_description:
+        tries = sup.policy.startretries + 1
+        return f"FATAL · {entry.exit_description}; gave up after {tries} tries"
+    if state is State.STOPPED and entry.exit_description:
         return f"{state.value} · {entry.exit_description}"
     if entry.restarts and state in (State.STARTING, State.RUNNING):
         return f"{state.value} · restarted {entry.restarts} times"

@@ -1,0 +1,118 @@
+"""app.core.producer_rows: the words and figures a user reads in the producer panel, computed
+without Qt from the supervisor's state (fake processes and clock) and the counters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.core.channel import Batch, RunKey
+from app.core.counters import CounterBook
+from app.core.producer_rows import (
+    build_rows,
+    format_bytes,
+    format_count,
+    format_duration,
+    format_rate,
+    format_value,
+)
+from app.core.supervisor import Supervisor
+from producers.wire import Chunk
+from tests.test_supervisor import POLICY, FakeClock, FakeLauncher, Spec
+
+
+@pytest.fixture
+def sup():
+    clock = FakeClock()
+    supervisor = Supervisor(FakeLauncher(), POLICY, clock)
+    supervisor.add(Spec("a"))
+    return supervisor
+
+
+def the_row(sup, counters=None, notes=None):
+    (row,) = build_rows(sup, counters or CounterBook(sup.clock), sup.clock(), notes)
+    return row
+
+
+def running(sup) -> None:
+    sup.start("a")
+    sup.clock.advance(1.0)
+    sup.tick()
+
+
+def test_a_running_producer_reads_running_with_its_pid_and_uptime(sup):
+    running(sup)
+    sup.clock.advance(61)
+    row = the_row(sup)
+    assert (row.state_text, row.pid) == ("RUNNING · stalled, no data for 62 s", "1000")
+    sup.note_data("a", 1)
+    row = the_row(sup)
+    assert row.state_text == "RUNNING" and row.uptime == "1:02"
+    assert not row.can_start and row.can_stop
+
+
+@pytest.mark.parametrize(
+    ("frozen", "mid_message", "text"),
+    [
+        (True, False, "RUNNING · stalled: process stopped (SIGSTOP?), no data for 2 s"),
+        (False, True, "RUNNING · stalled mid-message for 2 s"),
+    ],
+)
+def test_why_a_producer_is_stalled_is_said(sup, frozen, mid_message, text):
+    running(sup)
+    sup.note_data("a", 1)
+    started = sup.clock()
+    sup.clock.advance(2.0)
+    sup.note_frozen("a", frozen)
+    sup.note_stall("a", 1, started if mid_message else None)
+    row = the_row(sup)
+    assert row.state_text == text and row.stalled
+
+
+def test_exits_say_how_and_what_comes_next(sup):
+    running(sup)
+    sup.entries["a"].handle.exitcode = -9
+    sup.tick()
+    assert the_row(sup).state_text == "EXITED · killed by SIGKILL; restart in 1 s"
+    assert the_row(sup).can_stop  # a pending restart can be cancelled
+
+
+def test_a_failing_start_backs_off_then_gives_up(sup):
+    sup.start("a")
+    for retry in range(1, 4):
+        sup.entries["a"].handle.exitcode = 3
+        sup.tick()
+        assert the_row(sup).state_text == f"BACKOFF · exit code 3; retry {retry}/3 in {retry} s"
+        sup.clock.advance(retry)
+        sup.tick()
+    sup.entries["a"].handle.exitcode = 3
+    sup.tick()
+    assert the_row(sup).state_text == "FATAL · exit code 3; gave up after 4 tries"
+
+
+def test_figures_come_from_the_counters_and_drops_are_flagged(sup):
+    running(sup)
+    counters = CounterBook(sup.clock)
+    chunk = Chunk("temp", np.array([1.0, 2.5]), t0=1.7e9, dt=0.5)
+    counters.ingest(Batch(chunks=[("a", chunk)], received={RunKey("a", 1): 2}))
+    counters.note_run_drops("a", 1, 1234)
+    row = the_row(sup, counters)
+    assert (row.total, row.dropped, row.has_drops) == ("2", "1,234", True)
+    assert row.last_value == "temp = 2.5"
+
+
+def test_a_problem_outside_the_process_shows_when_it_has_no_error_of_its_own(sup):
+    note = {"a": "series x not kept: memory budget full"}
+    assert the_row(sup, notes=note).error == note["a"]
+    sup.note_error("a", 0, "ValueError('boom')", "Traceback")
+    assert the_row(sup, notes=note).error == "ValueError('boom')"
+
+
+def test_formats():
+    assert [format_rate(r) for r in (0.5, 150, 25_000, 2_500_000)] == [
+        "0.5/s", "150/s", "25.0 k/s", "2.50 M/s",
+    ]  # fmt: skip
+    assert format_count(1234567) == "1,234,567"
+    assert [format_duration(s) for s in (59, 61, 3_725)] == ["0:59", "1:01", "1:02:05"]
+    assert format_value(float("nan")) == "" and format_value(1 / 3) == "0.333333"
+    assert [format_bytes(n) for n in (512, 2048, 3 << 20)] == ["512 B", "2.0 KB", "3.0 MB"]
