@@ -14,16 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.core.session import (
-    DEFAULT_SESSION,
-    MAX_BYTES,
-    MAX_KEY_PARTS,
-    MAX_NESTING,
-    MAX_TOKENS,
-    Session,
-    SessionError,
-    parse_session,
-)
+from app.core.session import DEFAULT_SESSION, MAX_BYTES, Session, SessionError, parse_session
+from app.core.toml_locator import MAX_KEY_PARTS, MAX_NESTING, MAX_TOKENS
 from producers import all_kinds
 from producers.params import validate_params
 
