@@ -24,74 +24,25 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import psutil
 
 from app.core.channel import Batch, Channel, RunKey
 from app.core.counters import CounterBook
+from app.core.engine_view import EngineView, News, make_view
 from app.core.launcher import ProcessLauncher
 from app.core.pipeline import Pipeline, forward_events
-from app.core.producer_rows import RowStatus, build_rows
+from app.core.runs import RunLedger
 from app.core.session import Session
 from app.core.store import SeriesStore
-from app.core.supervisor import ALIVE, Policy, State, StateChange, Supervisor
-from producers.tally import Tally
+from app.core.supervisor import Policy, State, StateChange, Supervisor
 
 log = logging.getLogger("streamscope")
 
 TICK_S = (0.1, 1.0)  # control thread period while something runs / when all is idle
 STALL_CHECK_S = 0.25
 FROZEN_CHECK_AFTER_S = 1.0  # a run quiet this long: look whether its process is stopped
-EOF_GRACE_S = 2.0  # a run whose process is gone but whose pipe stays open (inherited by a child)
 COALESCE_S = 0.004  # at most one drain cycle per this: 100 producers need not mean 2,000 wake-ups
-
-
-@dataclass
-class RunRecord:
-    """One run of a producer as the engine accounts for it."""
-
-    key: RunKey
-    tally: Tally | None = None  # set once the process started
-    received: int = 0  # samples decoded from its pipe (written by the draining thread only)
-    eof: bool = False
-    exited_at: float | None = None
-
-
-@dataclass(frozen=True)
-class EntryInfo:
-    """A producer's details as of the last publish (for dialogs and summaries)."""
-
-    name: str
-    spec: object
-    state: State
-    pid: int | None
-    last_error: str
-    traceback: str
-    exit_description: str
-
-
-@dataclass(frozen=True)
-class EngineView:
-    """What front ends show; replaced whole on every publish, so reading it needs no lock."""
-
-    rows: tuple[RowStatus, ...] = ()
-    entries: dict[str, EntryInfo] = field(default_factory=dict)
-    active: bool = False  # something runs or will restart: keep timers fast
-    all_stopped: bool = True
-    drained: bool = True  # all stopped and every pipe read to its end
-    up: frozenset[str] = frozenset()  # producers whose current run has said hello
-    applied: int = 0  # commands applied so far (compare with the number `command` returned)
-
-
-@dataclass(frozen=True)
-class News:
-    """Something a front end should tell the user (and log)."""
-
-    level: int  # logging level
-    text: str
-    name: str = ""  # the producer it is about, if any
-    change: StateChange | None = None
 
 
 class Engine:
@@ -118,7 +69,7 @@ class Engine:
         for spec in session.producers:
             self.supervisor.add(spec)
         self.view = EngineView()
-        self._runs: dict[RunKey, RunRecord] = {}
+        self._runs = RunLedger(self.counters, self.channel)
         self._hello: set[RunKey] = set()
         self._refused: dict[tuple[str, str], str] = {}  # series the store turned away, told
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
@@ -227,10 +178,7 @@ class Engine:
         batch = self.channel.drain(timeout)
         if batch:
             self.pipeline.process(batch)
-            for key, n in batch.received.items():
-                run = self._runs.get(key)
-                if run is not None:
-                    run.received += n
+            self._runs.count(batch)
             self._notes.append(batch)
         now = time.monotonic()
         if now - self._last_stall_check > STALL_CHECK_S:
@@ -242,13 +190,13 @@ class Engine:
     # -- the supervisor's launcher ------------------------------------------------------------
     def launch(self, spec, generation: int):
         key = RunKey(spec.name, generation)
-        run = self._runs[key] = RunRecord(key)  # before its pipe is read: count from sample 1
+        record = self._runs.open(key)
         try:
             handle = self._launcher.launch(spec, generation)
         except BaseException:
-            del self._runs[key]
+            self._runs.cancel(key)
             raise
-        run.tally = handle.tally
+        record.tally = handle.tally
         return handle
 
     # -- the control thread -------------------------------------------------------------------
@@ -303,9 +251,7 @@ class Engine:
         if event.kind == "hello":
             self._hello.add(key)
         elif event.kind == "eof":
-            run = self._runs.get(key)
-            if run is not None:
-                run.eof = True
+            self._runs.ended(key)
             lost = event.info.get("partial_bytes", 0)
             if lost:
                 self._tell(logging.WARNING, f"{name}: ended mid-message ({lost} bytes)", name)
@@ -315,24 +261,11 @@ class Engine:
             self._tell(logging.WARNING, f"{name}: unreadable message: {event.info['error']}", name)
 
     def _account_runs(self, now: float) -> None:
-        """Drops as each run's tally says; once a run is over (process reaped, pipe read to its
-        end), exactly what it generated and we never received."""
-        for key, run in list(self._runs.items()):
-            if run.tally is None:
-                continue
-            entry = self.supervisor.entries.get(key.name)
-            current = entry is not None and entry.generation == key.generation
-            if run.exited_at is None and not (current and entry.handle is not None):
-                run.exited_at = now
-            dropped = run.tally.dropped
-            done = run.exited_at is not None and (run.eof or now - run.exited_at > EOF_GRACE_S)
-            if done:
-                dropped = max(dropped, run.tally.generated - run.received)
-                if not run.eof:
-                    self.channel.discard(key)
-                del self._runs[key]
-                self._hello.discard(key)
-            self.counters.note_run_drops(key.name, key.generation, dropped)
+        alive = {
+            RunKey(name, e.generation) for name, e in self.supervisor.entries.items() if e.handle
+        }
+        for key in self._runs.settle(alive, now):
+            self._hello.discard(key)
 
     def _check_frozen(self) -> None:
         """A RUNNING producer that went quiet: is its process stopped (SIGSTOP, a debugger)?"""
@@ -383,27 +316,16 @@ class Engine:
 
     def _publish(self) -> None:
         sup = self.supervisor
-        entries = {
-            name: EntryInfo(
-                name, e.spec, e.state, e.pid, e.last_error, e.traceback, e.exit_description
-            )
-            for name, e in sup.entries.items()
-        }
-        all_stopped = sup.all_stopped
         up = frozenset(
             k.name
             for k in self._hello
             if k.name in sup.entries and sup.entries[k.name].generation == k.generation
         )
-        self.view = EngineView(
-            rows=tuple(build_rows(sup, self.counters, sup.clock(), self._notes_by_producer())),
-            entries=entries,
-            active=any(e.state in ALIVE or e.due_at for e in sup.entries.values()),
-            all_stopped=all_stopped,
-            drained=all_stopped and not self._runs and self.channel.reader_count == 0,
-            up=up,
-            applied=self._applied,
-        )
+        settled = not self._runs and self.channel.reader_count == 0
+        self.view = make_view(
+            sup, self.counters, up=up, settled=settled, applied=self._applied,
+            notes=self._notes_by_producer(),
+        )  # fmt: skip
         changed, self._changed = self._changed, False
         notify = self._on_view
         if changed and notify is not None:
