@@ -138,7 +138,8 @@ def child_main(
     """Entry point of a producer process (see `app.core.launcher`). `conn` carries data to the
     app; `stop_conn` becomes readable (EOF) when the app wants us to stop; `tally_cells` is the
     shared memory where our counters live (`producers.tally`)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the app decides
+    for sig in (signal.SIGINT, signal.SIGHUP):  # meant for the app, which decides
+        signal.signal(sig, signal.SIG_IGN)
     stop = StopListener(stop_conn, watch_parent=True)
     outbox = Outbox(conn, spec.outbox_bytes, Tally(tally_cells))
     code = _run_producer(spec, outbox, stop)

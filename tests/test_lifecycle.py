@@ -100,6 +100,7 @@ def _app_process(session_file, extra_env=None) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, as from a terminal
     )
 
 
@@ -149,18 +150,30 @@ def test_sigkill_of_the_gui_leaves_no_producer_behind(busy_session):
         gui.communicate()
 
 
-def test_sigterm_closes_the_app_cleanly_within_3_s(busy_session):
+@pytest.mark.parametrize(
+    ("sig", "group"),
+    [(signal.SIGTERM, False), (signal.SIGTERM, True), (signal.SIGHUP, True), (signal.SIGINT, True)],
+    ids=["SIGTERM", "SIGTERM-to-group", "SIGHUP-terminal-closed", "Ctrl-C"],
+)
+def test_a_signal_closes_the_app_cleanly_within_3_s(busy_session, sig, group):
+    """To the app, or to its whole process group as a terminal sends it: the app stops its
+    producers the orderly way (they were not killed by the signal) and exits 0."""
     gui = _app_process(busy_session)
     try:
         kids = _wait_for_producers(psutil.Process(gui.pid), 3)
         started = time.monotonic()
-        gui.send_signal(signal.SIGTERM)
+        if group:
+            os.killpg(gui.pid, sig)
+        else:
+            gui.send_signal(sig)
         _, err = gui.communicate(timeout=10)
         elapsed = time.monotonic() - started
         assert gui.returncode == 0, err
         assert elapsed < 3.0
         assert "Destroyed while thread" not in err
         assert all(_gone(k) for k in kids)
+        stopped = [line for line in err.splitlines() if "STOPPING -> STOPPED" in line]
+        assert len(stopped) == 3 and all("exited normally" in line for line in stopped), err
     finally:
         if gui.poll() is None:
             gui.kill()

@@ -33,7 +33,7 @@ from producers.tally import SLOTS, Tally
 F_SETPIPE_SZ = 1031  # Linux: a 1 MiB pipe lets a 10 ms batch at full rate go in one write
 PIPE_BYTES = 1 << 20
 FDS_PER_PRODUCER = 4  # data reader, stop writer, exit-status pipe, parent sentinel
-PRELOAD = ["producers.runtime", "producers.builtin"]
+PRELOAD = ["producers.forkserver_init"]  # its own process group, the kinds preloaded
 # the fork server's environment: producers never need a pool of BLAS threads each
 SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
