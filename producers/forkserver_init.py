@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-import producers.builtin  # noqa: F401  (preloaded: forked producers start with them imported)
+import producers.builtin
 import producers.runtime  # noqa: F401
 
 with contextlib.suppress(OSError):
