@@ -211,3 +211,19 @@ def test_configure_rejects_a_bad_value_and_changes_nothing(qtbot, open_window):
     dialog.reject()
     assert window.engine.supervisor.entries["a"].spec.params["rate_hz"] == 200.0
     assert window.engine.supervisor.entries["a"].generation == 0
+
+
+def test_if_the_consumer_thread_dies_the_window_says_so(qtbot, open_window):
+    window = open_window(session_from(producer("a", "sine", rate_hz=500.0)))
+    wait_state(qtbot, window, "a", "RUNNING")
+
+    def broken(_timeout):  # a bug in the data path, injected
+        raise RuntimeError("a bug in the data path")
+
+    window.engine.drain = broken
+    qtbot.waitUntil(lambda: "consumer thread died" in window.consumer_status.text(), timeout=WAIT_MS)
+    assert "RuntimeError: a bug in the data path" in window.consumer_status.toolTip()
+    box = window.findChild(QMessageBox, "errorDialog")
+    assert box is not None and "no new data will be shown" in box.text()
+    assert "RuntimeError" in box.detailedText()
+    box.close()
