@@ -190,10 +190,11 @@ class Channel:
 
     @staticmethod
     def _add_data(key: RunKey, msg: wire.DataMessage, batch: Batch) -> None:
+        name, chunks = key.name, batch.chunks
         samples = 0
         for chunk in msg.chunks:
-            batch.chunks.append((key.name, chunk))
-            samples += len(chunk)
+            chunks.append((name, chunk))
+            samples += len(chunk.values)
         batch.received[key] = batch.received.get(key, 0) + samples
         batch.drops[key] = int(msg.dropped_total)
         batch.sent_at.setdefault(key.name, float(msg.sent_at))

@@ -229,7 +229,7 @@ class SeriesStore:
 
     def append(self, producer: str, chunk: Chunk) -> bool:
         """Store the chunk; False if its series was refused for lack of budget."""
-        if not len(chunk):
+        if not len(chunk.values):
             return True
         key = (producer, chunk.series)
         entry = self._series.get(key) or self._create(key)
