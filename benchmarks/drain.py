@@ -61,33 +61,44 @@ def load(rev: str | None, workdir: Path) -> SimpleNamespace:
     return SimpleNamespace(**{n: importlib.import_module(f"drain_before.{n}") for n in MODULES})
 
 
-def chunk_us(mods, n: int, explicit: bool = False, series: int = 1000, rounds: int = 60) -> float:
+HISTORY_S = 30  # each series' past, fed in 1 s chunks first: a steady state, not a start
+
+
+def history(mods, store, names: list[tuple[str, str]], rate: float, until: float) -> None:
+    """HISTORY_S seconds of `rate` samples/s before `until` for each (producer, series)."""
+    values = np.random.default_rng(2).normal(size=round(rate))
+    for k in range(HISTORY_S, 0, -1):
+        for producer, series in names:
+            store.append(producer, mods.wire.Chunk(series, values, t0=until - k, dt=1 / rate))
+
+
+def chunk_us(mods, n: int, explicit: bool = False, series: int = 1000, rounds: int = 40) -> float:
     """Microseconds per append of an n-sample chunk, series taking turns (20 chunks/s each)."""
     store, wire = mods.store.SeriesStore(), mods.wire
     values = np.random.default_rng(n).normal(size=n)
     dt = 0.05 / n
+    history(mods, store, [("p", f"s{s}") for s in range(series)], n / 0.05, T0)
 
     def chunk(s: int, r: int):
-        t0 = T0 + r * 0.05 + s * 1e-4
+        t0 = T0 + r * 0.05 + s * 1e-5
         if explicit:
             return wire.Chunk(f"s{s}", values, explicit_times=t0 + dt * np.arange(n))
         return wire.Chunk(f"s{s}", values, t0=t0, dt=dt)
 
-    for r in range(20):  # warm up: series created, rings grown a little
-        for s in range(series):
-            store.append("p", chunk(s, r))
-    chunks = [chunk(s, r) for r in range(20, 20 + rounds) for s in range(series)]
+    chunks = [chunk(s, r) for r in range(rounds) for s in range(series)]
     started = time.process_time()
     for c in chunks:
         store.append("p", c)
     return (time.process_time() - started) / len(chunks) * 1e6
 
 
-def message_us(mods, producers: int, per: int, n: int = 5, rounds: int = 150) -> float:
+def message_us(mods, producers: int, per: int, n: int = 5, rounds: int = 100) -> float:
     """Microseconds of the draining thread per message: producers x `per` series of n samples,
     each message written whole to its producer's pipe, then drained and processed."""
     channel = mods.channel.Channel()
     pipeline = mods.pipeline.Pipeline(mods.store.SeriesStore(), mods.counters.CounterBook())
+    names = [(f"p{i}", f"s{j}") for i in range(producers) for j in range(per)]
+    history(mods, pipeline.store, names, n / 0.05, T0)
     wire, writers = mods.wire, []
     for i in range(producers):
         r, w = mp.Pipe(duplex=False)
@@ -99,7 +110,7 @@ def message_us(mods, producers: int, per: int, n: int = 5, rounds: int = 150) ->
         for k in range(rounds):
             t0 = T0 + k * 0.05
             for w in writers:
-                chunks = [wire.Chunk(f"s{j}", values, t0=t0, dt=0.01) for j in range(per)]
+                chunks = [wire.Chunk(f"s{j}", values, t0=t0, dt=0.05 / n) for j in range(per)]
                 w.send_bytes(wire.encode_data(chunks, time.time(), 0))
             got = 0
             started = time.thread_time()
@@ -107,7 +118,7 @@ def message_us(mods, producers: int, per: int, n: int = 5, rounds: int = 150) ->
                 batch = channel.drain(1.0)
                 pipeline.process(batch)
                 got += len(batch.chunks)
-            if k >= 20:  # the first rounds create series and grow their rings
+            if k >= 3:  # the first rounds register the pipes
                 spent += time.thread_time() - started
                 messages += producers
     finally:
@@ -137,11 +148,11 @@ def big_rate(mods, series: int = 8, rate: float = 1.25e6, seconds: float = 1.0) 
 
 def figures(mods, quick: bool) -> dict[str, float]:
     scale = 3 if quick else 1
-    out = {f"chunk_{n}_us": chunk_us(mods, n, rounds=60 // scale) for n in (1, 5, 20)}
-    out["chunk_5_explicit_us"] = chunk_us(mods, 5, explicit=True, rounds=60 // scale)
-    out |= {f"bulk_{n}_us": chunk_us(mods, n, rounds=60 // scale) for n in (10, 40)}
+    out = {f"chunk_{n}_us": chunk_us(mods, n, rounds=40 // scale) for n in (1, 5, 20)}
+    out["chunk_5_explicit_us"] = chunk_us(mods, 5, explicit=True, rounds=40 // scale)
+    out |= {f"bulk_{n}_us": chunk_us(mods, n, rounds=40 // scale) for n in (10, 40)}
     out["message_100x1_us"] = message_us(mods, 100, 1, rounds=150 // scale)
-    out["message_100x10_us"] = message_us(mods, 100, 10, rounds=90 // scale)
+    out["message_100x10_us"] = message_us(mods, 100, 10, rounds=60 // scale)
     out["big_msamples_s"] = big_rate(mods) / 1e6
     return out
 
