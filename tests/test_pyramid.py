@@ -19,6 +19,7 @@ from app.core.pyramid import (
     bucket_indices,
     bucket_width,
     group,
+    group_small,
     levels_finer_than,
     run_starts,
     sample_columns,
@@ -81,6 +82,23 @@ def test_group_is_min_max_per_run(runs):
         sel = idx == k
         np.testing.assert_array_equal(got_mn[i], np.fmin.reduce(mn[sel]))
         np.testing.assert_array_equal(got_mx[i], np.fmax.reduce(mx[sel]))
+
+
+@hypothesis.settings(max_examples=100, deadline=None, database=None)
+@given(
+    runs=st.lists(
+        st.lists(st.sampled_from([-1.5, -0.0, 0.0, 2.0, 7.25, np.nan]), min_size=1, max_size=4),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_group_small_is_group(runs):
+    idx = [i for i, run in enumerate(runs) for _ in run]
+    values = [v for run in runs for v in run]
+    got = group_small(idx, values)
+    a = np.array(values)
+    for mine, theirs in zip(got, group(np.array(idx), a, a), strict=True):
+        np.testing.assert_array_equal(np.array(mine, dtype=theirs.dtype), theirs)
 
 
 def test_group_single_run_and_single_value():

@@ -201,6 +201,29 @@ class Level:
         if len(idx):
             rows.append(idx, mn, mx)
 
+    def merge_small(self, idx: list, mn: list, mx: list) -> None:
+        """`merge` for a few rows given as Python lists (no more than the capacity): element by
+        element (40 ns each), or for more than 4 rows a slice per column (210 ns each)."""
+        rows = self.rows
+        self.changed = True
+        c0, c1, c2 = rows.columns
+        end, n, k = rows.end, len(idx), 0
+        if end > rows.start and idx[0] == c0[end - 1]:  # into the newest bucket held
+            lo, hi, v, w = c1[end - 1], c2[end - 1], mn[0], mx[0]
+            if v < lo or lo != lo:  # NaN-ignoring, as np.fmin
+                c1[end - 1] = v
+            if w > hi or hi != hi:
+                c2[end - 1] = w
+            k = 1
+        if n - k > 4:
+            at = rows.make_room(n - k)
+            c0[at : at + n - k], c1[at : at + n - k], c2[at : at + n - k] = idx[k:], mn[k:], mx[k:]
+        elif k < n:
+            at = rows.make_room(n - k)
+            for i in range(k, n):
+                c0[at], c1[at], c2[at] = idx[i], mn[i], mx[i]
+                at += 1
+
     def window(self, lo: int, hi: int):
         """Buckets with lo <= index <= hi, plus one neighbour each side (lines reach the edges)."""
         s = self.rows.slice_between(0, lo, hi)
