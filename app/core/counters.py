@@ -56,9 +56,9 @@ class CounterBook:
         self._latency: deque[float] = deque(maxlen=65536)  # send -> stored, seconds
 
     def ingest(self, batch: Batch, stored_at: float | None = None) -> None:
-        """Count a batch: per chunk only a sum and the producer's newest chunk (the last value
-        and time are taken once per producer: per chunk they were 1.5 us of a 5-sample
-        chunk's 20). Empty chunks count as nothing; they have no last value."""
+        """Count a batch: per chunk only a sum and the producer's newest chunk, the last value
+        and time once per producer (0.13 us a chunk, was 0.5). An empty chunk counts nothing
+        and has no last value (it raised, out of the consumer thread)."""
         now = self._clock()
         samples: dict[str, int] = {}
         newest: dict[str, Chunk] = {}

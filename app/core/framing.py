@@ -19,7 +19,7 @@ import struct
 import time
 
 MAX_MESSAGE_BYTES = 1 << 30  # a length beyond this is garbage, not a batch
-SCRATCH_BYTES = 8 << 10  # read at once: the headers and bodies of several small messages
+SCRATCH_BYTES = 8 << 10  # read at once, several small messages (a pipe's: 100 take 0.8 MB)
 DIRECT_BYTES = 2 << 10  # an incomplete message larger than this is read into its own buffer
 _SHORT = struct.Struct("!i")
 _LONG = struct.Struct("!Q")
@@ -35,8 +35,10 @@ class FrameReader:
     Small messages are read in one `readv` into a scratch buffer, headers and bodies of
     several at once, and copied out; a read that returns less than asked found the pipe empty,
     so no further call is made to be told so. A slow producer's message took three system
-    calls (header, body, EAGAIN raised as an exception), 6 us; now one, 2 us. A message larger
-    than DIRECT_BYTES is read into a buffer of its own, as before (no copy at high rates)."""
+    calls (header, body, EAGAIN raised as an exception), 3 us; now one, 1.3 us. A message
+    larger than DIRECT_BYTES that has not all arrived is read into a buffer of its own, as
+    before (no copy at high rates). Messages read ahead past a caller's limit are held here,
+    where no wake-up tells of them: `more` says to call again (app.core.channel does)."""
 
     def __init__(self, fd: int, clock=time.monotonic):
         os.set_blocking(fd, False)

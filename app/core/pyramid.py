@@ -197,7 +197,7 @@ class Pyramid:
 
     def append_small(self, times: list, values: list, ordered: bool = False) -> int | None:
         """`append` for a few samples given as Python floats, bucketed and grouped in plain
-        Python: for 5 samples a dozen numpy calls on tiny arrays cost 20 us, this 3 us. The
+        Python: for 5 samples a dozen numpy calls on tiny arrays cost 11 us, this 3.5. The
         same buckets, lateness and NaN-ignoring min/max as `append`. None, with nothing
         changed, where it cannot: times that are NaN, infinite or far from any epoch, a level
         that asks to grow or that the rows would overfill; then call `append`."""
