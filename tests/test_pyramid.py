@@ -563,7 +563,7 @@ def assert_same_state(a: list, b: list) -> None:
             assert x == y
 
 
-@hypothesis.settings(max_examples=40, deadline=None, database=None)
+@hypothesis.settings(max_examples=25, deadline=None, database=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     gap=st.sampled_from([2e-6, 1e-4, 3e-3, 0.05, 1.0]),

@@ -92,7 +92,7 @@ class FrameReader:
             self.partial_since = None
         if self._body is None and self._lo == self._hi:
             self.partial_since = None
-        elif self.partial_since is None:
+        elif self.partial_since is None and not self.more:  # (what `more` holds may be whole)
             self.partial_since = self._clock()
         return out
 
