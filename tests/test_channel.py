@@ -11,12 +11,14 @@ import struct
 import threading
 import time
 
+import hypothesis
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core.channel import MAX_MESSAGES_PER_READER, Channel, RunKey
+from app.core.framing import DIRECT_BYTES, SCRATCH_BYTES, FrameReader
 from producers import wire
 from producers.wire import Chunk
 
@@ -405,3 +407,67 @@ def test_whatever_a_producer_writes_the_reader_survives(channel, pipes, junk, fr
     assert sum(len(c) for b in batches for name, c in b.chunks if name == "b") == 2
     other_w.close()
     drain_until(channel, lambda bs: (B1, "eof") in events(bs))
+
+
+def test_messages_read_ahead_past_the_limit_come_at_the_next_drain_without_waiting(channel, pipes):
+    """Small messages are read several at once; those past MAX_MESSAGES_PER_READER are held
+    by the reader, not the pipe, so the next drain must not wait for the pipe to wake it."""
+    r, w = pipes()
+    channel.add(A1, r)
+    extra = 5
+    for i in range(MAX_MESSAGES_PER_READER + extra):  # ~100 bytes each: one read takes all
+        w.send_bytes(data(values=[float(i)]))
+    first = channel.drain(1.0)
+    assert len(first.chunks) == MAX_MESSAGES_PER_READER
+    started = time.monotonic()
+    second = channel.drain(5.0)
+    assert time.monotonic() - started < 1.0
+    got = [c.values[0] for b in (first, second) for _, c in b.chunks]
+    assert got == [float(i) for i in range(MAX_MESSAGES_PER_READER + extra)]
+
+
+def framed(body: bytes, long: bool) -> bytes:
+    if long:
+        return struct.pack("!i", -1) + struct.pack("!Q", len(body)) + body
+    return struct.pack("!i", len(body)) + body
+
+
+@hypothesis.settings(max_examples=40, deadline=None, database=None)
+@given(
+    sizes=st.lists(
+        st.one_of(
+            st.integers(0, 200),
+            st.sampled_from([DIRECT_BYTES - 1, DIRECT_BYTES, DIRECT_BYTES + 1, SCRATCH_BYTES]),
+            st.integers(0, 70_000),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_frame_reader_gives_every_message_whole_whatever_the_pieces(sizes, seed):
+    """Messages of any size (a few long-form headers), written in arbitrary pieces and read
+    with arbitrary limits, come out whole and in order; between messages nothing is held."""
+    rng = np.random.default_rng(seed)
+    bodies = [rng.integers(0, 256, size, dtype=np.uint8).tobytes() for size in sizes]
+    stream = b"".join(framed(b, rng.random() < 0.1) for b in bodies)
+    r, w = os.pipe()
+    try:
+        reader, got, pos = FrameReader(r, clock=lambda: 1.0), [], 0
+        while pos < len(stream):
+            piece = int(rng.choice([1, 3, 100, 5000, 60_000]))
+            pos += os.write(w, stream[pos : pos + piece])
+            while True:  # as the channel does: read again at once while at a limit
+                got += reader.read(int(rng.integers(1, 4)), int(rng.choice([1, 1 << 20])))
+                if not reader.more:
+                    break
+            assert (reader.partial_since is None) == (reader.partial_bytes == 0)
+        assert [bytes(m) for m in got] == bodies
+        assert reader.partial_bytes == 0 and reader.partial_since is None and not reader.eof
+        os.close(w)
+        w = -1
+        assert reader.read(10, 1 << 20) == [] and reader.eof
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)

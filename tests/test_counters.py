@@ -63,6 +63,35 @@ def test_last_value_and_latest():
     assert stats.latest == ("b", "w", T_BASE + 9, -1.0)
 
 
+def test_last_values_come_from_each_producers_newest_chunk_in_the_batch():
+    stats = CounterBook(FakeClock())
+    stats.ingest(
+        batch(
+            ("a", chunk("v", n=2, last=1.0)),
+            ("b", chunk("w", n=3, last=2.0)),
+            ("a", chunk("x", n=4, t0=T_BASE + 5, dt=1.0, last=3.0)),
+            ("b", chunk("y", n=0)),  # empty: counts nothing, has no last value
+        )
+    )
+    a, b = stats.snapshot("a"), stats.snapshot("b")
+    assert (a.samples, a.batches, a.last_series, a.last_value, a.last_time) == (
+        6, 1, "x", 3.0, T_BASE + 8
+    )  # fmt: skip
+    assert (b.samples, b.batches, b.last_series, b.last_value) == (3, 1, "w", 2.0)
+    assert stats.latest == ("a", "x", T_BASE + 8, 3.0)
+    assert stats.total_samples == 9
+
+
+def test_a_batch_of_empty_chunks_only_is_counted_without_a_value():
+    """An empty chunk (a producer's own wire encoding can make one) used to raise in ingest,
+    out of the consumer thread."""
+    stats = CounterBook(FakeClock())
+    stats.ingest(batch(("a", chunk(n=0))))
+    a = stats.snapshot("a")
+    assert (a.samples, a.batches) == (0, 1) and math.isnan(a.last_value)
+    assert stats.latest is None
+
+
 def test_unknown_producer_reads_as_zero():
     stats = CounterBook(FakeClock())
     c = stats.snapshot("never-seen")

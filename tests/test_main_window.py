@@ -221,7 +221,8 @@ def test_if_the_consumer_thread_dies_the_window_says_so(qtbot, open_window):
         raise RuntimeError("a bug in the data path")
 
     window.engine.drain = broken
-    qtbot.waitUntil(lambda: "consumer thread died" in window.consumer_status.text(), timeout=WAIT_MS)
+    status = window.consumer_status
+    qtbot.waitUntil(lambda: "consumer thread died" in status.text(), timeout=WAIT_MS)
     assert "RuntimeError: a bug in the data path" in window.consumer_status.toolTip()
     box = window.findChild(QMessageBox, "errorDialog")
     assert box is not None and "no new data will be shown" in box.text()

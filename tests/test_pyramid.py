@@ -19,6 +19,7 @@ from app.core.pyramid import (
     bucket_indices,
     bucket_width,
     group,
+    group_small,
     levels_finer_than,
     run_starts,
     sample_columns,
@@ -81,6 +82,23 @@ def test_group_is_min_max_per_run(runs):
         sel = idx == k
         np.testing.assert_array_equal(got_mn[i], np.fmin.reduce(mn[sel]))
         np.testing.assert_array_equal(got_mx[i], np.fmax.reduce(mx[sel]))
+
+
+@hypothesis.settings(max_examples=100, deadline=None, database=None)
+@given(
+    runs=st.lists(
+        st.lists(st.sampled_from([-1.5, -0.0, 0.0, 2.0, 7.25, np.nan]), min_size=1, max_size=4),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_group_small_is_group(runs):
+    idx = [i for i, run in enumerate(runs) for _ in run]
+    values = [v for run in runs for v in run]
+    got = group_small(idx, values)
+    a = np.array(values)
+    for mine, theirs in zip(got, group(np.array(idx), a, a), strict=True):
+        np.testing.assert_array_equal(np.array(mine, dtype=theirs.dtype), theirs)
 
 
 def test_group_single_run_and_single_value():
@@ -524,3 +542,86 @@ def test_sample_columns_are_the_level_columns():
         np.testing.assert_array_equal(x, (cols + 0.5) * m * bucket_width(k))
         np.testing.assert_array_equal(smn, cmn)
         np.testing.assert_array_equal(smx, cmx)
+
+
+def pyramid_state(p: Pyramid) -> list:
+    """Everything a pyramid holds and remembers, for comparing two of them."""
+    state: list = [p.base, p._last0, list(p._pending), list(p._pending_from)]
+    for level in p.levels:
+        rows = level.rows
+        state += [rows.total, rows.capacity, rows.wrapped, level.changed, level.partial_row]
+        state += [rows.held(c).copy() for c in range(3)]
+    return state
+
+
+def assert_same_state(a: list, b: list) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        if isinstance(x, np.ndarray):
+            np.testing.assert_array_equal(x, y)  # NaN equals NaN here
+        else:
+            assert x == y
+
+
+@hypothesis.settings(max_examples=25, deadline=None, database=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    gap=st.sampled_from([2e-6, 1e-4, 3e-3, 0.05, 1.0]),
+    batch=st.integers(1, 40),
+    initial=st.sampled_from([2, 8]),
+    cap=st.sampled_from([16, 4096]),
+    rebase=st.booleans(),
+)
+def test_append_small_leaves_the_pyramid_as_append_does(seed, gap, batch, initial, cap, rebase):
+    """The scalar way for small chunks: bucket for bucket the same levels, pending rows and
+    late counts as `append`, with late samples, NaN values, chunks straddling buckets and
+    levels, growth, and a base that follows the spacing; numpy where it declines."""
+    rng = np.random.default_rng(seed)
+    n = 1500
+    t = T_BASE + np.cumsum(rng.exponential(gap, n) * rng.choice([1, 1, 1, 40], n))
+    late = rng.random(n) < 0.02
+    t[late] -= rng.exponential(10 * gap, int(late.sum()))
+    v = rng.normal(size=n)
+    v[rng.random(n) < 0.1] = np.nan
+    v[(rng.random(n) < 0.01) | (np.arange(n) % 97 < 3)] = np.nan  # some buckets all NaN
+    a, b = Pyramid(cap, initial=initial), Pyramid(cap, initial=initial)
+    want = lambda k, level, idx: min(pow2(level.rows_within(idx, 64)), cap)  # noqa: E731
+    Grower(a, want), Grower(b, want)
+    pos, declined, chunks = 0, 0, 0
+    while pos < n:
+        size = min(int(rng.integers(1, batch + 1)), n - pos)
+        tc, vc = t[pos : pos + size], v[pos : pos + size]
+        ordered = bool(np.all(tc[1:] >= tc[:-1])) and rng.random() < 0.5
+        if rebase and chunks % 5 == 0:
+            spacing = gap * rng.choice([0.5, 1.0, 3.0])
+            a.fit_base(spacing)
+            b.fit_base(spacing)
+        small = b.append_small(tc.tolist(), vc.tolist(), ordered)
+        if small is None:
+            declined += 1
+            small = b.append(tc, vc, ordered)
+        assert a.append(tc, vc, ordered) == small
+        pos, chunks = pos + size, chunks + 1
+        if chunks % 25 == 0:  # reads bring levels up to date: on both alike
+            t1 = float(np.max(t[:pos]))
+            for span in (0.01, 30.0, 1e4):
+                for got, want_env in zip(
+                    b.envelope(t1 - span, t1, 300), a.envelope(t1 - span, t1, 300), strict=True
+                ):
+                    np.testing.assert_array_equal(got, want_env)
+            assert_same_state(pyramid_state(a), pyramid_state(b))
+    assert_same_state(pyramid_state(a), pyramid_state(b))
+    assert declined < chunks  # mostly the scalar way
+
+
+def test_append_small_declines_nan_infinite_and_far_times_changing_nothing():
+    p = Pyramid(64)
+    assert p.append_small([T_BASE, T_BASE + 1e-3], [1.0, np.nan]) == 0
+    before = pyramid_state(p)
+    for times in ([np.nan], [T_BASE + 1.0, np.inf], [T_BASE + 1.0, np.nan], [1e300]):
+        assert p.append_small(times, [2.0] * len(times)) is None
+        assert_same_state(pyramid_state(p), before)
+    assert p.append_small([T_BASE - 1.0, T_BASE + 2.0], [3.0, 4.0]) == 1  # late: kept
+    assert p.append_small([-1e300], [0.0]) == 1  # long before anything: late, as in append
+    _x, ymin, ymax = p.envelope(T_BASE - 10, T_BASE + 10, 4)
+    assert np.nanmax(ymax) == 4.0 and np.nanmin(ymin) == 0.0

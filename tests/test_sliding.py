@@ -234,3 +234,52 @@ def test_sample_ring_counts_the_rows_within_the_last_seconds():
     assert ring.recent(4, 100.64, 100.675, 0.1) == 4 + 6  # 100.58 .. 100.63 held
     assert ring.recent(1000, 101.0, 101.999, 0.5) == 501  # a long chunk: in proportion
     assert ring.recent(0, 0.0, 200.0, 1.0) == 0
+
+
+@hypothesis.settings(max_examples=60, deadline=None, database=None)
+@given(
+    capacity=st.sampled_from([4, 16, 64]),
+    chunks=st.lists(
+        st.tuples(st.integers(1, 8), st.booleans(), st.sampled_from([-0.5, 0.0, 1e-3, 0.1])),
+        min_size=1,
+        max_size=40,
+    ),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_add_small_writes_what_add_writes_bit_for_bit(capacity, chunks, seed):
+    """The scalar way for small chunks: the same times (t0 + i * dt to the last bit), values,
+    order tracking and forgetting as `add`, for regular and explicit, sorted or not, NaN."""
+    rng = np.random.default_rng(seed)
+    a, b = SampleRing(capacity, slack_for(capacity)), SampleRing(capacity, slack_for(capacity))
+    t, after = 1_700_000_000.0 + rng.random(), -np.inf
+    for n, regular, step in chunks:
+        n = min(n, capacity)
+        values = rng.normal(size=n)
+        values[rng.random(n) < 0.2] = np.nan
+        times = None if regular else t + np.cumsum(rng.exponential(abs(step) + 1e-6, n))
+        if times is not None and rng.random() < 0.3:
+            rng.shuffle(times)
+        dt = step * rng.random()
+        ta, va, in_order = a.add(values, t, dt, times, after)
+        tb, vb, small_in_order = b.add_small(values, t, dt, times, after)
+        assert in_order == small_in_order
+        np.testing.assert_array_equal(np.array(tb).view(np.uint64), ta.view(np.uint64))
+        np.testing.assert_array_equal(np.array(vb).view(np.uint64), va.view(np.uint64))
+        for column in (0, 1):
+            np.testing.assert_array_equal(a.held(column), b.held(column))
+        assert (a.total, a.wrapped, a.in_order, a.start, a.end) == (
+            b.total, b.wrapped, b.in_order, b.start, b.end
+        )  # fmt: skip
+        after = max(after, float(ta[-1]))
+        t += step * n + 0.01
+
+
+def test_make_room_slides_and_forgets_as_reserve_does():
+    rows = SlidingArrays(4, np.float64, slack=2)
+    for value in range(9):
+        at = rows.make_room(1)
+        rows.columns[0][at] = value
+    assert rows.held(0).tolist() == [5.0, 6.0, 7.0, 8.0]
+    assert rows.total == 9 and rows.wrapped
+    with pytest.raises(ValueError):
+        rows.make_room(5)

@@ -18,11 +18,14 @@ from app.core.store import (
     OBJECT_BYTES,
     RAW_SAMPLES,
     RESERVE,
+    SMALL,
     Envelope,
+    SeriesBuffer,
     SeriesStore,
 )
 from producers.wire import Chunk
 from tests.envelope_oracle import check_envelope
+from tests.test_pyramid import assert_same_state, pyramid_state
 
 T_BASE = 1_700_000_000.0
 
@@ -589,3 +592,86 @@ def shared_budget_case(seed: int, gaps: list[float], budget_kib: int, batch: int
 )
 def test_envelopes_are_exact_however_series_grew_or_forgot(seed, gaps, budget_kib, batch):
     shared_budget_case(seed, gaps, budget_kib, batch)
+
+
+# -- small chunks: the scalar way stores what numpy stores ---------------------------------------
+
+
+def limited(kib: int):
+    """A budget of its own for one series: growth granted while it fits."""
+    used = [0]
+
+    def take(extra: int, needed: bool) -> bool:
+        if extra > 0 and used[0] + extra > kib << 10:
+            return False
+        used[0] += extra
+        return True
+
+    return take
+
+
+def buffer_state(buf: SeriesBuffer) -> list:
+    raw = buf.raw
+    state = [raw.held(0).copy(), raw.held(1).copy(), raw.total, raw.capacity, raw.wrapped]
+    state += [raw.in_order_from, buf.count, buf.late, buf.denied, buf.last_time, buf.nbytes]
+    return [*state, np.array(buf.last_value), *pyramid_state(buf.pyramid)]
+
+
+@hypothesis.settings(max_examples=25, deadline=None, database=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rate=st.sampled_from([1e5, 1e3, 100.0, 2.0]),
+    batch=st.integers(1, SMALL + 4),
+    kib=st.sampled_from([24, 120, 1 << 19]),
+    explicit_times=st.booleans(),
+)
+def test_small_chunks_store_what_the_numpy_way_stores(seed, rate, batch, kib, explicit_times):
+    """Chunks of 1 to SMALL samples (regular or timed, some late, some NaN, straddling buckets
+    and levels) leave a series exactly as the numpy way does: raw ring, every level, counts,
+    growth granted or refused within a budget; so every envelope is the same."""
+    rng = np.random.default_rng(seed)
+    numpy_way = SeriesBuffer(budget=limited(kib), small=0)
+    scalar_way = SeriesBuffer(budget=limited(kib))
+    t = T_BASE + rng.random()
+    for i in range(400):
+        n = int(rng.integers(1, batch + 1))
+        v = rng.normal(size=n)
+        v[rng.random(n) < 0.1] = np.nan
+        if explicit_times:
+            times = t + np.cumsum(rng.exponential(1 / rate, n))
+            if rng.random() < 0.05:
+                times -= rng.exponential(20 / rate)  # late
+            chunk = explicit("v", v, times)
+        else:
+            chunk = regular("v", v, t - (rng.random() < 0.05) * 10 / rate, 1 / rate)
+        numpy_way.append(chunk)
+        scalar_way.append(chunk)
+        t += n / rate
+        if i % 50 == 49:
+            for span, columns in ((30 / rate, 1000), (3000 / rate, 500), (1e5 / rate, 300)):
+                want = numpy_way.envelope(t - span, t, columns)
+                got = scalar_way.envelope(t - span, t, columns)
+                np.testing.assert_array_equal(got.x, want.x)
+                np.testing.assert_array_equal(got.ymin, want.ymin)
+                np.testing.assert_array_equal(got.ymax, want.ymax)
+            assert_same_state(buffer_state(scalar_way), buffer_state(numpy_way))
+    assert_same_state(buffer_state(scalar_way), buffer_state(numpy_way))
+
+
+@pytest.mark.parametrize("batch", [1, 5, 20])
+def test_small_chunks_with_late_and_nan_samples_draw_exact_envelopes(batch):
+    rng = np.random.default_rng(batch)
+    store = SeriesStore(budget_bytes=1 << 20)
+    n = 4000
+    t = T_BASE + np.cumsum(rng.exponential(2e-3, n))
+    t[rng.random(n) < 0.01] -= 0.05
+    v = rng.normal(size=n)
+    v[rng.random(n) < 0.05] = np.nan
+    for i in range(0, n, batch):
+        store.append("p", explicit("v", v[i : i + batch], t[i : i + batch]))
+    counted = np.maximum.accumulate(t)
+    t1 = counted[-1]
+    for span, columns in ((0.5, 1280), (5.0, 1280), (t1 - T_BASE, 200)):
+        env = store.envelope(("p", "v"), t1 - span, t1, columns)
+        check_envelope((env.x, env.ymin, env.ymax), counted, v, t1 - span, t1, columns)
+    assert store.stats(("p", "v"))[1] == int(np.count_nonzero(counted != t))

@@ -85,6 +85,7 @@ class Channel:
         self._readers: dict[RunKey, _Reader] = {}
         self._lock = threading.Lock()  # add() comes from other threads than drain()
         self._added: list[_Reader] = []
+        self._again: dict[RunKey, _Reader] = {}  # stopped at a limit: read again at once
         self._discarded: list[RunKey] = []
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -129,12 +130,17 @@ class Channel:
         """Wait up to `timeout` for data, then read all that is available without blocking."""
         batch = Batch()
         self._register_added()
-        for selected, _ in self._selector.select(timeout):
+        again, self._again = self._again, {}  # holding messages read ahead: no wake-up comes
+        for selected, _ in self._selector.select(0 if again else timeout):
             reader = selected.data
             if reader is None:
                 with contextlib.suppress(BlockingIOError):
                     os.read(self._wake_r, 4096)
             else:
+                again.pop(reader.key, None)
+                self._read(reader, batch)
+        for key, reader in again.items():
+            if self._readers.get(key) is reader:
                 self._read(reader, batch)
         batch.received_at = time.time()
         return batch
@@ -161,6 +167,8 @@ class Channel:
             reader.frames.eof = True
         for raw in messages:
             self._dispatch(reader.key, raw, batch)
+        if reader.frames.more:
+            self._again[reader.key] = reader
         if reader.frames.eof:
             lost = reader.frames.partial_bytes
             self._remove(reader)
@@ -182,10 +190,11 @@ class Channel:
 
     @staticmethod
     def _add_data(key: RunKey, msg: wire.DataMessage, batch: Batch) -> None:
+        name, chunks = key.name, batch.chunks
         samples = 0
         for chunk in msg.chunks:
-            batch.chunks.append((key.name, chunk))
-            samples += len(chunk)
+            chunks.append((name, chunk))
+            samples += len(chunk.values)
         batch.received[key] = batch.received.get(key, 0) + samples
         batch.drops[key] = int(msg.dropped_total)
         batch.sent_at.setdefault(key.name, float(msg.sent_at))

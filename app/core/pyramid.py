@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from itertools import pairwise
 
 import numpy as np
 
@@ -63,7 +64,28 @@ def group(idx: np.ndarray, mn: np.ndarray, mx: np.ndarray):
     return idx[starts], np.fmin.reduceat(mn, starts), np.fmax.reduceat(mx, starts)
 
 
+def group_small(idx: list, values: list) -> tuple[list, list, list]:
+    """`group` for a few samples as Python lists (one value per index: min is max): a loop is
+    faster than numpy's calls up to some 30 samples."""
+    ri, mn, mx, prev = [], [], [], None
+    for i, v in zip(idx, values, strict=True):
+        if i != prev:
+            ri.append(i)
+            mn.append(v)
+            mx.append(v)
+            prev = i
+            continue
+        lo, hi = mn[-1], mx[-1]
+        if v < lo or lo != lo:  # NaN-ignoring, as np.fmin
+            mn[-1] = v
+        if v > hi or hi != hi:
+            mx[-1] = v
+    return ri, mn, mx
+
+
 _INV_W0 = 1.0 / bucket_width(0)
+_INV_W = [1.0 / bucket_width(k) for k in range(LEVELS)]
+_FAR = 1 << 62  # bucket indices beyond this are not times (numpy's cast would wrap them)
 
 
 def bucket_indices(times: np.ndarray, level: int) -> np.ndarray:
@@ -172,6 +194,61 @@ class Pyramid:
         idx, mn, mx = group(idx, values, values)
         self._merge(self.base, idx, mn, mx)
         return late
+
+    def append_small(self, times: list, values: list, ordered: bool = False) -> int | None:
+        """`append` for a few samples given as Python floats, bucketed and grouped in plain
+        Python: for 5 samples a dozen numpy calls on tiny arrays cost 11 us, this 3.5. The
+        same buckets, lateness and NaN-ignoring min/max as `append`; where the level must be
+        asked to grow or the rows would overfill it, they are merged the numpy way. None, with
+        nothing changed, for times that are NaN, infinite or far from any epoch (numpy's cast
+        gives them some bucket, with a warning): then call `append`."""
+        last, base = self._last0, self.base
+        try:
+            first0 = int(times[0] * _INV_W0)
+            if (ordered or not any(b < a for a, b in pairwise(times))) and (
+                last is None or first0 >= last
+            ):
+                inv = _INV_W[base]
+                idx, late, last0 = [int(t * inv) for t in times], 0, int(times[-1] * _INV_W0)
+            else:  # late samples go to the newest level-0 bucket so far, as in `append`
+                idx, late, last0, shift = [], 0, first0 if last is None else last, 2 * base
+                for t in times:
+                    i = int(t * _INV_W0)
+                    if i < last0:
+                        late, i = late + 1, last0
+                    last0 = i
+                    idx.append(i >> shift)
+        except (ValueError, OverflowError):  # NaN or infinite times
+            return None
+        if not -_FAR < idx[0] <= idx[-1] < _FAR:
+            return None
+        ri, rmn, rmx = group_small(idx, values)
+        if not self._merge_small(base, ri, rmn, rmx):
+            f8 = np.float64
+            self._merge(base, np.array(ri, np.int64), np.array(rmn, f8), np.array(rmx, f8))
+        self._last0 = last0
+        return late
+
+    def _merge_small(self, j: int, idx: list, mn: list, mx: list) -> bool:
+        """`_merge` of a few rows as lists (`Level.merge_small`); False, with nothing changed,
+        where it would not be a plain merge: the top level, growth to ask for, more rows than
+        the level holds."""
+        level = self.levels[j]
+        rows, n = level.rows, len(idx)
+        cap = rows.capacity
+        if n >= cap or j == len(self.levels) - 1:
+            return False
+        if (
+            rows.end - rows.start + n > cap < self.capacity
+            and self.grow is not None
+            and rows.total >= level.retry_at
+        ):
+            return False
+        if self._pending[j] + 1 + n > cap:
+            self._propagate(j)
+        level.merge_small(idx, mn, mx)
+        self._pending[j] += n
+        return True
 
     def fit_base(self, spacing: float) -> None:
         """Feed from the first level whose buckets are wider than the sample `spacing`: finer

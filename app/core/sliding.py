@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from itertools import pairwise
 
 import numpy as np
 
@@ -124,23 +125,28 @@ class SlidingArrays:
     def reserve(self, n: int) -> list[np.ndarray]:
         """Make `n` (<= capacity) new rows at the end and return them, one view per column, for
         the caller to fill in place (saves a temporary copy per column at high rates)."""
-        cap = self.capacity
+        at = self.make_room(n)
+        return [c[at : at + n] for c in self.columns]
+
+    def make_room(self, n: int) -> int:
+        """Make `n` (<= capacity) new rows at the end; returns the index of the first, for the
+        caller to write into `columns` (small appends write a few elements, not views)."""
+        cap, end = self.capacity, self.end
         if n > cap:
             raise ValueError(f"cannot reserve {n} rows in a capacity of {cap}")
-        if self.end + n > cap + self.slack:
-            keep = min(self.end - self.start, cap - n)
-            self.wrapped |= keep < self.end - self.start  # possible once slack < capacity
-            src = slice(self.end - keep, self.end)
+        if end + n > cap + self.slack:
+            keep = min(end - self.start, cap - n)
+            self.wrapped |= keep < end - self.start  # possible once slack < capacity
+            src = slice(end - keep, end)
             for c in self.columns:
                 c[:keep] = c[src]
-            self.start, self.end = 0, keep
-        dst = slice(self.end, self.end + n)
-        self.end += n
+            self.start, end = 0, keep
+        self.end = end + n
         self.total += n
         if self.end - self.start > cap:
             self.start = self.end - cap
             self.wrapped = True
-        return [c[dst] for c in self.columns]
+        return end
 
     def since(self, row: int) -> slice:
         """Rows from absolute row number `row` (or the oldest still held) to the newest."""
@@ -194,6 +200,29 @@ class Level:
             idx, mn, mx = idx[1:], mn[1:], mx[1:]
         if len(idx):
             rows.append(idx, mn, mx)
+
+    def merge_small(self, idx: list, mn: list, mx: list) -> None:
+        """`merge` for a few rows given as Python lists (no more than the capacity): element by
+        element (40 ns each), or for more than 4 rows a slice per column (210 ns each)."""
+        rows = self.rows
+        self.changed = True
+        c0, c1, c2 = rows.columns
+        end, n, k = rows.end, len(idx), 0
+        if end > rows.start and idx[0] == c0[end - 1]:  # into the newest bucket held
+            lo, hi, v, w = c1[end - 1], c2[end - 1], mn[0], mx[0]
+            if v < lo or lo != lo:  # NaN-ignoring, as np.fmin
+                c1[end - 1] = v
+            if w > hi or hi != hi:
+                c2[end - 1] = w
+            k = 1
+        if n - k > 4:
+            at = rows.make_room(n - k)
+            c0[at : at + n - k], c1[at : at + n - k], c2[at : at + n - k] = idx[k:], mn[k:], mx[k:]
+        elif k < n:
+            at = rows.make_room(n - k)
+            for i in range(k, n):
+                c0[at], c1[at], c2[at] = idx[i], mn[i], mx[i]
+                at += 1
 
     def window(self, lo: int, hi: int):
         """Buckets with lo <= index <= hi, plus one neighbour each side (lines reach the edges)."""
@@ -263,6 +292,28 @@ class SampleRing(SlidingArrays):
         if not in_order:
             self.in_order_from = self.total
         return rt, rv, in_order
+
+    def add_small(
+        self, values: np.ndarray, t0: float, dt: float, times: np.ndarray | None, after: float
+    ) -> tuple[list, list, bool]:
+        """`add` for a few samples (no more than the capacity), returned as Python lists for
+        the caller's scalar work: numpy's fixed cost per call, not the samples, is what a
+        chunk of 5 costs, so this takes 1.6 us where `add` takes 2.4. Times are t0 + i * dt in
+        the same float arithmetic as `add`, bit for bit."""
+        vs = values.tolist()
+        n = len(vs)
+        if times is None:
+            ts = [t0 + dt * i for i in range(n)]
+            in_order = ts[0] >= after and dt >= 0
+        else:
+            ts = times.tolist()
+            in_order = ts[0] >= after and not any(b < a for a, b in pairwise(ts))
+        at = self.make_room(n)
+        self.columns[0][at : at + n] = ts
+        self.columns[1][at : at + n] = values
+        if not in_order:
+            self.in_order_from = self.total
+        return ts, vs, in_order
 
     def spacing(self) -> float:
         """Mean time between the samples held (0 while fewer than two)."""
