@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.core.sliding import SampleRing, SlidingArrays, free_by_halving, pow2, slack_for
+from app.core.sample_ring import SampleRing
+from app.core.sliding import SlidingArrays, free_by_halving, pow2, slack_for
 
 
 def feed(rows: SlidingArrays, sizes, start=0):

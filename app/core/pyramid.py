@@ -27,98 +27,28 @@ from itertools import pairwise
 
 import numpy as np
 
-from app.core.sliding import Level, slack_for
-
-LEVEL0_EXP = -14
-LEVELS = 13
-CORE_SPAN = 4096  # buckets back from the newest: every view with columns of <= 2 buckets
-FULL_SPAN = 8192  # every view that picks the level (columns of up to 4 buckets)
-
+from app.core.buckets import (  # noqa: F401  (re-exported: the pyramid's vocabulary)
+    CORE_SPAN,
+    FAR,
+    FULL_SPAN,
+    INV_W,
+    INV_W0,
+    LEVEL0_EXP,
+    LEVELS,
+    bucket_indices,
+    bucket_width,
+    column_width,
+    group,
+    group_small,
+    level_for,
+    levels_finer_than,
+    run_starts,
+    sample_columns,
+)
+from app.core.pyramid_level import Level
+from app.core.sliding import slack_for
 
 RawColumns = Callable[[int, int, int, int], "tuple[np.ndarray, np.ndarray, np.ndarray] | None"]
-
-
-def bucket_width(level: int) -> float:
-    return math.ldexp(1.0, LEVEL0_EXP + 2 * level)
-
-
-def run_starts(idx: np.ndarray) -> np.ndarray:
-    """Positions where a run of equal values starts in the sorted array `idx`."""
-    span = int(idx[-1] - idx[0])
-    if span * 8 < len(idx):  # few long runs: O(runs log n) beats a pass over every sample
-        starts = np.searchsorted(idx, np.arange(idx[0] + 1, idx[-1] + 1))
-        keep = np.empty(len(starts), bool)
-        keep[0] = True
-        np.not_equal(starts[1:], starts[:-1], out=keep[1:])
-        return np.concatenate(([0], starts[keep]))
-    starts = np.flatnonzero(idx[1:] != idx[:-1])
-    starts += 1
-    return np.concatenate(([0], starts))
-
-
-def group(idx: np.ndarray, mn: np.ndarray, mx: np.ndarray):
-    """Collapse runs of equal (sorted) bucket indices to one min/max each (NaN-ignoring)."""
-    if idx[0] == idx[-1]:
-        return idx[:1], np.fmin.reduce(mn, keepdims=True), np.fmax.reduce(mx, keepdims=True)
-    starts = run_starts(idx)
-    return idx[starts], np.fmin.reduceat(mn, starts), np.fmax.reduceat(mx, starts)
-
-
-def group_small(idx: list, values: list) -> tuple[list, list, list]:
-    """`group` for a few samples as Python lists (one value per index: min is max): a loop is
-    faster than numpy's calls up to some 30 samples."""
-    ri, mn, mx, prev = [], [], [], None
-    for i, v in zip(idx, values, strict=True):
-        if i != prev:
-            ri.append(i)
-            mn.append(v)
-            mx.append(v)
-            prev = i
-            continue
-        lo, hi = mn[-1], mx[-1]
-        if v < lo or lo != lo:  # NaN-ignoring, as np.fmin
-            mn[-1] = v
-        if v > hi or hi != hi:
-            mx[-1] = v
-    return ri, mn, mx
-
-
-_INV_W0 = 1.0 / bucket_width(0)
-_INV_W = [1.0 / bucket_width(k) for k in range(LEVELS)]
-_FAR = 1 << 62  # bucket indices beyond this are not times (numpy's cast would wrap them)
-
-
-def bucket_indices(times: np.ndarray, level: int) -> np.ndarray:
-    """floor(t / width), exact: the width is a power of two. Epoch times are positive, so a
-    truncating cast is a floor."""
-    return (times * (1.0 / bucket_width(level))).astype(np.int64)
-
-
-def sample_columns(t: np.ndarray, v: np.ndarray, k: int, m: int):
-    """(x, min, max) per column of m level-k buckets, straight from samples in time order: the
-    columns the level would give, for where it holds no buckets."""
-    if not len(t):
-        return np.empty(0), np.empty(0), np.empty(0)
-    cols, mn, mx = group((bucket_indices(t, 0) >> (2 * k)) // m, v, v)
-    return (cols + 0.5) * (m * bucket_width(k)), mn, mx
-
-
-def levels_finer_than(spacing: float, levels: int = LEVELS) -> int:
-    """How many levels have buckets no wider than `spacing` (the top level never counts)."""
-    return sum(1 for k in range(levels - 1) if bucket_width(k) <= spacing)
-
-
-def level_for(width: float, levels: int = LEVELS) -> int:
-    """The coarsest level whose buckets are no wider than `width` (a column, in seconds)."""
-    return min(max(int(math.log(width / bucket_width(0), 4)), 0), levels - 1)
-
-
-def column_width(width: float, levels: int = LEVELS) -> float:
-    """The exact column width an envelope uses for columns of about `width` seconds: a whole
-    number of buckets (the same arithmetic as Pyramid.envelope, before any coverage fallback)."""
-    width = max(width, bucket_width(0))
-    b = bucket_width(level_for(width, levels))
-    return max(1, math.ceil(width / b - 1e-9)) * b
 
 
 class Pyramid:
@@ -178,10 +108,10 @@ class Pyramid:
             return 0
         last, late = self._last0, 0
         if (ordered or not np.any(times[1:] < times[:-1])) and (
-            last is None or int(times[0] * _INV_W0) >= last
+            last is None or int(times[0] * INV_W0) >= last
         ):
             idx = bucket_indices(times, self.base)
-            self._last0 = int(times[-1] * _INV_W0)
+            self._last0 = int(times[-1] * INV_W0)
         else:
             idx = bucket_indices(times, 0)
             before = idx.copy()
@@ -204,23 +134,23 @@ class Pyramid:
         gives them some bucket, with a warning): then call `append`."""
         last, base = self._last0, self.base
         try:
-            first0 = int(times[0] * _INV_W0)
+            first0 = int(times[0] * INV_W0)
             if (ordered or not any(b < a for a, b in pairwise(times))) and (
                 last is None or first0 >= last
             ):
-                inv = _INV_W[base]
-                idx, late, last0 = [int(t * inv) for t in times], 0, int(times[-1] * _INV_W0)
+                inv = INV_W[base]
+                idx, late, last0 = [int(t * inv) for t in times], 0, int(times[-1] * INV_W0)
             else:  # late samples go to the newest level-0 bucket so far, as in `append`
                 idx, late, last0, shift = [], 0, first0 if last is None else last, 2 * base
                 for t in times:
-                    i = int(t * _INV_W0)
+                    i = int(t * INV_W0)
                     if i < last0:
                         late, i = late + 1, last0
                     last0 = i
                     idx.append(i >> shift)
         except (ValueError, OverflowError):  # NaN or infinite times
             return None
-        if not -_FAR < idx[0] <= idx[-1] < _FAR:
+        if not -FAR < idx[0] <= idx[-1] < FAR:
             return None
         ri, rmn, rmx = group_small(idx, values)
         if not self._merge_small(base, ri, rmn, rmx):

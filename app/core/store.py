@@ -36,7 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.core.pyramid import CORE_SPAN, FULL_SPAN, Pyramid, bucket_width, group, sample_columns
-from app.core.sliding import SampleRing, free_by_halving, pow2, slack_for
+from app.core.sample_ring import SampleRing
+from app.core.sliding import free_by_halving, pow2, slack_for
 from producers.wire import Chunk
 
 SeriesKey = tuple[str, str]  # (producer, series)
