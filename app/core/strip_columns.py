@@ -1,0 +1,174 @@
+"""Every drawn series' column min/max, kept from frame to frame: what lets a scrolling frame
+fetch only the newest columns from the store instead of each series' whole window.
+
+Rows are series (slots, reused as series come and go), columns are the grid's absolute columns
+first .. first + ncols - 1, held in arrays twice as wide: scrolling moves an offset, and the
+window slides back to the front once per ncols columns (one copy amortised over ncols frames,
+never O(series x columns) per frame). Per cell: lo/hi (NaN where the store has no column, or one
+of NaN only) and whether the store has a column there at all, which is what the dense test
+counts (strip_grid.is_dense): per row, columns present and adjacent pairs, kept up to date by
+every write. Per column: the min/max over all rows, recomputed only where something changed, so
+the frame's y extent is one reduction over ncols values. Writes record the columns they changed
+(`dirty`): the painter redraws those and nothing else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a == b) | (np.isnan(a) & np.isnan(b))
+
+
+class ColumnCache:
+    def __init__(self, cw: float, first: int, ncols: int, rows: int = 8):
+        self.cw, self.first, self.ncols = cw, first, ncols
+        self.off = 0  # array column of window column 0
+        cap = 2 * ncols
+        self.lo = np.full((max(rows, 1), cap), np.nan)
+        self.hi = np.full((max(rows, 1), cap), np.nan)
+        self.has = np.zeros((max(rows, 1), cap), bool)
+        self.present = np.zeros(max(rows, 1), np.int64)  # columns the store has, per row
+        self.pairs = np.zeros(max(rows, 1), np.int64)  # of those, side by side
+        self.colmin, self.colmax = np.full(cap, np.nan), np.full(cap, np.nan)
+        self.dirty = np.zeros(ncols, bool)  # window columns changed since `begin`
+        self._free = list(range(max(rows, 1)))[::-1]
+
+    @property
+    def window(self) -> slice:
+        return slice(self.off, self.off + self.ncols)
+
+    # -- rows ------------------------------------------------------------------------------------
+    def add_row(self) -> int:
+        if not self._free:
+            n = len(self.lo)
+            self.lo = np.vstack([self.lo, np.full_like(self.lo, np.nan)])
+            self.hi = np.vstack([self.hi, np.full_like(self.hi, np.nan)])
+            self.has = np.vstack([self.has, np.zeros_like(self.has)])
+            self.present = np.concatenate([self.present, np.zeros(n, np.int64)])
+            self.pairs = np.concatenate([self.pairs, np.zeros(n, np.int64)])
+            self._free = list(range(2 * n - 1, n - 1, -1))
+        return self._free.pop()
+
+    def remove_row(self, slot: int) -> None:
+        self.mark(slot)
+        self.lo[slot], self.hi[slot], self.has[slot] = np.nan, np.nan, False
+        self.present[slot] = self.pairs[slot] = 0
+        self._free.append(slot)
+
+    def mark(self, slot: int) -> None:
+        """Every column the row has is to be repainted (a colour changed, it became a line)."""
+        self.dirty |= self.has[slot, self.window]
+
+    # -- the window ------------------------------------------------------------------------------
+    def begin(self, shift: int) -> None:
+        """Start a frame `shift` (0 <= shift < ncols) columns further on: columns leave on the
+        left (their counts with them), blank ones come in on the right."""
+        self.dirty[:] = False
+        if shift <= 0:
+            return
+        off, k = self.off, shift
+        self.present -= np.count_nonzero(self.has[:, off : off + k], axis=1)
+        self.pairs -= np.count_nonzero(
+            self.has[:, off : off + k] & self.has[:, off + 1 : off + k + 1], axis=1
+        )
+        self.off += k
+        self.first += k
+        n, cap = self.ncols, self.lo.shape[1]
+        if self.off + n > cap:  # slide back to the front: once per ~ncols columns scrolled
+            keep = slice(self.off, self.off + n - k)
+            for a in (self.lo, self.hi, self.has):
+                a[:, : n - k] = a[:, keep]
+            for a in (self.colmin, self.colmax):
+                a[: n - k] = a[keep]
+            self.off = 0
+        new = slice(self.off + n - k, self.off + n)
+        self.lo[:, new] = self.hi[:, new] = np.nan
+        self.has[:, new] = False
+        self.colmin[new] = self.colmax[new] = np.nan
+
+    # -- writes ----------------------------------------------------------------------------------
+    def write(self, slot: int, j0: int, j: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+        """Replace window columns j0.. of a row with the store's columns (j >= j0, sorted)."""
+        n = self.ncols - j0
+        new_lo, new_hi, new_has = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, bool)
+        new_lo[j - j0], new_hi[j - j0], new_has[j - j0] = lo, hi, True
+        a = self.off + j0
+        cells = slice(a, self.off + self.ncols)
+        old_has = self.has[slot, cells]
+        changed = (old_has != new_has) | ~_same(self.lo[slot, cells], new_lo)
+        changed |= ~_same(self.hi[slot, cells], new_hi)
+        self.dirty[j0:] |= changed
+        # pairs (c, c + 1) with c + 1 >= j0 change; the one reaching left of j0 included
+        left = self.has[slot, a - 1] if j0 > 0 else False
+        before = np.count_nonzero(old_has[1:] & old_has[:-1]) + bool(left and old_has[0])
+        after = np.count_nonzero(new_has[1:] & new_has[:-1]) + bool(left and new_has[0])
+        self.pairs[slot] += after - before
+        self.present[slot] += np.count_nonzero(new_has) - np.count_nonzero(old_has)
+        self.lo[slot, cells], self.hi[slot, cells], self.has[slot, cells] = new_lo, new_hi, new_has
+
+    def merge(self, slots: np.ndarray, j: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+        """Widen cells (slots[i], j[i]) by new samples' min/max; cells sorted by (slot, j),
+        each once. Exact because the cell already holds every earlier sample of its column."""
+        c = self.off + j
+        old_lo, old_hi, old_has = self.lo[slots, c], self.hi[slots, c], self.has[slots, c]
+        new_lo, new_hi = np.fmin(old_lo, lo), np.fmax(old_hi, hi)
+        changed = ~old_has | ~_same(old_lo, new_lo) | ~_same(old_hi, new_hi)
+        self.dirty[j[changed]] = True
+        self.lo[slots, c], self.hi[slots, c], self.has[slots, c] = new_lo, new_hi, True
+        fresh = ~old_has
+        if not fresh.any():
+            return
+        # a pair turns complete when a fresh cell meets a present neighbour; a pair of two
+        # fresh cells is counted once, as the left pair of the right one
+        next_fresh = np.zeros(len(j), bool)
+        next_fresh[:-1] = (slots[1:] == slots[:-1]) & (j[1:] == j[:-1] + 1) & fresh[1:]
+        cap = self.has.shape[1] - 1
+        left = (j > 0) & self.has[slots, c - 1]
+        right = (j + 1 < self.ncols) & self.has[slots, np.minimum(c + 1, cap)] & ~next_fresh
+        size = len(self.present)
+        self.present += np.bincount(slots, fresh, size).astype(np.int64)
+        gained = fresh & left
+        gained_r = fresh & right
+        self.pairs += np.bincount(slots, gained, size).astype(np.int64)
+        self.pairs += np.bincount(slots, gained_r, size).astype(np.int64)
+
+    # -- reads -----------------------------------------------------------------------------------
+    def dense(self) -> np.ndarray:
+        """Per slot: columns mostly side by side (strip_grid.is_dense), from the kept counts."""
+        return (self.present >= 3) & (self.pairs >= 0.9 * (self.present - 1))
+
+    def extent(self) -> tuple[float, float]:
+        """(min, max) of every row's columns in the window; (inf, -inf) without data. Brings
+        the per-column aggregates of dirty columns up to date first."""
+        cols = np.flatnonzero(self.dirty) + self.off
+        if len(cols):
+            self.colmin[cols] = np.fmin.reduce(self.lo[:, cols], axis=0)
+            self.colmax[cols] = np.fmax.reduce(self.hi[:, cols], axis=0)
+        lo = float(np.fmin.reduce(self.colmin[self.window]))
+        hi = float(np.fmax.reduce(self.colmax[self.window]))
+        return (lo, hi) if not np.isnan(lo) else (np.inf, -np.inf)
+
+    def stretched(self, rows: np.ndarray, c0: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
+        """(lo, hi) of window columns c0..c1-1 for `rows`, each column reaching to its left
+        neighbour's range (strip_paint), so a jumping signal reads as a connected trace."""
+        a, b = self.off + c0, self.off + c1
+        lo, hi = self.lo[rows, a:b], self.hi[rows, a:b]
+        prev_lo = np.full_like(lo, np.nan)
+        prev_hi = np.full_like(hi, np.nan)
+        if c0 > 0:
+            prev_lo[:], prev_hi[:] = self.lo[rows, a - 1 : b - 1], self.hi[rows, a - 1 : b - 1]
+        else:
+            prev_lo[:, 1:], prev_hi[:, 1:] = lo[:, :-1], hi[:, :-1]
+        empty = np.isnan(lo)  # a column of NaN only, or none, stays empty
+        return (
+            np.where(empty, lo, np.fmin(lo, prev_hi)),
+            np.where(empty, hi, np.fmax(hi, prev_lo)),
+        )
+
+    def band(self, slot: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(column centres, lo, hi) of a row as drawn (stretched), at the columns it has."""
+        j = np.flatnonzero(self.has[slot, self.window])
+        lo, hi = self.stretched(np.array([slot]), 0, self.ncols)
+        return (self.first + j + 0.5) * self.cw, lo[0, j], hi[0, j]

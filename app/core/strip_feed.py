@@ -1,0 +1,125 @@
+"""Bringing the column cache up to date from the store, per series, as cheaply as each case
+allows.
+
+- Whole window (`fetch_full`): `store.envelope` over the grid, as a fresh render does. For new
+  series, lines (sparse series), data that arrived out of order, and the rolling refresh.
+- From a time on (`fetch_from`): `store.envelope` over the newest columns only, replacing them.
+  For fast series (many samples since the last frame: the store's pyramid has them already
+  reduced) and for data just ahead of the window that scrolls into view.
+- New samples (`merge_new_samples`): for the many slow series, `store.envelope` even for one
+  column costs ~25 us (1,000 series: 25 ms a frame), so the samples appended since the last
+  frame are read from each series' raw ring (`store.buffer(key).raw`, rows by absolute number),
+  all series' together reduced to per-column min/max in one pass, and merged into the cells
+  (min of mins is exact). Reading the ring without the series lock is safe because frames are
+  built on the thread that appends (the consumer thread; app.core.store).
+
+A series' cached columns stay exactly what a whole-window envelope would give: samples that
+arrived out of order (the pyramid may file them in a later bucket) make the series fetch its
+whole window, and a series the store serves in coarser columns (a fine level forgot the start
+of the window) is only ever updated through the store, in its own column width.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from app.core.pyramid import bucket_width, group
+from app.core.store import Envelope, SeriesBuffer, SeriesKey, SeriesStore
+from app.core.strip_columns import ColumnCache
+from app.core.strip_grid import Grid, column_index, column_of_time, image_columns
+
+RAW_MAX = 1024  # new samples per series above which the store's reduced columns are cheaper
+
+
+class Feed:
+    """What the renderer knows of one drawn series."""
+
+    __slots__ = ("buf", "color", "count", "env", "ew", "key", "last_time", "late", "slot", "total")
+
+    def __init__(self, key: SeriesKey, slot: int, color: int):
+        self.key, self.slot, self.color = key, slot, color
+        self.buf: SeriesBuffer | None = None  # whose samples the cells hold (None: none yet)
+        self.total = self.count = self.late = 0  # raw rows, samples, late samples consumed
+        self.last_time = -math.inf  # newest sample consumed
+        self.ew = 0.0  # width of the store's columns in the cells (> cw: coarse)
+        self.env: Envelope | None = None  # this frame's whole-window envelope, if fetched
+
+    def consumed(self, buf: SeriesBuffer) -> None:
+        """Everything the series holds is in the cells now."""
+        self.buf, self.total, self.count = buf, buf.raw.total, buf.count
+        self.late, self.last_time = buf.late, buf.last_time
+
+
+def _fine(width: float, cw: float) -> bool:
+    return width <= cw * (1 + 1e-12)
+
+
+def fetch_full(store: SeriesStore, feed: Feed, cache: ColumnCache, grid: Grid) -> None:
+    buf = store.buffer(feed.key)
+    env = store.envelope(feed.key, grid.t0, grid.t1, grid.ncols)
+    j, lo, hi = image_columns(env, grid)
+    cache.write(feed.slot, 0, j, lo, hi)
+    feed.ew = grid.cw if _fine(env.width, grid.cw) else env.width
+    feed.env = env
+    feed.consumed(buf)
+
+
+def fetch_from(store: SeriesStore, feed: Feed, cache: ColumnCache, grid: Grid, t: float) -> bool:
+    """Replace the columns holding samples from time `t` on; False if the store now serves a
+    different column width (the caller then fetches the whole window)."""
+    buf, ew, cw = store.buffer(feed.key), feed.ew, grid.cw
+    if cw < bucket_width(0):  # raw columns: a sample filed by its level-0 bucket, to be safe
+        t -= bucket_width(0)
+    coarse = not _fine(ew, cw)
+    q = column_of_time(t, ew)  # in the store's columns; coarse ones overlap two image columns:
+    start = (q - 1 if coarse else q) * ew  # the one before is fetched too, to rebuild the first
+    j0 = column_of_time(q * ew, cw) - grid.first
+    if start <= grid.t0 or j0 <= 0:
+        return False
+    if j0 >= grid.ncols:
+        feed.consumed(buf)
+        return True
+    last = column_of_time(grid.t1, ew) if coarse else grid.first + grid.ncols - 1
+    columns = last - round(start / ew) + 1
+    env = store.envelope(feed.key, start, (last + 1) * ew, columns)
+    if (_fine(env.width, cw) != (not coarse)) or (coarse and env.width != ew):
+        return False
+    j, lo, hi = image_columns(env, grid)
+    keep = j >= j0  # not the neighbour bucket before `start`: part of a column only
+    cache.write(feed.slot, j0, j[keep], lo[keep], hi[keep])
+    feed.consumed(buf)
+    return True
+
+
+def merge_new_samples(feeds: list[Feed], cache: ColumnCache, grid: Grid) -> list[Feed]:
+    """Merge each feed's samples since it last consumed into its cells, all at once. Returns
+    the feeds whose new samples were out of time order: they need their whole window."""
+    times, values, prev = [], [], []
+    for f in feeds:
+        raw = f.buf.raw
+        rows = raw.since(f.total)
+        times.append(raw.columns[0][rows])
+        values.append(raw.columns[1][rows])
+        prev.append(f.last_time)
+    counts = np.fromiter((len(t) for t in times), np.int64, len(times))
+    t, v = np.concatenate(times), np.concatenate(values)
+    which = np.repeat(np.arange(len(feeds)), counts)
+    before = np.empty_like(t)  # each sample's predecessor in its series
+    before[1:] = t[:-1]
+    before[np.cumsum(counts) - counts] = prev
+    late = np.unique(which[t < before])
+    ok = ~np.isin(which, late) if len(late) else np.ones(len(t), bool)
+    j = column_index(t, grid.cw) - grid.first
+    ok &= (j >= 0) & (j < grid.ncols)
+    slots = np.fromiter((f.slot for f in feeds), np.int64, len(feeds))
+    if ok.any():
+        key = which[ok] * grid.ncols + j[ok]  # sorted: series in turn, each in time order
+        cell, mn, mx = group(key, v[ok], v[ok])
+        cache.merge(slots[cell // grid.ncols], cell % grid.ncols, mn, mx)
+    late_set = set(late.tolist())
+    for i, f in enumerate(feeds):
+        if i not in late_set:
+            f.consumed(f.buf)
+    return [feeds[i] for i in late_set]
