@@ -96,6 +96,13 @@ class ColumnCache:
         new_lo[j - j0], new_hi[j - j0], new_has[j - j0] = lo, hi, True
         a = self.off + j0
         cells = slice(a, self.off + self.ncols)
+        if not self.present[slot]:  # an empty row (a new series): nothing to compare
+            self.dirty[j] = True
+            cell = self.off + j
+            self.lo[slot, cell], self.hi[slot, cell], self.has[slot, cell] = lo, hi, True
+            self.present[slot] = len(j)
+            self.pairs[slot] = np.count_nonzero(np.diff(j) == 1)
+            return
         old_has = self.has[slot, cells]
         changed = (old_has != new_has) | ~_same(self.lo[slot, cells], new_lo)
         changed |= ~_same(self.hi[slot, cells], new_hi)
@@ -152,23 +159,25 @@ class ColumnCache:
 
     def stretched(self, rows: np.ndarray, c0: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
         """(lo, hi) of window columns c0..c1-1 for `rows`, each column reaching to its left
-        neighbour's range (strip_paint), so a jumping signal reads as a connected trace."""
+        neighbour's range, so a jumping signal reads as a connected trace (the pixels a line
+        would cover). A column of NaN only, or none, stays empty; column 0 has no neighbour."""
         a, b = self.off + c0, self.off + c1
-        lo, hi = self.lo[rows, a:b], self.hi[rows, a:b]
-        prev_lo = np.full_like(lo, np.nan)
-        prev_hi = np.full_like(hi, np.nan)
-        if c0 > 0:
-            prev_lo[:], prev_hi[:] = self.lo[rows, a - 1 : b - 1], self.hi[rows, a - 1 : b - 1]
-        else:
-            prev_lo[:, 1:], prev_hi[:, 1:] = lo[:, :-1], hi[:, :-1]
-        empty = np.isnan(lo)  # a column of NaN only, or none, stays empty
-        return (
-            np.where(empty, lo, np.fmin(lo, prev_hi)),
-            np.where(empty, hi, np.fmax(hi, prev_lo)),
-        )
+        out = []
+        for values in (self.lo, self.hi):
+            block = np.empty((len(rows), c1 - c0 + 1))  # the left neighbour, then c0..c1-1
+            block[:, 0] = values[rows, a - 1] if c0 > 0 else np.nan
+            block[:, 1:] = values[rows, a:b]
+            out.append(block)
+        lo, hi = out[0][:, 1:], out[1][:, 1:]
+        filled = ~np.isnan(lo)
+        new_lo, new_hi = lo.copy(), hi.copy()
+        np.fmin(lo, out[1][:, :-1], out=new_lo, where=filled)
+        np.fmax(hi, out[0][:, :-1], out=new_hi, where=filled)
+        return new_lo, new_hi
 
-    def band(self, slot: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(column centres, lo, hi) of a row as drawn (stretched), at the columns it has."""
-        j = np.flatnonzero(self.has[slot, self.window])
-        lo, hi = self.stretched(np.array([slot]), 0, self.ncols)
-        return (self.first + j + 0.5) * self.cw, lo[0, j], hi[0, j]
+    def bands(self, slots: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per row: (column centres, lo, hi) as drawn (stretched), at the columns it has."""
+        lo, hi = self.stretched(slots, 0, self.ncols)
+        has = self.has[slots, self.window]
+        x = (self.first + np.arange(self.ncols) + 0.5) * self.cw
+        return [(x[h], lo[i][h], hi[i][h]) for i, h in enumerate(has)]

@@ -83,6 +83,10 @@ def image_columns(env: Envelope, grid: Grid) -> tuple[np.ndarray, np.ndarray, np
     where the fine one has forgotten old data) cover every image column they span."""
     if not len(env.x):
         return np.empty(0, np.int64), np.empty(0), np.empty(0)
+    if env.width == grid.cw:  # the grid's own columns: x = (column + 1/2) * cw, exactly
+        j = (env.x / grid.cw - 0.5).astype(np.int64) - grid.first
+        a, b = np.searchsorted(j, (0, grid.ncols))
+        return j[a:b], env.ymin[a:b], env.ymax[a:b]
     half = 0.5 * env.width
     first = np.floor((env.x - half) / grid.cw).astype(np.int64) - grid.first
     last = np.ceil((env.x + half) / grid.cw).astype(np.int64) - grid.first - 1

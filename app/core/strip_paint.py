@@ -1,18 +1,17 @@
 """Painting columns of many series at once into the strip image, later series on top.
 
-Each (series, column) is a run of rows from row(lo) to row(hi) (values already stretched to the
-left neighbour, strip_columns.stretched). Two ways to paint the same pixels:
+Each (series, column) is a run of rows from row(lo) to row(hi), values already stretched to the
+left neighbour's range (strip_columns.stretched). Two ways to the same pixels:
 
-- `owners`: every painted pixel of every series as one flat index, and the owner of a pixel is
-  the highest series rank covering it, by `np.maximum.at` (max does not care about the order
-  of repeated indices, unlike a fancy assignment, where numpy leaves the winner unspecified).
-  Cost ~15 ns per painted pixel, nothing per series: what a scrolling frame of 1,000 series
-  and a few columns needs.
-- `layers`: series by series in rank order, each a masked fill of its bounding box (the way the
-  strip was always painted). ~10 us per series plus ~1 ns per box pixel: cheaper for a full
-  repaint, where each series paints thousands of pixels.
+- by owner: a pixel's owner is the highest series rank whose run covers it, computed with
+  `np.maximum.at` (max does not care in which order repeated pixels come, whereas a fancy
+  assignment leaves the winner of a repeated index unspecified in numpy). Runs are taken by
+  length, not by series: pass d adds row d of every run longer than d. Cost: per painted pixel,
+  plus ~2 us per row of the longest run, nothing per series: for many series of short runs.
+- by layer: series by series in rank order, a masked fill of each one's bounding box (the way
+  the strip was painted before). ~15 us per series: for a few series of tall, noisy runs.
 
-`paint_columns` picks the cheaper by the pixel count; both give the same image (tested).
+`paint_columns` estimates both and takes the cheaper; they give the same image (tested).
 """
 
 from __future__ import annotations
@@ -21,24 +20,26 @@ import numpy as np
 
 from app.core.strip_grid import Grid
 
-PIXELS_PER_SERIES = 600  # above this many painted pixels per series, layers are cheaper
 
-
-def row_spans(grid: Grid, lo: np.ndarray, hi: np.ndarray):
-    """(rank, column, first row, last row) of every visible run, in rank-major order."""
-    ok = np.isfinite(lo) & np.isfinite(hi)
-    rank, col = np.nonzero(ok)
+def row_runs(grid: Grid, lo: np.ndarray, hi: np.ndarray):
+    """(rank, column, first row, last row) of every visible run (rows clipped to the image)."""
+    ok = np.isfinite(lo)
+    ok &= np.isfinite(hi)
     scale = grid.height / (grid.y1 - grid.y0)
-    r_lo = np.floor((lo[ok] - grid.y0) * scale)
-    r_hi = np.floor((hi[ok] - grid.y0) * scale)
-    visible = (r_hi >= 0) & (r_lo < grid.height)
-    top = grid.height - 1
-    return (
-        rank[visible],
-        col[visible],
-        np.clip(r_lo[visible], 0, top).astype(np.int64),
-        np.clip(r_hi[visible], 0, top).astype(np.int64),
-    )
+    r_lo = np.subtract(lo, grid.y0)
+    r_lo *= scale
+    np.floor(r_lo, out=r_lo)
+    r_hi = np.subtract(hi, grid.y0)
+    r_hi *= scale
+    np.floor(r_hi, out=r_hi)
+    with np.errstate(invalid="ignore"):  # NaN rows are not `ok` anyway
+        ok &= r_hi >= 0
+        ok &= r_lo < grid.height
+    rank, col = np.nonzero(ok)
+    r_lo, r_hi = r_lo[ok], r_hi[ok]
+    np.maximum(r_lo, 0, out=r_lo)
+    np.minimum(r_hi, grid.height - 1, out=r_hi)
+    return rank, col, r_lo.astype(np.int64), r_hi.astype(np.int64)
 
 
 def paint_columns(
@@ -51,43 +52,46 @@ def paint_columns(
     method: str | None = None,
 ) -> None:
     """Paint image columns c0 .. c0 + lo.shape[1] - 1 afresh: lo/hi are (series, columns) in
-    paint order (later on top), colors the uint32 ARGB of each series. `method` forces
-    'owners' or 'layers' (tests); by default the cheaper is used."""
-    k = lo.shape[1]
-    region = np.zeros((grid.height, k), np.uint32)
-    rank, col, r_lo, r_hi = row_spans(grid, lo, hi)
-    if len(rank):
-        pixels = int((r_hi - r_lo).sum()) + len(rank)
-        if method is None:
-            series = len(np.unique(rank))  # rank is sorted: cheap
-            method = "owners" if pixels <= PIXELS_PER_SERIES * series else "layers"
-        if method == "owners":
-            _owners(region, rank, col, r_lo, r_hi, pixels, colors)
-        else:
-            _layers(region, rank, col, r_lo, r_hi, colors)
-    image[:, c0 : c0 + k] = region
+    paint order (later on top), colors the uint32 ARGB of each series. `method`: 'owner' or
+    'layer' (tests); by default the cheaper."""
+    rank, col, r_lo, r_hi = row_runs(grid, lo, hi)
+    if not len(rank):
+        image[:, c0 : c0 + lo.shape[1]] = 0
+        return
+    length = (r_hi - r_lo + 1).astype(np.int16)  # <= 4096 rows
+    if method is None:
+        series = int(np.count_nonzero(np.diff(rank))) + 1  # rank is sorted
+        method = "owner" if 2 * int(length.max()) <= 15 * series else "layer"
+    if method == "owner":
+        _by_owner(image, grid, c0, lo.shape[1], rank, col, r_lo, length, colors)
+    else:
+        _by_layer(image, c0, lo.shape[1], rank, col, r_lo, r_hi, colors)
 
 
-def _owners(region, rank, col, r_lo, r_hi, pixels: int, colors: np.ndarray) -> None:
-    k = region.shape[1]
-    counts = r_hi - r_lo + 1
-    run = np.repeat(np.arange(len(counts)), counts)
-    row = r_lo[run] + (np.arange(pixels) - np.repeat(np.cumsum(counts) - counts, counts))
-    owner = np.full(region.size, -1, np.int64)
-    np.maximum.at(owner, row * k + col[run], rank[run])
-    painted = owner >= 0
-    region.reshape(-1)[painted] = colors[owner[painted]]
+def _by_owner(image, grid: Grid, c0: int, k: int, rank, col, r_lo, length, colors) -> None:
+    owner = np.zeros(grid.height * k, np.int32)  # 1 + rank of the top run; 0: background
+    order = np.argsort(length, kind="stable")  # a radix sort for 16-bit integers
+    length = length[order]
+    pixel = (r_lo * k + col)[order]
+    top = (rank + 1).astype(np.int32)[order]
+    longer = np.searchsorted(length, np.arange(int(length[-1])), "right")
+    for d, s in enumerate(longer.tolist()):  # row d of every run longer than d
+        np.maximum.at(owner, pixel[s:] + d * k if d else pixel, top[s:])
+    palette = np.concatenate(([0], colors)).astype(np.uint32)
+    image[:, c0 : c0 + k] = palette[owner].reshape(grid.height, k)
 
 
-def _layers(region, rank, col, r_lo, r_hi, colors: np.ndarray) -> None:
-    bounds = np.flatnonzero(np.diff(rank)) + 1
-    for part in np.split(np.arange(len(rank)), bounds):
-        j, a, b = col[part], r_lo[part], r_hi[part]
+def _by_layer(image, c0: int, k: int, rank, col, r_lo, r_hi, colors) -> None:
+    region = image[:, c0 : c0 + k]
+    region[:] = 0
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(rank)) + 1, [len(rank)]))
+    for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+        j, top, bottom = col[a:b], r_lo[a:b], r_hi[a:b]
         j0, j1 = int(j[0]), int(j[-1]) + 1
-        r0, r1 = int(a.min()), int(b.max()) + 1
-        col_lo = np.full(j1 - j0, region.shape[0], np.int64)  # empty (lo > hi) where no run
+        r0, r1 = int(top.min()), int(bottom.max()) + 1
+        col_lo = np.full(j1 - j0, region.shape[0], np.int64)  # empty (lo > hi): no run
         col_hi = np.full(j1 - j0, -1, np.int64)
-        col_lo[j - j0], col_hi[j - j0] = a, b
+        col_lo[j - j0], col_hi[j - j0] = top, bottom
         rows = np.arange(r0, r1)[:, None]
         mask = (rows >= col_lo) & (rows <= col_hi)
-        np.copyto(region[r0:r1, j0:j1], colors[rank[part[0]]], where=mask)
+        np.copyto(region[r0:r1, j0:j1], colors[rank[a]], where=mask)
