@@ -164,7 +164,8 @@ class StripRenderer:
             if buf is not f.buf or not dense[f.slot] or i in refresh:
                 full.append(f)
                 continue
-            beyond = f.last_time >= ahead
+            # data in columns that just scrolled in: samples, or a coarse column reaching there
+            beyond = f.last_time >= ahead or (f.ew != cw and f.last_time + f.ew > ahead)
             total = buf.raw.total
             if total == f.total and not beyond:
                 continue
