@@ -193,8 +193,7 @@ def test_the_refresh_fetches_every_series_whole_within_the_period_a_slice_a_fram
     args = lambda: (feed.store, t1 - SPAN, t1, SIZE, (-6.0, 6.0), colors)  # noqa: E731
     renderer.render(*args())
     cache = renderer._cache  # white box: make every cached column too narrow
-    has = cache.has[:, cache.window]
-    cache.lo[:, cache.window][has] = cache.hi[:, cache.window][has] = 0.0
+    cache.lo[cache.has] = cache.hi[cache.has] = 0.0  # (the cache holds the window only)
     for f in renderer._order:
         cache.mark(f.slot)
     frame_s = 1 / 40
@@ -268,3 +267,20 @@ def test_coarse_columns_scroll_exactly_and_never_miss_a_peak():
             at = np.searchsorted(j, cols[inside])
             assert np.array_equal(j[at], cols[inside])
             assert (lo[at] <= v[inside]).all() and (hi[at] >= v[inside]).all()
+
+
+def test_series_all_hidden_across_a_jump_then_shown_again():
+    rng = np.random.default_rng(70)
+    feed = Feed()
+    sources = [Source(feed, i, 3.0, rng, False) for i in range(3)]
+    colors = {s.key: color(i) for i, s in enumerate(sources)}
+    renderer = StripRenderer(clock=FakeClock())
+    for s in sources:
+        s.upto(T_BASE + 30)
+    every = frozenset(colors)
+    for t1, hidden in [(T_BASE + 6, frozenset()), (T_BASE + 20, every), (T_BASE + 20, every)]:
+        args = (feed.store, t1 - SPAN, t1, SIZE, (-6.0, 6.0), colors, hidden)
+        assert_same_frame(renderer.render(*args), fresh(*args))
+    t1 = T_BASE + 20 + CW
+    args = (feed.store, t1 - SPAN, t1, SIZE, (-6.0, 6.0), colors)
+    assert_same_frame(renderer.render(*args), fresh(*args))

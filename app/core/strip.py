@@ -27,12 +27,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from itertools import compress
 
 import numpy as np
 
 from app.core.store import SeriesKey, SeriesStore
 from app.core.strip_columns import ColumnCache
-from app.core.strip_feed import RAW_MAX, Feed, fetch_from, fetch_full, merge_new_samples
+from app.core.strip_feed import Feed, fetch_from, fetch_full, merge_new_samples, scan
 from app.core.strip_grid import Grid, envelope_line, grid_for, image_columns, is_dense
 from app.core.strip_paint import paint_columns
 
@@ -68,9 +69,11 @@ class StripRenderer:
         self._clock = clock
         self._cache: ColumnCache | None = None
         self._feeds: dict[SeriesKey, Feed] = {}
-        self._keys: list[SeriesKey] = []
+        self._keys: list[SeriesKey] | None = None  # None: to be built
         self._order: list[Feed] = []  # drawn series in store order: paint order
         self._colors: dict[SeriesKey, int] = {}
+        self._slots = np.zeros(0, np.int64)  # per series in paint order: its row in the cache
+        self._palette = np.zeros(0, np.uint32)  # and its colour
         self._painted = np.zeros(0, bool)  # per slot: in the last image
         self._grid: Grid | None = None
         self._image: np.ndarray | None = None
@@ -101,7 +104,7 @@ class StripRenderer:
             cache.begin(shift)
         else:
             self._cache = ColumnCache(grid.cw, grid.first, grid.ncols, len(keys))
-            self._feeds, self._keys, self._order = {}, [], []
+            self._feeds, self._keys, self._order, self._colors = {}, None, [], {}
             self._due, self._turn, self._painted = 0.0, 0, np.zeros(0, bool)
         self._sync(keys, colors)
         frame = StripFrame(self._buffer((grid.height, grid.ncols)), grid)
@@ -134,12 +137,15 @@ class StripRenderer:
                 if key not in self._feeds:
                     self._feeds[key] = Feed(key, cache.add_row(), colors[key])
             self._keys, self._order = keys, [self._feeds[k] for k in keys]
+            self._slots = np.fromiter((f.slot for f in self._order), np.int64, len(keys))
+            self._colors = {}
         if colors != self._colors:
             for f in self._order:
                 if colors[f.key] != f.color:
                     f.color = colors[f.key]
                     cache.mark(f.slot)
             self._colors = dict(colors)
+            self._palette = np.fromiter((f.color for f in self._order), np.uint32, len(keys))
 
     def _update(self, store: SeriesStore, grid: Grid, ahead: float, frame: StripFrame):
         """Bring every drawn series' cells up to date; returns the dense flag per slot."""
@@ -154,33 +160,11 @@ class StripRenderer:
         refresh = {(self._turn + i) % n for i in range(due)}
         self._turn = (self._turn + due) % n if n else 0
         frame.refreshed = due
-        dense = cache.dense()
-        full, partial, raw = [], [], []
-        newest = -math.inf
-        for i, f in enumerate(order):
-            f.env = None
-            buf = store.buffer(f.key)
-            newest = max(newest, buf.last_time)
-            if buf is not f.buf or not dense[f.slot] or i in refresh:
-                full.append(f)
-                continue
-            # data in columns that just scrolled in: samples, or a coarse column reaching there
-            beyond = f.last_time >= ahead or (f.ew != cw and f.last_time + f.ew > ahead)
-            total = buf.raw.total
-            if total == f.total and not beyond:
-                continue
-            new = total - f.total
-            # the ring lost rows (or never had them: a chunk longer than the ring), or reading
-            # the store's reduced columns is cheaper, or the cells are coarse: via the store
-            via_store = new > min(RAW_MAX, len(buf.raw)) or buf.count - f.count != new
-            if buf.late != f.late:
-                full.append(f)
-            elif beyond or via_store or f.ew != cw:
-                partial.append((f, min(ahead, f.last_time)))
-            else:
-                raw.append(f)
-        if raw:
-            full += merge_new_samples(raw, cache, grid)
+        full, partial, batch, newest = scan(
+            store, order, cache.dense().tolist(), refresh, ahead, cw
+        )
+        if batch.feeds:
+            full += merge_new_samples(batch, cache, grid)
         full += [f for f, t in partial if not fetch_from(store, f, cache, grid, t)]
         for f in full:
             fetch_full(store, f, cache, grid)
@@ -197,10 +181,10 @@ class StripRenderer:
     def _paint(self, frame: StripFrame, dense: np.ndarray, shift: int) -> None:
         """Repaint what changed (all of it when the image's geometry or y range changed)."""
         cache, grid, image = self._cache, frame.grid, frame.image
-        order = self._order
-        drawn = [f for f in order if dense[f.slot]]
+        banded = dense[self._slots]  # per series in paint order
+        rows, colors = self._slots[banded], self._palette[banded]
         painted, before = np.zeros(len(dense), bool), np.zeros(len(dense), bool)
-        painted[[f.slot for f in drawn]] = True
+        painted[rows] = True
         before[: len(self._painted)] = self._painted  # rows are only ever added
         for slot in np.flatnonzero(painted != before):  # became a band, or a line
             cache.mark(int(slot))
@@ -215,16 +199,15 @@ class StripRenderer:
             frame.full = False
         else:
             todo = np.ones(grid.ncols, bool)
-        rows = np.array([f.slot for f in drawn], np.int64)
-        colors = np.array([f.color for f in drawn], np.uint32)
         chunk = max(CHUNK_CELLS // max(len(rows), 1), 16)  # blocks that stay in the cache
         edges = np.flatnonzero(np.diff(np.concatenate(([False], todo, [False])).astype(np.int8)))
         for a, b in zip(edges[0::2], edges[1::2], strict=True):
             for c in range(int(a), int(b), chunk):
                 lo, hi = cache.stretched(rows, c, min(c + chunk, int(b)))
                 paint_columns(image, grid, c, lo, hi, colors)
-        frame.dense = tuple(f.key for f in drawn)
-        if len(drawn) <= BANDS_MAX:
+        frame.dense = tuple(compress(self._keys, banded.tolist()))
+        if len(rows) <= BANDS_MAX:
             frame.bands = dict(zip(frame.dense, cache.bands(rows), strict=True))
-        frame.lines = {f.key: envelope_line(f.env) for f in order if not dense[f.slot]}
+        lines = [self._order[i] for i in np.flatnonzero(~banded).tolist()]
+        frame.lines = {f.key: envelope_line(f.env) for f in lines}
         self._grid, self._image = grid, image

@@ -1,15 +1,16 @@
 """Every drawn series' column min/max, kept from frame to frame: what lets a scrolling frame
 fetch only the newest columns from the store instead of each series' whole window.
 
-Rows are series (slots, reused as series come and go), columns are the grid's absolute columns
-first .. first + ncols - 1, held in arrays twice as wide: scrolling moves an offset, and the
-window slides back to the front once per ncols columns (one copy amortised over ncols frames,
-never O(series x columns) per frame). Per cell: lo/hi (NaN where the store has no column, or one
-of NaN only) and whether the store has a column there at all, which is what the dense test
+Rows are series (slots, reused as series come and go); columns are the grid's absolute columns
+first .. first + ncols - 1, held in a ring of exactly ncols array columns: window column j lives
+at array column (off + j) % ncols, so a scroll moves `off` and blanks the columns that come in,
+and never copies the rest (sliding a 1,000-series window back to the front of a wider array took
+30 ms, one frame in every ncols columns). Per cell: lo/hi (NaN where the store has no column, or
+one of NaN only) and whether the store has a column there at all, which is what the dense test
 counts (strip_grid.is_dense): per row, columns present and adjacent pairs, kept up to date by
-every write. Per column: the min/max over all rows, recomputed only where something changed, so
-the frame's y extent is one reduction over ncols values. Writes record the columns they changed
-(`dirty`): the painter redraws those and nothing else.
+every change. Per column: the min/max over all rows, recomputed only where something changed,
+so the frame's y extent is one reduction over ncols values. Changes record the window columns
+they touched in `dirty`: the painter redraws those and nothing else.
 """
 
 from __future__ import annotations
@@ -25,19 +26,27 @@ class ColumnCache:
     def __init__(self, cw: float, first: int, ncols: int, rows: int = 8):
         self.cw, self.first, self.ncols = cw, first, ncols
         self.off = 0  # array column of window column 0
-        cap = 2 * ncols
-        self.lo = np.full((max(rows, 1), cap), np.nan)
-        self.hi = np.full((max(rows, 1), cap), np.nan)
-        self.has = np.zeros((max(rows, 1), cap), bool)
-        self.present = np.zeros(max(rows, 1), np.int64)  # columns the store has, per row
-        self.pairs = np.zeros(max(rows, 1), np.int64)  # of those, side by side
-        self.colmin, self.colmax = np.full(cap, np.nan), np.full(cap, np.nan)
+        rows = max(rows, 1)
+        self.lo = np.full((rows, ncols), np.nan)
+        self.hi = np.full((rows, ncols), np.nan)
+        self.has = np.zeros((rows, ncols), bool)
+        self.present = np.zeros(rows, np.int64)  # columns the store has, per row
+        self.pairs = np.zeros(rows, np.int64)  # of those, side by side
+        self.colmin, self.colmax = np.full(ncols, np.nan), np.full(ncols, np.nan)
         self.dirty = np.zeros(ncols, bool)  # window columns changed since `begin`
-        self._free = list(range(max(rows, 1)))[::-1]
+        self._free = list(range(rows))[::-1]
+
+    def span(self, j0: int, j1: int) -> slice | np.ndarray:
+        """Array columns of window columns j0..j1-1: a slice unless they wrap round."""
+        a = (self.off + j0) % self.ncols
+        if a + (j1 - j0) <= self.ncols:
+            return slice(a, a + j1 - j0)
+        return (self.off + np.arange(j0, j1)) % self.ncols
 
     @property
-    def window(self) -> slice:
-        return slice(self.off, self.off + self.ncols)
+    def window(self) -> slice | np.ndarray:
+        """Array columns of the window, in order (index `lo`, `hi`, `has` with it)."""
+        return self.span(0, self.ncols)
 
     # -- rows ------------------------------------------------------------------------------------
     def add_row(self) -> int:
@@ -68,47 +77,39 @@ class ColumnCache:
         self.dirty[:] = False
         if shift <= 0:
             return
-        off, k = self.off, shift
-        self.present -= np.count_nonzero(self.has[:, off : off + k], axis=1)
-        self.pairs -= np.count_nonzero(
-            self.has[:, off : off + k] & self.has[:, off + 1 : off + k + 1], axis=1
-        )
-        self.off += k
+        k, has = shift, self.has
+        leaving, next_right = self.span(0, k), self.span(1, k + 1)
+        self.present -= np.count_nonzero(has[:, leaving], axis=1)
+        self.pairs -= np.count_nonzero(has[:, leaving] & has[:, next_right], axis=1)
+        self.off = (self.off + k) % self.ncols
         self.first += k
-        n, cap = self.ncols, self.lo.shape[1]
-        if self.off + n > cap:  # slide back to the front: once per ~ncols columns scrolled
-            keep = slice(self.off, self.off + n - k)
-            for a in (self.lo, self.hi, self.has):
-                a[:, : n - k] = a[:, keep]
-            for a in (self.colmin, self.colmax):
-                a[: n - k] = a[keep]
-            self.off = 0
-        new = slice(self.off + n - k, self.off + n)
+        new = self.span(self.ncols - k, self.ncols)  # the array columns just left
         self.lo[:, new] = self.hi[:, new] = np.nan
         self.has[:, new] = False
         self.colmin[new] = self.colmax[new] = np.nan
 
-    # -- writes ----------------------------------------------------------------------------------
+    # -- changes ---------------------------------------------------------------------------------
     def write(self, slot: int, j0: int, j: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
         """Replace window columns j0.. of a row with the store's columns (j >= j0, sorted)."""
-        n = self.ncols - j0
-        new_lo, new_hi, new_has = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, bool)
-        new_lo[j - j0], new_hi[j - j0], new_has[j - j0] = lo, hi, True
-        a = self.off + j0
-        cells = slice(a, self.off + self.ncols)
+        if j0 >= self.ncols:
+            return
         if not self.present[slot]:  # an empty row (a new series): nothing to compare
             self.dirty[j] = True
-            cell = self.off + j
+            cell = (self.off + j) % self.ncols
             self.lo[slot, cell], self.hi[slot, cell], self.has[slot, cell] = lo, hi, True
             self.present[slot] = len(j)
             self.pairs[slot] = np.count_nonzero(np.diff(j) == 1)
             return
+        n = self.ncols - j0
+        new_lo, new_hi, new_has = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, bool)
+        new_lo[j - j0], new_hi[j - j0], new_has[j - j0] = lo, hi, True
+        cells = self.span(j0, self.ncols)
         old_has = self.has[slot, cells]
         changed = (old_has != new_has) | ~_same(self.lo[slot, cells], new_lo)
         changed |= ~_same(self.hi[slot, cells], new_hi)
         self.dirty[j0:] |= changed
         # pairs (c, c + 1) with c + 1 >= j0 change; the one reaching left of j0 included
-        left = self.has[slot, a - 1] if j0 > 0 else False
+        left = j0 > 0 and self.has[slot, (self.off + j0 - 1) % self.ncols]
         before = np.count_nonzero(old_has[1:] & old_has[:-1]) + bool(left and old_has[0])
         after = np.count_nonzero(new_has[1:] & new_has[:-1]) + bool(left and new_has[0])
         self.pairs[slot] += after - before
@@ -116,9 +117,11 @@ class ColumnCache:
         self.lo[slot, cells], self.hi[slot, cells], self.has[slot, cells] = new_lo, new_hi, new_has
 
     def merge(self, slots: np.ndarray, j: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
-        """Widen cells (slots[i], j[i]) by new samples' min/max; cells sorted by (slot, j),
-        each once. Exact because the cell already holds every earlier sample of its column."""
-        c = self.off + j
+        """Widen cells (slots[i], j[i]) by new samples' min/max; each series' cells together and
+        in column order, each once. Exact: a cell already holds every earlier sample of its
+        column."""
+        n = self.ncols
+        c = (self.off + j) % n
         old_lo, old_hi, old_has = self.lo[slots, c], self.hi[slots, c], self.has[slots, c]
         new_lo, new_hi = np.fmin(old_lo, lo), np.fmax(old_hi, hi)
         changed = ~old_has | ~_same(old_lo, new_lo) | ~_same(old_hi, new_hi)
@@ -131,15 +134,12 @@ class ColumnCache:
         # fresh cells is counted once, as the left pair of the right one
         next_fresh = np.zeros(len(j), bool)
         next_fresh[:-1] = (slots[1:] == slots[:-1]) & (j[1:] == j[:-1] + 1) & fresh[1:]
-        cap = self.has.shape[1] - 1
-        left = (j > 0) & self.has[slots, c - 1]
-        right = (j + 1 < self.ncols) & self.has[slots, np.minimum(c + 1, cap)] & ~next_fresh
+        left = (j > 0) & self.has[slots, (c - 1) % n]
+        right = (j + 1 < n) & self.has[slots, (c + 1) % n] & ~next_fresh
         size = len(self.present)
         self.present += np.bincount(slots, fresh, size).astype(np.int64)
-        gained = fresh & left
-        gained_r = fresh & right
-        self.pairs += np.bincount(slots, gained, size).astype(np.int64)
-        self.pairs += np.bincount(slots, gained_r, size).astype(np.int64)
+        self.pairs += np.bincount(slots, fresh & left, size).astype(np.int64)
+        self.pairs += np.bincount(slots, fresh & right, size).astype(np.int64)
 
     # -- reads -----------------------------------------------------------------------------------
     def dense(self) -> np.ndarray:
@@ -149,24 +149,27 @@ class ColumnCache:
     def extent(self) -> tuple[float, float]:
         """(min, max) of every row's columns in the window; (inf, -inf) without data. Brings
         the per-column aggregates of dirty columns up to date first."""
-        cols = np.flatnonzero(self.dirty) + self.off
+        cols = (self.off + np.flatnonzero(self.dirty)) % self.ncols
         if len(cols):
             self.colmin[cols] = np.fmin.reduce(self.lo[:, cols], axis=0)
             self.colmax[cols] = np.fmax.reduce(self.hi[:, cols], axis=0)
-        lo = float(np.fmin.reduce(self.colmin[self.window]))
-        hi = float(np.fmax.reduce(self.colmax[self.window]))
+        lo, hi = float(np.fmin.reduce(self.colmin)), float(np.fmax.reduce(self.colmax))
         return (lo, hi) if not np.isnan(lo) else (np.inf, -np.inf)
 
     def stretched(self, rows: np.ndarray, c0: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
         """(lo, hi) of window columns c0..c1-1 for `rows`, each column reaching to its left
         neighbour's range, so a jumping signal reads as a connected trace (the pixels a line
         would cover). A column of NaN only, or none, stays empty; column 0 has no neighbour."""
-        a, b = self.off + c0, self.off + c1
+        cols = self.span(max(c0 - 1, 0), c1)
+        pick = (rows, cols) if isinstance(cols, slice) else (rows[:, None], cols)
         out = []
         for values in (self.lo, self.hi):
             block = np.empty((len(rows), c1 - c0 + 1))  # the left neighbour, then c0..c1-1
-            block[:, 0] = values[rows, a - 1] if c0 > 0 else np.nan
-            block[:, 1:] = values[rows, a:b]
+            if c0 > 0:
+                block[:] = values[pick]
+            else:
+                block[:, 0] = np.nan
+                block[:, 1:] = values[pick]
             out.append(block)
         lo, hi = out[0][:, 1:], out[1][:, 1:]
         filled = ~np.isnan(lo)
@@ -178,6 +181,7 @@ class ColumnCache:
     def bands(self, slots: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per row: (column centres, lo, hi) as drawn (stretched), at the columns it has."""
         lo, hi = self.stretched(slots, 0, self.ncols)
-        has = self.has[slots, self.window]
+        w = self.window
+        has = self.has[slots, w] if isinstance(w, slice) else self.has[slots[:, None], w]
         x = (self.first + np.arange(self.ncols) + 0.5) * self.cw
         return [(x[h], lo[i][h], hi[i][h]) for i, h in enumerate(has)]
