@@ -72,15 +72,17 @@ def test_counts_extent_and_dirty_columns_follow_every_change(ops):
 
 def test_stretch_reaches_the_left_neighbour_and_leaves_empty_columns_empty():
     cache = ColumnCache(1.0, 0, 6, rows=1)
+    cache.begin(4)  # the ring wraps round: window columns 2.. sit at array columns 0..
     j = np.arange(6)
     lo = np.array([0.0, 5.0, np.nan, 1.0, 2.0, 10.0])
     cache.write(0, 0, j, lo, lo + 1)
-    got_lo, got_hi = cache.stretched(np.array([0]), 0, 6)
+    got_lo, got_hi = cache.stretched(np.array([0]), np.arange(6))
     np.testing.assert_array_equal(got_lo[0], [0.0, 1.0, np.nan, 1.0, 2.0, 3.0])
     np.testing.assert_array_equal(got_hi[0], [1.0, 6.0, np.nan, 2.0, 3.0, 11.0])
-    part_lo, part_hi = cache.stretched(np.array([0]), 4, 6)  # the neighbour outside the part
-    np.testing.assert_array_equal(part_lo[0], got_lo[0, 4:])
-    np.testing.assert_array_equal(part_hi[0], got_hi[0, 4:])
+    for cols in ([4, 5], [1, 2], [0, 3, 5], [5]):  # runs, and columns apart
+        part_lo, part_hi = cache.stretched(np.array([0]), np.array(cols))
+        np.testing.assert_array_equal(part_lo[0], got_lo[0, cols])
+        np.testing.assert_array_equal(part_hi[0], got_hi[0, cols])
 
 
 # -- painting -------------------------------------------------------------------------------------
@@ -121,11 +123,16 @@ def test_both_ways_of_painting_give_the_naive_image(series, columns, seed, sprea
     hi[rng.random(mid.shape) < 0.03] = np.inf
     colors = rng.integers(1, 2**32, series, dtype=np.uint64).astype(np.uint32)
     want = naive(grid, lo, hi, colors)
+    apart = 2 * np.arange(columns) + 1  # every other column of a wider image
     for method in ("owner", "layer", None):
         image = np.full((grid.height, columns + 2), 7, np.uint32)
-        paint_columns(image, grid, 1, lo, hi, colors, method)
+        paint_columns(image, grid, np.arange(1, columns + 1), lo, hi, colors, method)
         np.testing.assert_array_equal(image[:, 1:-1], want, err_msg=str(method))
         assert (image[:, [0, -1]] == 7).all(), "painted outside its columns"
+        image = np.full((grid.height, 2 * columns + 1), 7, np.uint32)
+        paint_columns(image, grid, apart, lo, hi, colors, method)
+        np.testing.assert_array_equal(image[:, apart], want, err_msg=str(method))
+        assert (image[:, apart - 1] == 7).all(), "painted outside its columns"
 
 
 def test_identical_series_show_the_last_one_everywhere():
@@ -137,5 +144,5 @@ def test_identical_series_show_the_last_one_everywhere():
     colors = np.arange(1, 301, dtype=np.uint32)
     for method in ("owner", "layer"):
         image = np.zeros((64, 50), np.uint32)
-        paint_columns(image, grid, 0, lo, hi, colors, method)
+        paint_columns(image, grid, np.arange(50), lo, hi, colors, method)
         assert set(np.unique(image).tolist()) == {0, 300}

@@ -200,14 +200,17 @@ class StripRenderer:
         else:
             todo = np.ones(grid.ncols, bool)
         chunk = max(CHUNK_CELLS // max(len(rows), 1), 16)  # blocks that stay in the cache
-        edges = np.flatnonzero(np.diff(np.concatenate(([False], todo, [False])).astype(np.int8)))
-        for a, b in zip(edges[0::2], edges[1::2], strict=True):
-            for c in range(int(a), int(b), chunk):
-                lo, hi = cache.stretched(rows, c, min(c + chunk, int(b)))
-                paint_columns(image, grid, c, lo, hi, colors)
+        cols = np.flatnonzero(todo)
+        for c in range(0, len(cols), chunk):
+            lo, hi = cache.stretched(rows, cols[c : c + chunk])
+            paint_columns(image, grid, cols[c : c + chunk], lo, hi, colors)
         frame.dense = tuple(compress(self._keys, banded.tolist()))
         if len(rows) <= BANDS_MAX:
             frame.bands = dict(zip(frame.dense, cache.bands(rows), strict=True))
         lines = [self._order[i] for i in np.flatnonzero(~banded).tolist()]
         frame.lines = {f.key: envelope_line(f.env) for f in lines}
+        spans = [f.span for f in lines if f.span is not None]  # lines are not in the cache
+        if spans:
+            lo, hi = zip(*spans, strict=True)
+            frame.extent = (min(frame.extent[0], *lo), max(frame.extent[1], *hi))
         self._grid, self._image = grid, image

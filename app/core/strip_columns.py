@@ -61,10 +61,14 @@ class ColumnCache:
         return self._free.pop()
 
     def remove_row(self, slot: int) -> None:
+        self.clear(slot)
+        self._free.append(slot)
+
+    def clear(self, slot: int) -> None:
+        """Empty a row; its columns are to be repainted (without it)."""
         self.mark(slot)
         self.lo[slot], self.hi[slot], self.has[slot] = np.nan, np.nan, False
         self.present[slot] = self.pairs[slot] = 0
-        self._free.append(slot)
 
     def mark(self, slot: int) -> None:
         """Every column the row has is to be repainted (a colour changed, it became a line)."""
@@ -124,7 +128,8 @@ class ColumnCache:
         c = (self.off + j) % n
         old_lo, old_hi, old_has = self.lo[slots, c], self.hi[slots, c], self.has[slots, c]
         new_lo, new_hi = np.fmin(old_lo, lo), np.fmax(old_hi, hi)
-        changed = ~old_has | ~_same(old_lo, new_lo) | ~_same(old_hi, new_hi)
+        changed = (new_lo != old_lo) | (new_hi != old_hi)  # (a NaN cell counts as changed)
+        changed |= ~old_has
         self.dirty[j[changed]] = True
         self.lo[slots, c], self.hi[slots, c], self.has[slots, c] = new_lo, new_hi, True
         fresh = ~old_has
@@ -156,31 +161,41 @@ class ColumnCache:
         lo, hi = float(np.fmin.reduce(self.colmin)), float(np.fmax.reduce(self.colmax))
         return (lo, hi) if not np.isnan(lo) else (np.inf, -np.inf)
 
-    def stretched(self, rows: np.ndarray, c0: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
-        """(lo, hi) of window columns c0..c1-1 for `rows`, each column reaching to its left
-        neighbour's range, so a jumping signal reads as a connected trace (the pixels a line
-        would cover). A column of NaN only, or none, stays empty; column 0 has no neighbour."""
-        cols = self.span(max(c0 - 1, 0), c1)
-        pick = (rows, cols) if isinstance(cols, slice) else (rows[:, None], cols)
-        out = []
-        for values in (self.lo, self.hi):
-            block = np.empty((len(rows), c1 - c0 + 1))  # the left neighbour, then c0..c1-1
-            if c0 > 0:
-                block[:] = values[pick]
-            else:
-                block[:, 0] = np.nan
-                block[:, 1:] = values[pick]
-            out.append(block)
-        lo, hi = out[0][:, 1:], out[1][:, 1:]
+    def stretched(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(lo, hi) at window columns `cols` (sorted) for `rows`, each column reaching to its
+        left neighbour's range, so a jumping signal reads as a connected trace (the pixels a
+        line would cover). A column of NaN only, or none, stays empty; column 0 has no
+        neighbour."""
+        c0, k = int(cols[0]), len(cols)
+        if cols[-1] - c0 + 1 == k:  # a run: one gather of it and its left neighbour
+            span = self.span(max(c0 - 1, 0), c0 + k)
+            pick = (rows, span) if isinstance(span, slice) else (rows[:, None], span)
+            blocks = []
+            for values in (self.lo, self.hi):
+                block = np.empty((len(rows), k + 1))  # the left neighbour, then cols
+                if c0 > 0:
+                    block[:] = values[pick]
+                else:
+                    block[:, 0] = np.nan
+                    block[:, 1:] = values[pick]
+                blocks.append(block)
+            lo, hi, prev_lo, prev_hi = (*(b[:, 1:] for b in blocks), *(b[:, :-1] for b in blocks))
+        else:
+            at = (self.off + cols) % self.ncols
+            before = (at - 1) % self.ncols
+            lo, hi = self.lo[rows[:, None], at], self.hi[rows[:, None], at]
+            prev_lo, prev_hi = self.lo[rows[:, None], before], self.hi[rows[:, None], before]
+            if c0 == 0:
+                prev_lo[:, 0] = prev_hi[:, 0] = np.nan
         filled = ~np.isnan(lo)
         new_lo, new_hi = lo.copy(), hi.copy()
-        np.fmin(lo, out[1][:, :-1], out=new_lo, where=filled)
-        np.fmax(hi, out[0][:, :-1], out=new_hi, where=filled)
+        np.fmin(lo, prev_hi, out=new_lo, where=filled)
+        np.fmax(hi, prev_lo, out=new_hi, where=filled)
         return new_lo, new_hi
 
     def bands(self, slots: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per row: (column centres, lo, hi) as drawn (stretched), at the columns it has."""
-        lo, hi = self.stretched(slots, 0, self.ncols)
+        lo, hi = self.stretched(slots, np.arange(self.ncols))
         w = self.window
         has = self.has[slots, w] if isinstance(w, slice) else self.has[slots[:, None], w]
         x = (self.first + np.arange(self.ncols) + 0.5) * self.cw

@@ -28,7 +28,7 @@ import numpy as np
 from app.core.pyramid import bucket_width, group
 from app.core.store import Envelope, SeriesBuffer, SeriesKey, SeriesStore
 from app.core.strip_columns import ColumnCache
-from app.core.strip_grid import Grid, column_index, column_of_time, image_columns
+from app.core.strip_grid import Grid, column_index, column_of_time, image_columns, is_dense
 
 RAW_MAX = 1024  # new samples per series above which the store's reduced columns are cheaper
 
@@ -36,7 +36,9 @@ RAW_MAX = 1024  # new samples per series above which the store's reduced columns
 class Feed:
     """What the renderer knows of one drawn series."""
 
-    __slots__ = ("buf", "color", "count", "env", "ew", "key", "last_time", "late", "slot", "total")
+    __slots__ = (
+        "buf", "color", "count", "env", "ew", "key", "last_time", "late", "slot", "span", "total",
+    )  # fmt: skip
 
     def __init__(self, key: SeriesKey, slot: int, color: int):
         self.key, self.slot, self.color = key, slot, color
@@ -45,6 +47,7 @@ class Feed:
         self.last_time = -math.inf  # newest sample consumed
         self.ew = 0.0  # width of the store's columns in the cells (> cw: coarse)
         self.env: Envelope | None = None  # this frame's whole-window envelope, if fetched
+        self.span: tuple[float, float] | None = None  # y range of a sparse series' columns
 
     def consumed(self, buf: SeriesBuffer) -> None:
         """Everything the series holds is in the cells now."""
@@ -57,10 +60,20 @@ def _fine(width: float, cw: float) -> bool:
 
 
 def fetch_full(store: SeriesStore, feed: Feed, cache: ColumnCache, grid: Grid) -> None:
+    """The whole window, as a fresh render fetches it. A sparse series (a line) is not kept in
+    the cache: it is fetched whole every frame anyway, for its line; `feed.span` is then the
+    y range of its columns."""
     buf = store.buffer(feed.key)
     env = store.envelope(feed.key, grid.t0, grid.t1, grid.ncols)
     j, lo, hi = image_columns(env, grid)
-    cache.write(feed.slot, 0, j, lo, hi)
+    if is_dense(j):
+        cache.write(feed.slot, 0, j, lo, hi)
+        feed.span = None
+    else:
+        if cache.present[feed.slot]:
+            cache.clear(feed.slot)
+        span = float(np.fmin.reduce(lo)) if len(lo) else math.nan
+        feed.span = None if math.isnan(span) else (span, float(np.fmax.reduce(hi)))
     feed.ew = grid.cw if _fine(env.width, grid.cw) else env.width
     feed.env = env
     feed.consumed(buf)
@@ -154,17 +167,20 @@ def merge_new_samples(batch: NewSamples, cache: ColumnCache, grid: Grid) -> list
     feeds = batch.feeds
     counts = np.fromiter(map(len, batch.times), np.int64, len(feeds))
     t, v = np.concatenate(batch.times), np.concatenate(batch.values)
-    which = np.repeat(np.arange(len(feeds)), counts)
     before = np.empty_like(t)  # each sample's predecessor in its series
     before[1:] = t[:-1]
     before[np.cumsum(counts) - counts] = batch.prev
-    late = np.unique(which[t < before])
-    ok = ~np.isin(which, late) if len(late) else np.ones(len(t), bool)
+    which = np.repeat(np.arange(len(feeds)), counts)
     j = column_index(t, grid.cw) - grid.first
-    ok &= (j >= 0) & (j < grid.ncols)
-    if ok.any():
+    ok = (j >= 0) & (j < grid.ncols)
+    late = which[t < before]
+    if len(late):
+        late = np.unique(late)
+        ok &= ~np.isin(which, late)
+    if not ok.all():
+        which, j, v = which[ok], j[ok], v[ok]
+    if len(j):
         slots = np.fromiter((f.slot for f in feeds), np.int64, len(feeds))
-        key = which[ok] * grid.ncols + j[ok]  # sorted: series in turn, each in time order
-        cell, mn, mx = group(key, v[ok], v[ok])
+        cell, mn, mx = group(which * grid.ncols + j, v, v)  # sorted: by series, then time
         cache.merge(slots[cell // grid.ncols], cell % grid.ncols, mn, mx)
     return [feeds[i] for i in late.tolist()]

@@ -45,31 +45,33 @@ def row_runs(grid: Grid, lo: np.ndarray, hi: np.ndarray):
 def paint_columns(
     image: np.ndarray,
     grid: Grid,
-    c0: int,
+    cols: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
     colors: np.ndarray,
     method: str | None = None,
 ) -> None:
-    """Paint image columns c0 .. c0 + lo.shape[1] - 1 afresh: lo/hi are (series, columns) in
-    paint order (later on top), colors the uint32 ARGB of each series. `method`: 'owner' or
-    'layer' (tests); by default the cheaper."""
+    """Paint image columns `cols` (sorted) afresh: lo/hi are (series, len(cols)) in paint order
+    (later on top), colors the uint32 ARGB of each series. `method`: 'owner' or 'layer'
+    (tests); by default the cheaper."""
+    k = len(cols)
+    where = slice(int(cols[0]), int(cols[-1]) + 1) if cols[-1] - cols[0] + 1 == k else cols
     rank, col, r_lo, r_hi = row_runs(grid, lo, hi)
     if not len(rank):
-        image[:, c0 : c0 + lo.shape[1]] = 0
+        image[:, where] = 0
         return
     length = (r_hi - r_lo + 1).astype(np.int16)  # <= 4096 rows
     if method is None:
         series = int(np.count_nonzero(np.diff(rank))) + 1  # rank is sorted
         method = "owner" if 2 * int(length.max()) <= 15 * series else "layer"
     if method == "owner":
-        _by_owner(image, grid, c0, lo.shape[1], rank, col, r_lo, length, colors)
+        image[:, where] = _by_owner(grid.height, k, rank, col, r_lo, length, colors)
     else:
-        _by_layer(image, c0, lo.shape[1], rank, col, r_lo, r_hi, colors)
+        image[:, where] = _by_layer(grid.height, k, rank, col, r_lo, r_hi, colors)
 
 
-def _by_owner(image, grid: Grid, c0: int, k: int, rank, col, r_lo, length, colors) -> None:
-    owner = np.zeros(grid.height * k, np.int32)  # 1 + rank of the top run; 0: background
+def _by_owner(height: int, k: int, rank, col, r_lo, length, colors) -> np.ndarray:
+    owner = np.zeros(height * k, np.int32)  # 1 + rank of the top run; 0: background
     order = np.argsort(length, kind="stable")  # a radix sort for 16-bit integers
     length = length[order]
     pixel = (r_lo * k + col)[order]
@@ -78,20 +80,20 @@ def _by_owner(image, grid: Grid, c0: int, k: int, rank, col, r_lo, length, color
     for d, s in enumerate(longer.tolist()):  # row d of every run longer than d
         np.maximum.at(owner, pixel[s:] + d * k if d else pixel, top[s:])
     palette = np.concatenate(([0], colors)).astype(np.uint32)
-    image[:, c0 : c0 + k] = palette[owner].reshape(grid.height, k)
+    return palette[owner].reshape(height, k)
 
 
-def _by_layer(image, c0: int, k: int, rank, col, r_lo, r_hi, colors) -> None:
-    region = image[:, c0 : c0 + k]
-    region[:] = 0
+def _by_layer(height: int, k: int, rank, col, r_lo, r_hi, colors) -> np.ndarray:
+    region = np.zeros((height, k), np.uint32)
     starts = np.concatenate(([0], np.flatnonzero(np.diff(rank)) + 1, [len(rank)]))
     for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
         j, top, bottom = col[a:b], r_lo[a:b], r_hi[a:b]
         j0, j1 = int(j[0]), int(j[-1]) + 1
         r0, r1 = int(top.min()), int(bottom.max()) + 1
-        col_lo = np.full(j1 - j0, region.shape[0], np.int64)  # empty (lo > hi): no run
+        col_lo = np.full(j1 - j0, height, np.int64)  # empty (lo > hi) where it has no run
         col_hi = np.full(j1 - j0, -1, np.int64)
         col_lo[j - j0], col_hi[j - j0] = top, bottom
         rows = np.arange(r0, r1)[:, None]
         mask = (rows >= col_lo) & (rows <= col_hi)
         np.copyto(region[r0:r1, j0:j1], colors[rank[a]], where=mask)
+    return region
