@@ -87,15 +87,23 @@ step = st.fixed_dictionaries(
 )
 
 
+SHORT_LEVELS = dict(raw_capacity=512, bucket_capacity=96, grow=False)
+
+
 @settings(max_examples=40, deadline=None, database=None)
 @given(
     st.lists(st.tuples(st.sampled_from(PER_COLUMN), st.booleans()), min_size=1, max_size=12),
     st.lists(step, min_size=2, max_size=12),
     st.integers(0, 2**32 - 1),
+    st.booleans(),
 )
-def test_every_frame_equals_a_fresh_render(series, steps, seed):
+def test_every_frame_equals_a_fresh_render(series, steps, seed, short_levels):
+    """`short_levels`: levels of 96 buckets cannot hold the window, so the store serves dense
+    series in coarser columns (each spanning up to three image columns), in several widths."""
     rng = np.random.default_rng(seed)
     feed = Feed()
+    if short_levels:
+        feed.store = SeriesStore(**SHORT_LEVELS)
     sources = [Source(feed, i, p, rng, nan) for i, (p, nan) in enumerate(series)]
     colors = {s.key: color(i) for i, s in enumerate(sources)}
     clock = FakeClock()

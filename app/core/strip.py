@@ -33,8 +33,9 @@ import numpy as np
 
 from app.core.store import SeriesKey, SeriesStore
 from app.core.strip_columns import ColumnCache
-from app.core.strip_feed import Feed, fetch_from, fetch_full, merge_new_samples, scan
+from app.core.strip_feed import Feed, fetch_from, fetch_full, scan
 from app.core.strip_grid import Grid, envelope_line, grid_for, image_columns, is_dense
+from app.core.strip_merge import merge_new_samples
 from app.core.strip_paint import paint_columns
 
 __all__ = ["FULL_RENDER_EVERY_S", "Grid", "StripFrame", "StripRenderer", "grid_for"]

@@ -25,10 +25,10 @@ import math
 
 import numpy as np
 
-from app.core.pyramid import bucket_width, group
+from app.core.pyramid import bucket_width
 from app.core.store import Envelope, SeriesBuffer, SeriesKey, SeriesStore
 from app.core.strip_columns import ColumnCache
-from app.core.strip_grid import Grid, column_index, column_of_time, image_columns, is_dense
+from app.core.strip_grid import Grid, column_of_time, image_columns, is_dense
 
 RAW_MAX = 1024  # new samples per series above which the store's reduced columns are cheaper
 
@@ -37,7 +37,8 @@ class Feed:
     """What the renderer knows of one drawn series."""
 
     __slots__ = (
-        "buf", "color", "count", "env", "ew", "key", "last_time", "late", "slot", "span", "total",
+        "buf", "color", "count", "env", "ew", "key", "last_time", "late", "slot", "span", "tail",
+        "total",
     )  # fmt: skip
 
     def __init__(self, key: SeriesKey, slot: int, color: int):
@@ -48,6 +49,8 @@ class Feed:
         self.ew = 0.0  # width of the store's columns in the cells (> cw: coarse)
         self.env: Envelope | None = None  # this frame's whole-window envelope, if fetched
         self.span: tuple[float, float] | None = None  # y range of a sparse series' columns
+        # coarse cells: the store column holding the newest sample, (index, min, max)
+        self.tail: tuple[int, float, float] | None = None
 
     def consumed(self, buf: SeriesBuffer) -> None:
         """Everything the series holds is in the cells now."""
@@ -57,6 +60,17 @@ class Feed:
 
 def _fine(width: float, cw: float) -> bool:
     return width <= cw * (1 + 1e-12)
+
+
+def _tail(env: Envelope, width: float, newest: float) -> tuple[int, float, float] | None:
+    """The store column (of `width`) holding the newest sample, from a fetched envelope."""
+    if not len(env.x) or not math.isfinite(newest):
+        return None
+    q = column_of_time(newest, width)
+    i = int(np.searchsorted(env.x, (q + 0.5) * width))
+    if i < len(env.x) and env.x[i] == (q + 0.5) * width:
+        return q, float(env.ymin[i]), float(env.ymax[i])
+    return None
 
 
 def fetch_full(store: SeriesStore, feed: Feed, cache: ColumnCache, grid: Grid) -> None:
@@ -77,6 +91,7 @@ def fetch_full(store: SeriesStore, feed: Feed, cache: ColumnCache, grid: Grid) -
     feed.ew = grid.cw if _fine(env.width, grid.cw) else env.width
     feed.env = env
     feed.consumed(buf)
+    feed.tail = _tail(env, feed.ew, feed.last_time) if feed.ew != grid.cw else None
 
 
 def fetch_from(store: SeriesStore, feed: Feed, cache: ColumnCache, grid: Grid, t: float) -> bool:
@@ -93,6 +108,7 @@ def fetch_from(store: SeriesStore, feed: Feed, cache: ColumnCache, grid: Grid, t
         return False
     if j0 >= grid.ncols:
         feed.consumed(buf)
+        feed.tail = None
         return True
     last = column_of_time(grid.t1, ew) if coarse else grid.first + grid.ncols - 1
     columns = last - round(start / ew) + 1
@@ -103,6 +119,7 @@ def fetch_from(store: SeriesStore, feed: Feed, cache: ColumnCache, grid: Grid, t
     keep = j >= j0  # not the neighbour bucket before `start`: part of a column only
     cache.write(feed.slot, j0, j[keep], lo[keep], hi[keep])
     feed.consumed(buf)
+    feed.tail = _tail(env, ew, feed.last_time) if coarse else None
     return True
 
 
@@ -122,11 +139,13 @@ def scan(store: SeriesStore, order: list[Feed], dense: list[bool], refresh: set[
         if buf is not f.buf or not dense[f.slot] or i in refresh:
             full.append(f)
             continue
-        raw, fine = buf.raw, f.ew == cw
-        # data in columns that just scrolled in: samples, or a coarse column reaching there
-        beyond = f.last_time >= ahead or (not fine and f.last_time + f.ew > ahead)
+        raw, coarse = buf.raw, f.ew != cw
+        # data in columns that just scrolled in: samples (the store has them, reduced), or
+        # the coarse column of the newest sample reaching there (its tail fills them)
+        beyond = f.last_time >= ahead
+        tail = coarse and not beyond and f.last_time + f.ew > ahead
         total = raw.total
-        if total == f.total and not beyond:
+        if total == f.total and not beyond and not tail:
             continue
         new = total - f.total
         end = raw.end  # rows f.total.. are raw.end - new .. raw.end, unless the ring lost some
@@ -134,13 +153,11 @@ def scan(store: SeriesStore, order: list[Feed], dense: list[bool], refresh: set[
             full.append(f)
         elif (
             beyond
-            or not fine
-            or new > RAW_MAX
-            or end - new < raw.start
-            or buf.count - f.count != new
+            or (tail and f.tail is None)
+            or new > RAW_MAX  # the store's reduced columns are cheaper
+            or end - new < raw.start  # the ring lost rows
+            or buf.count - f.count != new  # or never held them: a chunk longer than the ring
         ):
-            # (many samples: the store's reduced columns are cheaper; rows the ring lost, or
-            # never held: a chunk longer than the ring)
             partial.append((f, min(ahead, f.last_time)))
         else:
             batch.times.append(raw.columns[0][end - new : end])
@@ -152,35 +169,10 @@ def scan(store: SeriesStore, order: list[Feed], dense: list[bool], refresh: set[
 
 
 class NewSamples:
-    """Samples read from raw rings, per series, for one merge (`merge_new_samples`)."""
+    """Samples read from raw rings, per series, for one merge (strip_merge)."""
 
     def __init__(self):
         self.feeds: list[Feed] = []
         self.times: list[np.ndarray] = []
         self.values: list[np.ndarray] = []
         self.prev: list[float] = []  # each series' newest sample before these
-
-
-def merge_new_samples(batch: NewSamples, cache: ColumnCache, grid: Grid) -> list[Feed]:
-    """Merge every series' new samples into its cells, all at once. Returns the feeds whose new
-    samples were out of time order: they need their whole window."""
-    feeds = batch.feeds
-    counts = np.fromiter(map(len, batch.times), np.int64, len(feeds))
-    t, v = np.concatenate(batch.times), np.concatenate(batch.values)
-    before = np.empty_like(t)  # each sample's predecessor in its series
-    before[1:] = t[:-1]
-    before[np.cumsum(counts) - counts] = batch.prev
-    which = np.repeat(np.arange(len(feeds)), counts)
-    j = column_index(t, grid.cw) - grid.first
-    ok = (j >= 0) & (j < grid.ncols)
-    late = which[t < before]
-    if len(late):
-        late = np.unique(late)
-        ok &= ~np.isin(which, late)
-    if not ok.all():
-        which, j, v = which[ok], j[ok], v[ok]
-    if len(j):
-        slots = np.fromiter((f.slot for f in feeds), np.int64, len(feeds))
-        cell, mn, mx = group(which * grid.ncols + j, v, v)  # sorted: by series, then time
-        cache.merge(slots[cell // grid.ncols], cell % grid.ncols, mn, mx)
-    return [feeds[i] for i in late.tolist()]

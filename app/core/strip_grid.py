@@ -76,6 +76,16 @@ def column_of_time(t: float, width: float) -> int:
     return int(column_index(np.array([t]), width)[0])
 
 
+def overlapped(x: np.ndarray, width: float, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    """(first, last) image column overlapped by each store column of centre x. Exact: the
+    edges x -/+ width/2 are whole multiples of a power of two, and a quotient of two such that
+    is not a whole number is at least 1/m away from one (m <= 4 buckets a column)."""
+    half = 0.5 * width
+    first = np.floor((x - half) / grid.cw).astype(np.int64) - grid.first
+    last = np.ceil((x + half) / grid.cw).astype(np.int64) - grid.first - 1
+    return first, np.maximum(last, first)
+
+
 def image_columns(env: Envelope, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(j, lo, hi): the exact min/max of each image column the envelope touches, j sorted.
 
@@ -87,10 +97,7 @@ def image_columns(env: Envelope, grid: Grid) -> tuple[np.ndarray, np.ndarray, np
         j = (env.x / grid.cw - 0.5).astype(np.int64) - grid.first
         a, b = np.searchsorted(j, (0, grid.ncols))
         return j[a:b], env.ymin[a:b], env.ymax[a:b]
-    half = 0.5 * env.width
-    first = np.floor((env.x - half) / grid.cw).astype(np.int64) - grid.first
-    last = np.ceil((env.x + half) / grid.cw).astype(np.int64) - grid.first - 1
-    last = np.maximum(last, first)
+    first, last = overlapped(env.x, env.width, grid)
     spans = last - first + 1
     if spans.max() > 1:  # coarse columns: repeat each over the image columns it covers
         offsets = np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
