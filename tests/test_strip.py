@@ -1,10 +1,11 @@
 """app.core.strip: the strip-chart image must show every column's true min/max, scroll without
-drift, and redraw from scratch whenever what it shows changes.
+drift, and show at once whatever changes in what it shows (from scratch when its geometry or y
+range changes; tests/test_strip_scroll.py drives many series through many frames).
 
 Images are checked against a brute-force painter over the samples themselves: image column j is
 the time interval [(first + j) * cw, (first + j + 1) * cw), row r the values
 [y0 + r * (y1 - y0) / height, ...), and a column reaches to its left neighbour's range
-(strip.stretch) so a jumping signal reads as a continuous trace.
+(strip_columns.stretched) so a jumping signal reads as a continuous trace.
 """
 
 from __future__ import annotations

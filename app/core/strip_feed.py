@@ -1,22 +1,23 @@
 """Bringing the column cache up to date from the store, per series, as cheaply as each case
-allows.
+allows; `scan` decides, once per frame, in one pass over the series.
 
 - Whole window (`fetch_full`): `store.envelope` over the grid, as a fresh render does. For new
-  series, lines (sparse series), data that arrived out of order, and the rolling refresh.
+  series, lines (sparse series), samples that arrived out of order (the pyramid may file them
+  in a later bucket than their time says), and the rolling refresh.
 - From a time on (`fetch_from`): `store.envelope` over the newest columns only, replacing them.
-  For fast series (many samples since the last frame: the store's pyramid has them already
-  reduced) and for data just ahead of the window that scrolls into view.
-- New samples (`merge_new_samples`): for the many slow series, `store.envelope` even for one
-  column costs ~25 us (1,000 series: 25 ms a frame), so the samples appended since the last
-  frame are read from each series' raw ring (`store.buffer(key).raw`, rows by absolute number),
-  all series' together reduced to per-column min/max in one pass, and merged into the cells
-  (min of mins is exact). Reading the ring without the series lock is safe because frames are
-  built on the thread that appends (the consumer thread; app.core.store).
+  For fast series (many samples since the last frame: the store's pyramid has them reduced
+  already), rows the raw ring lost before they were read, and data that was ahead of the
+  window and scrolls into view.
+- New samples: for the many slow series, `store.envelope` even for one column costs ~25 us
+  (1,000 series: 25 ms a frame), so `scan` gathers the rows appended since the last frame from
+  each series' raw ring (`store.buffer(key).raw`, rows by absolute number) and strip_merge
+  merges them into the cells, all series at once. Reading the ring without the series lock is
+  safe because frames are built on the thread that appends (the consumer thread; see
+  app.core.store and app.core.frames).
 
-A series' cached columns stay exactly what a whole-window envelope would give: samples that
-arrived out of order (the pyramid may file them in a later bucket) make the series fetch its
-whole window, and a series the store serves in coarser columns (a fine level forgot the start
-of the window) is only ever updated through the store, in its own column width.
+Either way a series' cells stay what a whole-window envelope would give, in the store's column
+width for that series: the grid's own, or coarser where a fine level has forgotten the start of
+the window (`Feed.ew`; such cells span the image columns a store column overlaps).
 """
 
 from __future__ import annotations
@@ -123,7 +124,14 @@ def fetch_from(store: SeriesStore, feed: Feed, cache: ColumnCache, grid: Grid, t
     return True
 
 
-def scan(store: SeriesStore, order: list[Feed], dense: list[bool], refresh: set[int], ahead, cw):
+def scan(
+    store: SeriesStore,
+    order: list[Feed],
+    dense: list[bool],
+    refresh: set[int],
+    ahead: float,
+    cw: float,
+) -> tuple[list[Feed], list[tuple[Feed, float]], NewSamples, float]:
     """What each series needs this frame: (whole window, [(feed, from time)], new samples,
     newest sample time). One pass over every series, so every line here counts ~1 us a frame
     per 1,000 series; the raw rows of series with a few new samples are gathered on the way.
