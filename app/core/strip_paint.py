@@ -66,8 +66,12 @@ def paint_columns(
         method = "owner" if 2 * int(length.max()) <= 15 * series else "layer"
     if method == "owner":
         image[:, where] = _by_owner(grid.height, k, rank, col, r_lo, length, colors)
+    elif isinstance(where, slice):  # straight into the image
+        _by_layer(image[:, where], rank, col, r_lo, r_hi, colors)
     else:
-        image[:, where] = _by_layer(grid.height, k, rank, col, r_lo, r_hi, colors)
+        region = np.empty((grid.height, k), np.uint32)
+        _by_layer(region, rank, col, r_lo, r_hi, colors)
+        image[:, where] = region
 
 
 def _by_owner(height: int, k: int, rank, col, r_lo, length, colors) -> np.ndarray:
@@ -83,17 +87,16 @@ def _by_owner(height: int, k: int, rank, col, r_lo, length, colors) -> np.ndarra
     return palette[owner].reshape(height, k)
 
 
-def _by_layer(height: int, k: int, rank, col, r_lo, r_hi, colors) -> np.ndarray:
-    region = np.zeros((height, k), np.uint32)
+def _by_layer(region: np.ndarray, rank, col, r_lo, r_hi, colors) -> None:
+    region[:] = 0
     starts = np.concatenate(([0], np.flatnonzero(np.diff(rank)) + 1, [len(rank)]))
     for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
-        j, top, bottom = col[a:b], r_lo[a:b], r_hi[a:b]
+        j, top, bottom = col[a:b], r_lo[a:b].astype(np.int32), r_hi[a:b].astype(np.int32)
         j0, j1 = int(j[0]), int(j[-1]) + 1
         r0, r1 = int(top.min()), int(bottom.max()) + 1
-        col_lo = np.full(j1 - j0, height, np.int64)  # empty (lo > hi) where it has no run
-        col_hi = np.full(j1 - j0, -1, np.int64)
+        col_lo = np.full(j1 - j0, region.shape[0], np.int32)  # empty (lo > hi): no run there
+        col_hi = np.full(j1 - j0, -1, np.int32)
         col_lo[j - j0], col_hi[j - j0] = top, bottom
-        rows = np.arange(r0, r1)[:, None]
+        rows = np.arange(r0, r1, dtype=np.int32)[:, None]
         mask = (rows >= col_lo) & (rows <= col_hi)
         np.copyto(region[r0:r1, j0:j1], colors[rank[a]], where=mask)
-    return region
