@@ -90,7 +90,7 @@ step = st.fixed_dictionaries(
 SHORT_LEVELS = dict(raw_capacity=512, bucket_capacity=96, grow=False)
 
 
-@settings(max_examples=40, deadline=None, database=None)
+@settings(max_examples=120, deadline=None, database=None)
 @given(
     st.lists(st.tuples(st.sampled_from(PER_COLUMN), st.booleans()), min_size=1, max_size=12),
     st.lists(step, min_size=2, max_size=12),
