@@ -1,10 +1,11 @@
 """app.core.strip: the strip-chart image must show every column's true min/max, scroll without
-drift, and redraw from scratch whenever what it shows changes.
+drift, and show at once whatever changes in what it shows (from scratch when its geometry or y
+range changes; tests/test_strip_scroll.py drives many series through many frames).
 
 Images are checked against a brute-force painter over the samples themselves: image column j is
 the time interval [(first + j) * cw, (first + j + 1) * cw), row r the values
 [y0 + r * (y1 - y0) / height, ...), and a column reaches to its left neighbour's range
-(strip.stretch) so a jumping signal reads as a continuous trace.
+(strip_columns.stretched) so a jumping signal reads as a continuous trace.
 """
 
 from __future__ import annotations
@@ -364,9 +365,10 @@ def test_scrolling_picks_up_a_series_lagging_behind_the_others():
     assert not any(f.full for f in frames[1:])
 
 
-def test_out_of_order_samples_show_by_the_next_periodic_full_render():
-    """Samples older than their own series' newest are drawn at the latest after
-    FULL_RENDER_EVERY_S (module docstring), by a full render."""
+def test_out_of_order_samples_show_in_the_next_frame():
+    """Samples older than their own series' newest (the pyramid files them in a later bucket)
+    make that series fetch its whole window again: drawn in the next frame, as a fresh render
+    draws them, without waiting for the rolling refresh (the clock does not move here)."""
     rng = np.random.default_rng(24)
     feed = Feed()
     a = noise_source(feed, A, rng, 1 / 1000)
@@ -375,14 +377,12 @@ def test_out_of_order_samples_show_by_the_next_periodic_full_render():
     renderer = StripRenderer(clock=clock)
     colors, size, y_range = {A: RED}, (160, 90), (-6.0, 6.0)
     t1 = T_BASE + 6
-    renderer.render(feed.store, t1 - 5, t1, size, y_range, colors)
+    cw = renderer.render(feed.store, t1 - 5, t1, size, y_range, colors).grid.cw
     feed.add(A, explicit("a", [5.5], [T_BASE + 5.2]))  # late, and a spike
     assert feed.store.stats(A)[1] == 1
-    cw = renderer.render(feed.store, t1 - 5, t1, size, y_range, colors).grid.cw
-    clock.now += FULL_RENDER_EVERY_S
     t1 += cw
     frame = renderer.render(feed.store, t1 - 5, t1, size, y_range, colors)
-    assert frame.full
+    assert not frame.full and frame.refreshed == 0
     assert_images_equal(frame.image, fresh(feed.store, t1 - 5, t1, size, y_range, colors).image)
     assert frame.image[int(row_of(5.5, frame.grid))].any(), "the late spike is not drawn"
 
@@ -436,7 +436,12 @@ def test_a_change_of_what_is_shown_redraws_from_scratch(two_series, change):
     else:
         clock.now += FULL_RENDER_EVERY_S
     frame = renderer.render(store, **args)
-    assert frame.full
+    if change in ("hide", "colors"):  # only the columns of the series concerned are repainted
+        assert not frame.full
+    elif change == "time":  # the rolling refresh: both series fetched whole, nothing repainted
+        assert not frame.full and frame.refreshed == 2
+    else:
+        assert frame.full
     if change == "size":
         assert frame.grid.cw < cw
     want = fresh(store, **args)
@@ -470,7 +475,6 @@ def test_hiding_a_series_while_scrolling_removes_it_at_once(two_series):
     hidden = renderer.render(store, T_BASE + 1, T_BASE + 6, size, y_range, colors, frozenset({B}))
     assert not (hidden.image == GREEN).any()
     shown = renderer.render(store, T_BASE + 1, T_BASE + 6, size, y_range, colors)
-    assert shown.full
     assert_images_equal(shown.image, first.image)
 
 

@@ -1,9 +1,13 @@
 """What the chart asks for and gets back, without Qt.
 
 The chart decides which time span, size and y range to show and which series in which color;
-a `StripRenderer` (app/strip.py) turns that into a frame: one image for the dense series and a
-polyline for each sparse one. In the app the request travels to the consumer thread, where the
-data lives, and the frame comes back by signal; standalone, the chart builds it itself.
+a `StripRenderer` (app/core/strip.py) turns that into a frame: one image for the dense series
+and a polyline for each sparse one. In the app the request travels to the consumer thread, where
+the data lives, and the frame comes back by signal; standalone, the chart builds it itself.
+
+A renderer keeps every series' columns from one frame to the next and reads the samples
+appended since, without the store's locks: use one per chart, on the thread that appends to the
+store (the consumer thread), or while nothing appends.
 """
 
 from __future__ import annotations
