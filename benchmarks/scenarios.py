@@ -80,7 +80,7 @@ def scale100(quick: bool) -> dict:
 
 def series1000(quick: bool) -> dict:
     session = session_of(100, 100, kinds=("sine", "noise"), channels=10)
-    return run_window(session, warmup_s=5, measure_s=8 if quick else 20)
+    return run_window(session, warmup_s=10, measure_s=8 if quick else 20)  # 1,000 arrive
 
 
 def slow1hz(quick: bool) -> dict:

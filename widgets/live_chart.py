@@ -66,7 +66,9 @@ class LiveChart(pg.PlotWidget):
         self.following = True
         self.live = False  # some producer is running: keep scrolling even without new data
         self._curves: dict[SeriesKey, pg.PlotCurveItem] = {}  # sparse data and the legend
-        self._colors: dict[SeriesKey, int] = {}
+        self._colors: dict[SeriesKey, int] = {}  # replaced whole when series are added
+        self._hidden_keys: frozenset[SeriesKey] = frozenset()
+        self._lined: set[SeriesKey] = set()  # series whose curve holds a line
         self._shown: dict[SeriesKey, tuple] = {}  # (x, lo, hi) of the last frame, epoch x
         self._order: dict[str, int] = {}  # producer -> position in the legend
         self._siblings: dict[str, int] = {}  # producer -> series of it seen so far
@@ -179,9 +181,8 @@ class LiveChart(pg.PlotWidget):
             self._add_curves(keys)
         if self._legend_due is not None and time.monotonic() >= self._legend_due:
             self._rebuild_legend()
-        hidden = frozenset(k for k, c in self._curves.items() if not c.isVisible())
         y_range = tuple(view.viewRange()[1]) if not self.following else self._y_for_request()
-        request = FrameRequest(t0, t1, width, height, y_range, dict(self._colors), hidden)
+        request = FrameRequest(t0, t1, width, height, y_range, self._colors, self._hidden_keys)
         if self._pending is None:  # one in flight at a time: the builder is never flooded
             self._drawn, self._pending = state, request
             self.frame_requested.emit(request)
@@ -212,18 +213,19 @@ class LiveChart(pg.PlotWidget):
         strip, request = frame.strip, frame.request
         self._strip.set_frame(strip.image, strip.grid, self.origin)
         self._shown = dict(strip.bands)
-        for key, curve in self._curves.items():
-            line = strip.lines.get(key)
-            if line is None:
-                if curve.xData is not None and len(curve.xData):
-                    curve.setData([], [])
+        view = self.getPlotItem().getViewBox()
+        for key in self._lined - strip.lines.keys():  # lines no longer drawn leave the view:
+            self._curves[key].setData([], [])  # 1,000 empty curves in it cost every paint
+            view.removeItem(self._curves[key])
+        self._lined = set(strip.lines)
+        for key, (x, y) in strip.lines.items():
+            curve = self._curves.get(key)
+            if curve is None:
                 continue
-            x, y = line
             self._shown[key] = (x, y, y)
             if curve.scene() is None:  # into the view only: the plot would add a legend entry
-                self.getPlotItem().getViewBox().addItem(curve, ignoreBounds=True)
+                view.addItem(curve, ignoreBounds=True)
             curve.setData(x - self.origin, y, connect="finite")
-        view = self.getPlotItem().getViewBox()
         if self.following:
             view.setRange(
                 xRange=(request.t0 - self.origin, request.t1 - self.origin),
@@ -244,6 +246,7 @@ class LiveChart(pg.PlotWidget):
 
     def _add_curves(self, keys: list[SeriesKey]) -> None:
         """Create curves for new series; the legend follows in a batch (`_rebuild_legend`)."""
+        colors = dict(self._colors)
         for key in sorted((k for k in keys if k not in self._curves), key=self._legend_order):
             siblings = self._siblings.get(key[0], 0)
             self._siblings[key[0]] = siblings + 1
@@ -256,7 +259,10 @@ class LiveChart(pg.PlotWidget):
             curve.setVisible(key[0] not in self._hidden)
             curve.visibleChanged.connect(self._on_visibility_changed)
             self._curves[key] = curve
-            self._colors[key] = argb(color)
+            colors[key] = argb(color)
+        # new objects, not changed in place: requests in flight keep the ones they were sent with
+        self._colors = colors
+        self._hidden_keys = frozenset(k for k, c in self._curves.items() if not c.isVisible())
         if self._legend_due is None:
             first = not self.legend.items
             self._legend_due = time.monotonic() + (0.0 if first else LEGEND_EVERY_S)
@@ -297,7 +303,10 @@ class LiveChart(pg.PlotWidget):
 
     @pyqtSlot()
     def _on_visibility_changed(self) -> None:
-        self._drawn = None  # a series was ticked or unticked in the legend: redraw
+        """A series was ticked or unticked in the legend: redraw without it (the hidden set is
+        kept here, on change, rather than asked of every curve on every frame)."""
+        self._hidden_keys = frozenset(k for k, c in self._curves.items() if not c.isVisible())
+        self._drawn = None
 
     @pyqtSlot(object)
     def _on_range_changed_manually(self, _mask) -> None:
