@@ -76,10 +76,19 @@ class Measurement:
     """Runs one scenario on a window; `result` is filled when the window has closed."""
 
     def __init__(
-        self, window: MainWindow, warmup_s: float, measure_s: float, prepare=None, probes=True
+        self,
+        window: MainWindow,
+        warmup_s: float,
+        measure_s: float,
+        prepare=None,
+        probes=True,
+        clicks=True,
     ):
         self.w = window
         self.probes = probes  # probes: the idle scenario must not be woken by our instruments
+        # clicks toggle Follow, and each toggle redraws the chart from scratch: where that costs
+        # much (1,000 series) four clicks a second would measure clicking, not streaming
+        self.clicks = clicks
         self.warmup_s, self.measure_s = warmup_s, measure_s
         self.prepare = prepare  # (callable, settle seconds) run after warm-up, before measuring
         self.proc = psutil.Process()
@@ -131,9 +140,9 @@ class Measurement:
         self.producer_cpu0 = self._producer_cpu()
         self.w.engine.counters.latencies(clear=True)
         self.w.chart.frame_latencies.clear()
-        if self.probes:
+        if self.probes and self.clicks:
             self._every(250, self.click.click)
-        else:  # the idle scenario: our instruments must not wake it
+        if not self.probes:  # the idle scenario: our instruments must not wake it
             self.w.lag_interval_ms = None
             self.w.lag_meter.set_interval(250)
         self._every(1000, self._sample)
@@ -236,14 +245,14 @@ def _ms(seconds: float | None) -> float | None:
 
 
 def run_window(
-    session: Session, warmup_s: float, measure_s: float, prepare=None, probes=True
+    session: Session, warmup_s: float, measure_s: float, prepare=None, probes=True, clicks=True
 ) -> dict:
     """Open the app on `session`, measure, close it; returns the figures."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow(session)
     window.resize(1280, 800)
     window.show()
-    measurement = Measurement(window, warmup_s, measure_s, prepare, probes)
+    measurement = Measurement(window, warmup_s, measure_s, prepare, probes, clicks)
     window.shutdown_finished.connect(app.quit)
     measurement.start()
     app.exec_()
