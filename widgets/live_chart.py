@@ -100,7 +100,11 @@ class LiveChart(pg.PlotWidget):
         item.setDownsampling(auto=False)
         item.setClipToView(False)
         for side in ("bottom", "left"):  # re-setting the label's HTML on every scroll cost
-            item.getAxis(side).enableAutoSIPrefix(False)  # ~0.15 ms a frame, for no label
+            axis = item.getAxis(side)  # ~0.15 ms a frame, for no label
+            axis.enableAutoSIPrefix(False)
+            # major and minor ticks with labels, not a third level: the axes were most of a
+            # frame's paint (every scroll moves the time axis)
+            axis.setStyle(maxTickLevel=1, maxTextLevel=1)
         self._strip = StripImageItem()
         self._strip.setZValue(-1)  # under the sparse curves
         item.addItem(self._strip)
