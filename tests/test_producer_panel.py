@@ -80,3 +80,14 @@ def test_double_click_asks_for_details(qtbot):
     with qtbot.waitSignal(panel.details_requested) as blocker:
         panel.cellDoubleClicked.emit(3, 0)
     assert blocker.args == [NAMES[3]]
+
+
+def test_the_state_word_is_coloured_by_state(qtbot):
+    """(Inside a table a label's text follows the Text role unless told otherwise: it was
+    drawn black whatever the state.)"""
+    panel = make_panel(qtbot)
+    panel.update_rows([row(NAMES[0])])
+    label = panel.findChild(QLabel, f"stateLabel:{NAMES[0]}")
+    image = label.grab().toImage()
+    pixels = [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())]
+    assert sum(1 for c in pixels if c.green() - c.red() > 40) > 50  # RUNNING is green

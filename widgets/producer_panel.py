@@ -96,6 +96,8 @@ class ProducerPanel(QTableWidget):
         state = QLabel()
         state.setObjectName(f"stateLabel:{name}")
         state.setTextFormat(Qt.PlainText)
+        # in a table, a label's text takes the Text role by default: colour the one we set
+        state.setForegroundRole(QPalette.WindowText)
         bold = state.font()
         bold.setBold(True)
         state.setFont(bold)
