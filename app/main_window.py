@@ -15,22 +15,18 @@ that is why none of those paths may skip it.
 
 from __future__ import annotations
 
-import atexit
-import functools
-import itertools
 import logging
 import time
-import weakref
 
-from PyQt5 import sip
 from PyQt5.QtCore import QObject, Qt, QTimer, pyqtSignal, pyqtSlot
-from PyQt5.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QSplitter
+from PyQt5.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter
 
 from app.consumer import ConsumerThread
 from app.core.engine import Engine
 from app.core.recording import Recorder, RecordingError
 from app.core.session import Session
 from app.core.tuning import tune_gui_process
+from app.window_exits import guard_every_exit, stop_core
 from widgets.lag_meter import EventLoopLagMeter
 from widgets.live_chart import LiveChart
 from widgets.main_toolbar import MainToolbar
@@ -73,7 +69,7 @@ class MainWindow(QMainWindow):
         self.consumer.failed.connect(self._on_consumer_failed)
         self.lag_meter = EventLoopLagMeter(LAG_MS[1], parent=self)
         self._build_ui(session)
-        _guard_every_exit(self)
+        guard_every_exit(self, self.consumer, self.engine)
         self.consumer.start()
         self.lag_meter.start()
         QTimer.singleShot(0, self.engine.start_autostart)
@@ -297,7 +293,7 @@ class MainWindow(QMainWindow):
                 timer.stop()
         self.chart.stop()
         self.lag_meter.stop()
-        _stop_core(self.consumer, self.engine)
+        stop_core(self.consumer, self.engine)
         self.shutdown_finished.emit()
 
 
@@ -317,49 +313,3 @@ def _message_box(icon, title: str, parent) -> QMessageBox:
     box.setTextFormat(Qt.PlainText)
     box.setAttribute(Qt.WA_DeleteOnClose)
     return box
-
-
-def _stop_core(consumer: ConsumerThread, engine: Engine) -> None:
-    """Stop the consumer thread, then the engine (it kills what still runs). Idempotent."""
-    if consumer.isRunning() and not consumer.stop(3000):
-        log.error("consumer thread did not stop")
-    engine.close()
-
-
-_WINDOWS: weakref.WeakSet[MainWindow] = weakref.WeakSet()
-_CORES: dict[int, tuple[ConsumerThread, Engine]] = {}  # what to stop if the window is lost
-_KEYS = itertools.count()
-
-
-def _guard_every_exit(window: MainWindow) -> None:
-    """Make sure the consumer thread and the engine end whichever way the window goes.
-
-    The window's `destroyed` signal fires for deleteLater() and for the garbage collector alike;
-    the slot is a plain function holding the thread and the engine, not the (dying) window.
-    `aboutToQuit` covers app.quit() with windows still open; atexit covers an interpreter that
-    exits without either (the QApplication torn down first)."""
-    key = next(_KEYS)  # not id(window): a new window may get the id of one not yet destroyed
-    _CORES[key] = (window.consumer, window.engine)
-    _WINDOWS.add(window)
-    window.destroyed.connect(functools.partial(_on_window_destroyed, key))
-    app = QApplication.instance()
-    if app is not None and not getattr(app, "_streamscope_quit_hook", False):
-        app._streamscope_quit_hook = True
-        app.aboutToQuit.connect(_finish_every_window)
-
-
-def _on_window_destroyed(key: int, *_args) -> None:
-    core = _CORES.pop(key, None)
-    if core is not None:
-        _stop_core(*core)
-
-
-def _finish_every_window() -> None:
-    for window in list(_WINDOWS):
-        if not sip.isdeleted(window):
-            window.finish_shutdown()
-    for key in list(_CORES):
-        _on_window_destroyed(key)
-
-
-atexit.register(_finish_every_window)

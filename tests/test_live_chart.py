@@ -285,7 +285,7 @@ def test_hiding_a_curve_removes_its_data_from_the_next_frame(qtbot, make_chart):
 
 
 def test_a_legend_of_many_series_shows_the_first_ones_and_counts_the_rest(qtbot, make_chart):
-    from widgets.live_chart import LEGEND_MAX
+    from widgets.chart_legend import LEGEND_MAX
 
     store = new_store()
     now = time.time()
@@ -297,11 +297,11 @@ def test_a_legend_of_many_series_shows_the_first_ones_and_counts_the_rest(qtbot,
             store.append(name, Chunk("value", np.zeros(3), t0=now - 1, dt=0.1))
         chart.redraw()  # the new series get their curves, and the legend is due soon
         assert chart.curve((batch[-1], "value")) is not None
-        chart._legend_due = 0.0  # (due at once: the batching is not what this test is about)
+        chart.legend.due = 0.0  # (due at once: the batching is not what this test is about)
         chart.redraw()
     labels = [label.text for _, label in chart.legend.items]
     assert labels == names[:LEGEND_MAX]  # in session order
-    assert chart._legend_more.text == "… and 6 more series"
+    assert chart.legend.more.text == "… and 6 more series"
 
 
 def test_the_y_range_grows_to_include_a_new_large_value(qtbot, make_chart):

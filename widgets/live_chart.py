@@ -22,6 +22,7 @@ from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
 from app.core.frames import Frame, FrameRequest
 from app.core.stable_range import StableRange
 from app.core.store import SeriesKey, SeriesStore
+from widgets.chart_legend import ChartLegend
 from widgets.strip_image import StripImageItem
 from widgets.time_axis import WallClockAxis
 
@@ -31,8 +32,6 @@ PALETTE = (
 )  # fmt: skip
 MAX_COLUMNS = 2048
 IDLE_FRAME_MS = 200
-LEGEND_MAX = 24  # entries shown; a legend of hundreds would cover the chart (a series list will)
-LEGEND_EVERY_S = 0.5  # series appear over many frames while producers start: rebuild in batches
 
 
 def series_label(key: SeriesKey) -> str:
@@ -72,9 +71,6 @@ class LiveChart(pg.PlotWidget):
         self._shown: dict[SeriesKey, tuple] = {}  # (x, lo, hi) of the last frame, epoch x
         self._order: dict[str, int] = {}  # producer -> position in the legend
         self._siblings: dict[str, int] = {}  # producer -> series of it seen so far
-        self._legend_due: float | None = None  # when the legend should be rebuilt
-        self._legend_more: pg.LabelItem | None = None
-        self._legend_keys: list[SeriesKey] = []  # the entries shown, in order
         self._hidden: set[str] = set()  # producers whose series start hidden
         self._drawn: tuple | None = None  # (store version, t0, t1, width) of the last frame
         self._newest_in_frame: float | None = None
@@ -108,7 +104,7 @@ class LiveChart(pg.PlotWidget):
         self._strip = StripImageItem()
         self._strip.setZValue(-1)  # under the sparse curves
         item.addItem(self._strip)
-        self.legend = item.addLegend(offset=(10, 10))
+        self.legend = ChartLegend(item)
         view = item.getViewBox()
         view.disableAutoRange()  # x follows time, y follows self.y_range (see stable_range.py)
         view.setXRange(time.time() - self.origin - self.window_s, time.time() - self.origin, 0)
@@ -183,8 +179,9 @@ class LiveChart(pg.PlotWidget):
         keys = self.store.series_keys()
         if len(keys) != len(self._curves):
             self._add_curves(keys)
-        if self._legend_due is not None and time.monotonic() >= self._legend_due:
-            self._rebuild_legend()
+        self.legend.update_if_due(
+            lambda: sorted(self._curves, key=self._legend_order), self._curves.get, series_label
+        )
         y_range = tuple(view.viewRange()[1]) if not self.following else self._y_for_request()
         request = FrameRequest(t0, t1, width, height, y_range, self._colors, self._hidden_keys)
         if self._pending is None:  # one in flight at a time: the builder is never flooded
@@ -267,32 +264,7 @@ class LiveChart(pg.PlotWidget):
         # new objects, not changed in place: requests in flight keep the ones they were sent with
         self._colors = colors
         self._hidden_keys = frozenset(k for k, c in self._curves.items() if not c.isVisible())
-        if self._legend_due is None:
-            first = not self.legend.items
-            self._legend_due = time.monotonic() + (0.0 if first else LEGEND_EVERY_S)
-
-    def _rebuild_legend(self) -> None:
-        """The legend in session order, at most LEGEND_MAX entries and a line for the rest.
-        An entry costs ~2 ms to make: series that arrive in order are appended, the legend is
-        rebuilt only when one must go in between, and at most twice a second (100 producers
-        starting used to rebuild it 100 times: seconds of a frozen window)."""
-        self._legend_due = None
-        ordered = sorted(self._curves, key=self._legend_order)
-        wanted = ordered[:LEGEND_MAX]
-        if wanted[: len(self._legend_keys)] != self._legend_keys:
-            self.legend.clear()
-            self._legend_keys = []
-        if self._legend_more is not None:  # it stays last: taken out while entries are added
-            self.legend.layout.removeItem(self._legend_more)
-        for key in wanted[len(self._legend_keys) :]:
-            self.legend.addItem(self._curves[key], series_label(key))
-            self._legend_keys.append(key)
-        more = len(ordered) - LEGEND_MAX
-        if more > 0:
-            if self._legend_more is None:
-                self._legend_more = pg.LabelItem("")
-            self._legend_more.setText(f"… and {more} more series")
-            self.legend.layout.addItem(self._legend_more, self.legend.layout.rowCount(), 0, 1, 2)
+        self.legend.schedule()
 
     # -- events ----------------------------------------------------------------------------------
     def paintEvent(self, event):

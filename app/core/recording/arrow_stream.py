@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from app.core.recording import fileio
-from app.core.recording.columns import SCHEMA, Rows, Source, TableBuilder, gather
+from app.core.recording.columns import SCHEMA, Rows, TableBuilder, gather
 from app.core.recording.fileio import RecordingError
 
 _OPTIONS = pa.ipc.IpcWriteOptions(emit_dictionary_deltas=True)
@@ -49,34 +49,20 @@ class _Collect:
         return parts
 
 
-class ArrowStreamRecordingWriter:
+class ArrowStreamRecordingWriter(fileio.RecordingFile):
     """Appends one record batch per `flush()`; the file is a valid stream after each one."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self._fd = fileio.create(self.path)
         self._sink = _Collect()
         self._tables = TableBuilder()
         self._writer = pa.ipc.new_stream(self._sink, SCHEMA, options=_OPTIONS)
-        self._pending: list = []
-        self._end = 0
-        self._writeback = fileio.Writeback()
         self._undo: int | None = None
         self._broken = False  # the file no longer matches the dictionaries pyarrow sent
-        try:
-            self._writer.write_batch(self._tables.batch(gather([])))
-            self._end = fileio.pwrite_all(self._fd, self._sink.take(), 0)
-        except BaseException:
-            os.close(self._fd)
-            raise
-
-    def write(self, chunks: Source) -> None:
-        """Hold chunks for the next flush (no disk access)."""
-        self._pending.extend(chunks)
+        self._writer.write_batch(self._tables.batch(gather([])))  # the schema, as the head
+        super().__init__(path, self._sink.take())
 
     def flush(self) -> None:
-        chunks, self._pending = self._pending, []
-        rows: Rows = gather(chunks)
+        rows: Rows = gather(self.take())
         if not len(rows):
             return
         if self._broken:
@@ -98,21 +84,10 @@ class ArrowStreamRecordingWriter:
             self._end, self._undo = self._undo, None
             os.ftruncate(self._fd, self._end)
 
-    def discard(self) -> None:
-        self._pending = []
-
-    def close(self) -> None:
-        if self._fd < 0:
-            return
-        try:
-            self.flush()
-            if not self._broken:
-                self._writer.close()  # the end-of-stream marker
-                self._end = fileio.pwrite_all(self._fd, self._sink.take(), self._end)
-        finally:
-            self._writeback.stop()
-            os.close(self._fd)
-            self._fd = -1
+    def _finish(self) -> None:
+        if not self._broken:
+            self._writer.close()  # the end-of-stream marker
+            self._end = fileio.pwrite_all(self._fd, self._sink.take(), self._end)
 
 
 def _empty_stream() -> bytes:

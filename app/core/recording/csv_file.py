@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from app.core.recording import fileio
-from app.core.recording.columns import NameTable, Source, clean_name, gather, scaled
+from app.core.recording.columns import NameTable, clean_name, gather, scaled
 from app.core.recording.fileio import RecordingError
 
 HEADER = b"timestamp,producer,series,value\n"
@@ -71,27 +71,15 @@ def text_of(lines: pa.StringArray) -> memoryview:
     return memoryview(lines.buffers()[2]).cast("B")[start:end]
 
 
-class CsvRecordingWriter:
+class CsvRecordingWriter(fileio.RecordingFile):
     """Appends whole lines per `flush()`; after each, the file is a complete CSV."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self._fd = fileio.create(self.path)
         self._pairs = NameTable()
         self._middles: list[str] = []
         self._middle_array = pa.array([], pa.string())
-        self._pending: list = []
         self._undo: int | None = None
-        try:
-            self._end = fileio.pwrite_all(self._fd, [HEADER], 0)
-            self._writeback = fileio.Writeback()
-        except BaseException:
-            os.close(self._fd)
-            raise
-
-    def write(self, chunks: Source) -> None:
-        """Hold chunks for the next flush (no disk access)."""
-        self._pending.extend(chunks)
+        super().__init__(path, [HEADER])
 
     def _middle_index(self, producer: str, series: str) -> int:
         i = self._pairs.index((producer, series))
@@ -100,7 +88,7 @@ class CsvRecordingWriter:
         return i
 
     def flush(self) -> None:
-        chunks, self._pending = self._pending, []
+        chunks = self.take()
         rows = gather(chunks)
         if not len(rows):
             return
@@ -129,19 +117,6 @@ class CsvRecordingWriter:
         if self._undo is not None:
             self._end, self._undo = self._undo, None
             os.ftruncate(self._fd, self._end)
-
-    def discard(self) -> None:
-        self._pending = []
-
-    def close(self) -> None:
-        if self._fd < 0:
-            return
-        try:
-            self.flush()
-        finally:
-            self._writeback.stop()
-            os.close(self._fd)
-            self._fd = -1
 
 
 def recover(path: str | Path) -> str:

@@ -116,3 +116,51 @@ class Writeback:
                 self._done = end
             with contextlib.suppress(OSError):  # the file stays open until stop() joins us
                 os.posix_fadvise(fd, start, end - start, os.POSIX_FADV_DONTNEED)
+
+
+class RecordingFile:
+    """What every recording writer shares: the file (opened by `create`, emptied), chunks held
+    until the next flush, writeback of what is settled, and closing (a last flush, then any
+    end marker the format needs: `_finish`)."""
+
+    def __init__(self, path: str | Path, head: Sequence[bytes | memoryview]):
+        """Create the file and write `head` (the format's first bytes) at its start."""
+        self.path = Path(path)
+        self._fd = create(self.path)
+        self._pending: list = []
+        self._writeback = Writeback()
+        try:
+            self._end = pwrite_all(self._fd, head, 0)
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    def write(self, chunks) -> None:
+        """Hold chunks for the next flush (no disk access)."""
+        self._pending.extend(chunks)
+
+    def take(self) -> list:
+        """The chunks held since the last flush (the writer's flush writes them)."""
+        chunks, self._pending = self._pending, []
+        return chunks
+
+    def discard(self) -> None:
+        """Forget what was written since the last flush (it will be reported as dropped)."""
+        self._pending = []
+
+    def flush(self) -> None:
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        """After the last flush, before the file is closed: an end marker, if the format has one."""
+
+    def close(self) -> None:
+        if self._fd < 0:
+            return
+        try:
+            self.flush()
+            self._finish()
+        finally:
+            self._writeback.stop()
+            os.close(self._fd)
+            self._fd = -1

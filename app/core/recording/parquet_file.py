@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from app.core.recording import fileio
-from app.core.recording.columns import Source, TableBuilder, empty_table, gather
+from app.core.recording.columns import TableBuilder, empty_table, gather
 from app.core.recording.fileio import RecordingError
 from app.core.recording.parquet_footer import (
     MAGIC,
@@ -84,33 +84,20 @@ def _empty_template() -> dict:
     return read_footer(mini_file(empty_table()))
 
 
-class ParquetRecordingWriter:
+class ParquetRecordingWriter(fileio.RecordingFile):
     """Appends one row group per `flush()`; the file is a valid Parquet file after each one."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self._fd = fileio.create(self.path)
         self._tables = TableBuilder()
-        self._pending: list = []
         self._builder = FooterBuilder(_empty_template())
-        self._end = len(MAGIC)  # where the footer starts: just after the last frame
-        self._writeback = fileio.Writeback()
         self._footer = self._builder.footer()
         self._undo: tuple | None = None
-        try:
-            fileio.pwrite_all(self._fd, [MAGIC, self._footer], 0)
-        except BaseException:
-            os.close(self._fd)
-            raise
-
-    def write(self, chunks: Source) -> None:
-        """Hold chunks for the next flush (no disk access)."""
-        self._pending.extend(chunks)
+        super().__init__(path, [MAGIC, self._footer])
+        self._end = len(MAGIC)  # where the footer starts: just after the last frame
 
     def flush(self) -> None:
         """Write what `write` was given as one row group, and the footer that lists it."""
-        chunks, self._pending = self._pending, []
-        rows = gather(chunks)
+        rows = gather(self.take())
         if not len(rows):
             return
         mini = mini_file(pa.Table.from_batches([self._tables.batch(rows)]))
@@ -151,20 +138,6 @@ class ParquetRecordingWriter:
             raise RecordingError(
                 f"{reason}; repair it with: streamscope recover {self.path}"
             ) from exc
-
-    def discard(self) -> None:
-        """Forget what was written since the last flush (it will be reported as dropped)."""
-        self._pending = []
-
-    def close(self) -> None:
-        if self._fd < 0:
-            return
-        try:
-            self.flush()
-        finally:
-            self._writeback.stop()
-            os.close(self._fd)
-            self._fd = -1
 
 
 def recover(path: str | Path) -> str:
