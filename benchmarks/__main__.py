@@ -167,6 +167,7 @@ def figures(raw: dict) -> dict:
         "render_fps_8x1M": pick(dense, "fps"),
         "render_lag_p99_ms_8x1M": pick(dense, "lag_p99_ms"),
         "rss_drift_pct": pick(drift_source, "rss_drift_pct"),
+        "soak_buffer_growth_mb": pick(drift_source, "buffer_growth_mb"),
         "rss_mb": pick(load, "rss_mb"),
         "buffer_mb": pick(load, "buffer_mb"),
         "idle_cpu_pct": pick(raw["idle"], "cpu_pct"),

@@ -190,3 +190,34 @@ def test_recover_stops_at_a_whole_frame_that_holds_no_parquet_file(tmp_path):
     path.write_bytes(path.read_bytes()[:end] + head + junk)
     assert "repaired: kept 2 row groups (20 rows)" in recover(path)
     assert same(read_rows(path), expected_rows(flushes))
+
+
+def test_a_long_recording_does_not_rewrite_a_large_footer_on_every_flush(tmp_path):
+    """The footer grows by ~310 bytes a row group: once large it is written every few seconds
+    (and at close), not after each flush. Between footers the file cannot be read as it is
+    (an error, never part of the rows), and recover gets every row flushed."""
+    now = [0.0]
+    path = tmp_path / "long.parquet"
+    writer = ParquetRecordingWriter(path, clock=lambda: now[0])
+    flushes = flushes_of(400)  # well over the ~200 row groups of an always-written footer
+    for chunks in flushes[:100]:
+        writer.write(chunks)
+        writer.flush()
+    assert same(read_rows(path), expected_rows(flushes[:100]))  # small: valid after each flush
+    for chunks in flushes[100:]:
+        writer.write(chunks)
+        writer.flush()
+    with pytest.raises(Exception):  # noqa: B017 - any reader error, as long as it is one
+        read_rows(path)
+    copy = tmp_path / "as-killed.parquet"  # what a kill -9 would leave now
+    copy.write_bytes(path.read_bytes())
+    recover(copy)
+    assert same(read_rows(copy), expected_rows(flushes))
+    now[0] += 60.0  # a footer is due again
+    writer.write(flushes_of(1)[0])
+    writer.flush()
+    assert same(read_rows(path), expected_rows([*flushes, flushes_of(1)[0]]))
+    writer.write(flushes_of(1)[0])
+    writer.flush()  # not due: no footer...
+    writer.close()  # ...until the file is closed
+    assert same(read_rows(path), expected_rows([*flushes, *[flushes_of(1)[0]] * 2]))

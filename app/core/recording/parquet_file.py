@@ -25,17 +25,23 @@ statistics for the timestamp only (time-range pushdown; string min/max per row g
 grow the footer), no page index (see parquet_footer.py). Measured (benchmarks/recording.py):
 19.5M rows/s to disk, 8.3 bytes a row; fed 10M samples/s, the Recorder stayed within 0.32 s.
 
-Known cost: the footer lists every row group (~310 bytes each) and is rewritten by every flush,
-so a flush costs O(row groups) bytes of footer: 4.5 MB after an hour of 4 flushes a second.
+The footer lists every row group (~310 bytes each), so it is written after every flush only
+while it is small (64 KiB, ~200 row groups); then every 2 s, or every N s once it holds N MB,
+and always when the file is closed. Between footers the file ends with a frame, not a footer:
+a reader opening it mid-recording may need `recover`, and after a kill -9 `recover` gets
+everything that was flushed (rows reach the OS within a quarter of a second either way).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import mmap
 import os
 import struct
+import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -53,6 +59,9 @@ from app.core.recording.parquet_footer import (
     row_groups,
 )
 
+FOOTER_ALWAYS_BYTES = 64 << 10  # ~200 row groups: written after every flush up to this size
+FOOTER_EVERY_S = 2.0
+FOOTER_BYTES_PER_S = 1 << 20  # beyond that, a footer of N MB at most every N seconds
 FRAME = struct.Struct("<4sIQ")  # magic, crc32 of the mini file's tail, length of the mini file
 FRAME_MAGIC = b"SSRG"
 # The CRC covers the mini file's last bytes (its footer is there), not all of it: a write cut
@@ -85,18 +94,34 @@ def _empty_template() -> dict:
 
 
 class ParquetRecordingWriter(fileio.RecordingFile):
-    """Appends one row group per `flush()`; the file is a valid Parquet file after each one."""
+    """Appends one row group per `flush()`, and the footer listing them all when it is due
+    (`_footer_due`): the file is a valid Parquet file after each footer, and after `recover`
+    at any moment."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.monotonic):
         self._tables = TableBuilder()
         self._builder = FooterBuilder(_empty_template())
-        self._footer = self._builder.footer()
         self._undo: tuple | None = None
-        super().__init__(path, [MAGIC, self._footer])
+        self._clock = clock
+        self._footer_at = -math.inf  # when the last footer was written
+        self._footer_size = 0
+        self._has_footer = True  # the file ends with a footer (vs. with a frame)
+        super().__init__(path, [MAGIC, self._builder.footer()])
         self._end = len(MAGIC)  # where the footer starts: just after the last frame
 
-    def flush(self) -> None:
-        """Write what `write` was given as one row group, and the footer that lists it."""
+    def _footer_due(self) -> bool:
+        """The footer grows by ~310 bytes a row group and is written whole: after every flush
+        it cost O(row groups) bytes each time (an hour of 4 flushes a second: 4.5 MB a flush).
+        So it is written after every flush while small, then at most about once per second for
+        every FOOTER_BYTES_PER_S it holds (and always when the file is closed)."""
+        if self._footer_size <= FOOTER_ALWAYS_BYTES:
+            return True
+        wait = max(FOOTER_EVERY_S, self._footer_size / FOOTER_BYTES_PER_S)
+        return self._clock() - self._footer_at >= wait
+
+    def flush(self, footer: bool | None = None) -> None:
+        """Write what `write` was given as one row group, and the footer that lists every row
+        group if it is due (or `footer` says so)."""
         rows = gather(self.take())
         if not len(rows):
             return
@@ -107,32 +132,44 @@ class ParquetRecordingWriter(fileio.RecordingFile):
             self._builder.set_template(mini_footer)
         head = FRAME.pack(FRAME_MAGIC, _tail_crc(mini), len(mini))
         self._builder.add(mini_footer, self._end + FRAME.size)
-        footer = self._builder.footer()
+        tail = self._builder.footer() if footer or (footer is None and self._footer_due()) else b""
         try:
-            end = fileio.pwrite_all(self._fd, [head, mini, footer], self._end)
+            end = fileio.pwrite_all(self._fd, [head, mini, tail], self._end)
         except OSError as exc:
             self._builder.rewind(mark)
-            self._restore(self._end, self._footer, exc)
+            self._restore(self._end, exc)
             raise
-        self._undo = (self._end, self._footer, mark)
+        self._undo = (self._end, mark)
         self._writeback.settle(self._fd, self._end)  # the frames before this one are final
-        self._end, self._footer = end - len(footer), footer
+        self._end = end - len(tail)
+        self._has_footer = bool(tail)
+        if tail:
+            self._footer_at, self._footer_size = self._clock(), len(tail)
+
+    def _finish(self) -> None:
+        """The file ends with the footer listing every row group (written if the last flush
+        did not)."""
+        if not self._has_footer:
+            self._restore(self._end, None)
 
     def undo_last_flush(self) -> None:
         """Take the last flush's row group back out of the file (its rows were reported as not
         written: see Recorder.close)."""
         if self._undo is not None:
-            end, footer, mark = self._undo
+            end, mark = self._undo
             self._undo = None
             self._builder.rewind(mark)
-            self._restore(end, footer, None)
-            self._end, self._footer = end, footer
+            self._restore(end, None)
+            self._end = end
 
-    def _restore(self, end: int, footer: bytes, cause: OSError | None) -> None:
-        """Put the file back to ending with `footer` at `end` (after a failed or undone write)."""
+    def _restore(self, end: int, cause: OSError | None) -> None:
+        """Make the file end at `end` with the footer of the row groups before it (after a
+        failed or undone write, or when closing)."""
+        footer = self._builder.footer()
         fileio.truncate(self._fd, end)
         try:
             fileio.pwrite_all(self._fd, [footer], end)
+            self._has_footer = True
         except OSError as exc:
             reason = fileio.cannot_record(self.path, cause or exc)
             raise RecordingError(
