@@ -187,6 +187,14 @@ class Measurement:
         self.frame_lat.extend(self.w.chart.frame_latencies)
         self.w.chart.frame_latencies.clear()
 
+    def _drift(self) -> float:
+        """The largest RSS change not explained by the chart's buffers, which grow by design as
+        history accumulates (each series up to its cap, all within the budget): what a leak
+        would look like."""
+        rss0, buf0 = self.rss[0], self.buffers[0]
+        pairs = zip(self.rss, self.buffers, strict=True)
+        return max(abs((rss - rss0) - (buf - buf0)) for rss, buf in pairs)
+
     def _end(self) -> None:
         self._sample()
         for timer in self._timers:
@@ -232,11 +240,7 @@ class Measurement:
             "latency_store_p99_ms": _ms(percentile(self.store_lat.values(), 99)),
             "latency_frame_p99_ms": _ms(percentile(self.frame_lat.values(), 99)),
             "rss_mb": rss0 / 2**20,
-            # RSS drift not explained by the chart's buffers, which grow by design as history
-            # accumulates (each series up to its cap, all within the budget): a leak would be
-            "rss_drift_pct": 100
-            * max(abs((r - rss0) - (b - self.buffers[0])) for r, b in zip(self.rss, self.buffers, strict=True))
-            / rss0,
+            "rss_drift_pct": 100 * self._drift() / rss0,
             "buffer_growth_mb": (self.buffers[-1] - self.buffers[0]) / 2**20,
             "cpu_pct": 100 * (self._cpu() - self.cpu0) / elapsed,
             "buffer_mb": w.engine.store.nbytes / 2**20,
