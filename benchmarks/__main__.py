@@ -245,7 +245,7 @@ def fmt(value) -> str:
         return "-"
     if abs(value) >= 1e5:
         return f"{value:,.0f}"
-    return f"{value:,.1f}"
+    return f"{value:,.1f}" if abs(value) >= 10 or value == 0 else f"{value:,.2f}"
 
 
 def table(figs: dict, info: dict, quick: bool) -> str:
