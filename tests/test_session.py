@@ -53,7 +53,7 @@ def test_default_session_loads():
     assert wave.params["frequency_hz"] == 0.5
     assert isinstance(wave.params["rate_hz"], float)  # `rate_hz = 200` became a float
     assert wave.autostart and wave.restart == "on-failure"
-    assert session.window_s == 30.0 and session.fps == 30.0 and session.budget_mb == 512.0
+    assert session.window_s == 30.0 and session.fps == 20.0 and session.budget_mb == 512.0
     assert any(not p.autostart for p in session.producers)  # system: started by hand
 
 
