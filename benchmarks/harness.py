@@ -20,6 +20,7 @@ from PyQt5.QtCore import QEvent, QPoint, Qt, QTimer
 from PyQt5.QtGui import QMouseEvent
 from PyQt5.QtWidgets import QApplication, QToolButton
 
+from app.core.launcher import producer_processes
 from app.core.session import Session
 from app.core.supervisor import State
 from app.main_window import MainWindow
@@ -150,15 +151,7 @@ class Measurement:
         QTimer.singleShot(int(self.measure_s * 1000), self._end)
 
     def _producers(self) -> list[psutil.Process]:
-        found = []
-        for child in self.proc.children(recursive=True):
-            try:
-                parent = child.parent()
-                if parent is not None and "forkserver" in " ".join(parent.cmdline()):
-                    found.append(child)
-            except psutil.NoSuchProcess:
-                pass
-        return found
+        return producer_processes(self.proc)
 
     def _producer_cpu(self) -> dict[int, float]:
         out = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from app.core.launcher import producer_processes  # noqa: F401  (re-exported for tests)
 from app.core.session import Session, parse_session
 
 
@@ -58,19 +59,3 @@ def wait_state(qtbot, window, name: str, word: str, timeout: int = WAIT_MS) -> N
 def points_in_chart(window, producer: str, series: str = "value") -> int:
     """Points or columns the chart drew for a series in its last frame."""
     return len(window.chart.drawn((producer, series))[0])
-
-
-def producer_processes(root) -> list:
-    """The producer processes under `root` (a psutil.Process): the children of the fork server
-    it started (producers are forked from it, so they are `root`'s grandchildren)."""
-    import psutil
-
-    found = []
-    for child in root.children(recursive=True):
-        try:
-            parent = child.parent()
-            if parent is not None and "forkserver import main" in " ".join(parent.cmdline()):
-                found.append(child)
-        except psutil.NoSuchProcess:
-            pass
-    return found

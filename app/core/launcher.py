@@ -237,3 +237,20 @@ def _enlarge_pipe(conn) -> None:
     # capped by /proc/sys/fs/pipe-max-size: the default size still works
     with contextlib.suppress(OSError):
         fcntl.fcntl(conn.fileno(), F_SETPIPE_SZ, PIPE_BYTES)
+
+
+def producer_processes(root) -> list:
+    """The producer processes under `root` (a psutil.Process, e.g. the app's): the children of
+    the fork server it started, so its grandchildren. For tools that watch an app from outside
+    (tests, benchmarks)."""
+    import psutil  # only such tools need it here
+
+    found = []
+    for child in root.children(recursive=True):
+        try:
+            parent = child.parent()
+            if parent is not None and "forkserver import main" in " ".join(parent.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return found
