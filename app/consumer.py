@@ -22,7 +22,7 @@ from collections import deque
 from PyQt5.QtCore import QThread, pyqtSignal
 
 from app.core.engine import Engine
-from app.core.frames import FrameRequest, build_frame
+from app.core.frames import FrameRequest
 from app.core.strip import StripRenderer
 
 WAIT_S = 0.2  # how long one drain may wait; stop() and request_frame() wake it at once
@@ -60,7 +60,7 @@ class ConsumerThread(QThread):
                 request, self._request = self._request, None  # one atomic swap under the GIL
                 if request is not None and self._engine.store is not None:
                     started = time.perf_counter()
-                    frame = build_frame(self._engine.store, request, self._renderer)
+                    frame = self._renderer.frame(self._engine.store, request)
                     self.build_costs.append(time.perf_counter() - started)
                     self.frame_ready.emit(frame)
         except BaseException:

@@ -10,7 +10,6 @@ from PyQt5.QtCore import QEvent, QPoint, QPointF, Qt
 from PyQt5.QtGui import QColor, QMouseEvent
 from PyQt5.QtWidgets import QApplication
 
-from app.core.frames import build_frame
 from app.core.store import SeriesStore
 from app.core.strip import StripRenderer
 from producers.wire import Chunk
@@ -54,7 +53,7 @@ def make_chart(qtbot):
         # by the same renderer the consumer thread uses in the app
         renderer = StripRenderer()
         chart.frame_requested.connect(
-            lambda request: chart.show_frame(build_frame(store, request, renderer)),
+            lambda request: chart.show_frame(renderer.frame(store, request)),
             Qt.DirectConnection,
         )
         # pytest-qt closes the chart after the test; its frame timer is stopped first, or it

@@ -1,21 +1,20 @@
-"""What the chart asks for and gets back, without Qt.
+"""The frame protocol between the chart and whoever builds its frames, without Qt.
 
-The chart decides which time span, size and y range to show and which series in which color;
-a `StripRenderer` (app/core/strip.py) turns that into a frame: one image for the dense series
-and a polyline for each sparse one. In the app the request travels to the consumer thread, where
-the data lives, and the frame comes back by signal; standalone, the chart builds it itself.
-
-A renderer keeps every series' columns from one frame to the next and reads the samples
-appended since, without the store's locks: use one per chart, on the thread that appends to the
-store (the consumer thread), or while nothing appends.
+The chart decides which time span, size and y range to show and which series in which colour
+(a `FrameRequest`); `StripRenderer.frame` (app/core/strip.py) answers with a `Frame`: one image
+for the dense series and a polyline for each sparse one. In the app the request travels to the
+consumer thread, where the data lives, and the frame comes back by signal.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from app.core.store import SeriesKey, SeriesStore
-from app.core.strip import StripFrame, StripRenderer
+from app.core.store import SeriesKey
+
+if TYPE_CHECKING:
+    from app.core.strip import StripFrame
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,17 +31,4 @@ class FrameRequest:
 @dataclass
 class Frame:
     request: FrameRequest
-    strip: StripFrame
-
-
-def build_frame(store: SeriesStore, request: FrameRequest, renderer: StripRenderer) -> Frame:
-    strip = renderer.render(
-        store,
-        request.t0,
-        request.t1,
-        (request.width, request.height),
-        request.y_range,
-        request.colors,
-        request.hidden,
-    )
-    return Frame(request, strip)
+    strip: StripFrame  # the image, the lines and what they show

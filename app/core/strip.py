@@ -36,6 +36,7 @@ from itertools import compress
 
 import numpy as np
 
+from app.core.frames import Frame, FrameRequest
 from app.core.store import SeriesKey, SeriesStore
 from app.core.strip_columns import ColumnCache
 from app.core.strip_feed import Feed, fetch_from, fetch_full, scan
@@ -87,6 +88,17 @@ class StripRenderer:
         self._last_now: float | None = None
         self._due = 0.0  # series owed a whole fetch by the rolling refresh
         self._turn = 0  # where in the order the rolling refresh goes on
+
+    def frame(self, store: SeriesStore, request: FrameRequest) -> Frame:
+        """The chart's request answered. A renderer keeps every series' columns from one frame
+        to the next and reads the samples appended since, without the store's locks: use one
+        per chart, on the thread that appends to the store (the consumer), or while nothing
+        appends."""
+        size = (request.width, request.height)
+        strip = self.render(
+            store, request.t0, request.t1, size, request.y_range, request.colors, request.hidden
+        )
+        return Frame(request, strip)
 
     def render(
         self,

@@ -13,7 +13,7 @@ allows; `scan` decides, once per frame, in one pass over the series.
   each series' raw ring (`store.buffer(key).raw`, rows by absolute number) and strip_merge
   merges them into the cells, all series at once. Reading the ring without the series lock is
   safe because frames are built on the thread that appends (the consumer thread; see
-  app.core.store and app.core.frames).
+  app.core.store and app.core.strip).
 
 Either way a series' cells stay what a whole-window envelope would give, in the store's column
 width for that series: the grid's own, or coarser where a fine level has forgotten the start of
