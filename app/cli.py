@@ -96,9 +96,13 @@ def _recover(path: str) -> int:
 
 
 def list_producers(stream) -> int:
-    from producers import all_kinds
+    from producers.registry import entries
 
-    for kind, cls in all_kinds().items():
+    for kind, entry in entries().items():
+        cls = entry.cls
+        if cls is None:
+            print(f"{kind}: unavailable: {entry.error}", file=stream)
+            continue
         print(f"{kind}: {cls.help}", file=stream)
         for p in cls.params:
             bounds = f" {p.describe_range()}" if p.describe_range() else ""

@@ -1,4 +1,4 @@
-"""The producer contract and the registry of kinds.
+"""The producer contract (which kinds exist is `producers.registry`'s business).
 
 A producer is a plain class: parameters in, `run(ctx)` loops until `ctx.running` goes false.
 It never touches Qt, pipes or processes; `producers.runtime` owns those. That keeps a producer
@@ -14,39 +14,24 @@ from producers.params import Param, validate_params
 if TYPE_CHECKING:
     from producers.runtime import ProducerContext
 
-_KINDS: dict[str, type[Producer]] = {}
-
 
 class Producer:
     kind: ClassVar[str] = ""
     help: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
+    # True: a thread sends pending samples within the batch interval whatever `run` is doing.
+    # A kind that calls `ctx.wait` after each emit may say False and save that thread's wakes.
+    flushes_in_background: ClassVar[bool] = True
 
     def __init__(self, **params):
         self.p = validate_params(self.params, params, self.kind)
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if cls.kind:
-            _KINDS[cls.kind] = cls
-
     def run(self, ctx: ProducerContext) -> None:
         raise NotImplementedError
 
-
-def _load_builtins() -> None:
-    import producers.builtin  # noqa: F401  (registers the built-in kinds)
-
-
-def get_kind(kind: str) -> type[Producer]:
-    _load_builtins()
-    try:
-        return _KINDS[kind]
-    except KeyError:
-        known = ", ".join(sorted(_KINDS))
-        raise KeyError(f"unknown producer kind {kind!r} (known: {known})") from None
-
-
-def all_kinds() -> dict[str, type[Producer]]:
-    _load_builtins()
-    return dict(sorted(_KINDS.items()))
+    def cleanup(self) -> None:
+        """Release what `run` started outside this process (a program, a pool of workers),
+        however the run ends: returned, raised, or its app vanished. Called once, possibly from
+        another thread than `run`'s (the lifeline's, when the app is gone), so keep it short
+        and safe to call while `run` is still inside a call. Process groups given to
+        `ctx.own_process_group` are ended without it."""

@@ -8,8 +8,13 @@ rather than a crashed process.
 
 from __future__ import annotations
 
+import copy
 import math
+import os
+import re
 import reprlib
+import shlex
+import tomllib
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +45,30 @@ class ParamError(ValueError):
         self.key = key
 
 
-_TYPE_NAMES = {float: "float", int: "int", bool: "bool", str: "str"}
+class path(str):
+    """A parameter type: a file system path. A relative one is relative to the session file's
+    folder (`resolve_paths`), so a session and the scripts beside it move together."""
+
+
+class strings(list):
+    """A parameter type: a list of strings (a command's argv, topics). In a form: shell words."""
+
+
+class table(dict):
+    """A parameter type: a TOML table (keyword arguments, an environment, a sweep's grid). In a
+    form: a TOML inline table, `{ gain = [1, 2], name = "x" }`."""
+
+
+_TYPE_NAMES = {
+    float: "float",
+    int: "int",
+    bool: "bool",
+    str: "str",
+    path: "path",
+    strings: "list of strings",
+    table: "table",
+}
+MAX_ITEMS = 10_000  # a list or table from a session: bounded, so a typo cannot cost minutes
 
 
 @dataclass(frozen=True)
@@ -100,12 +128,106 @@ class Param:
                     raise ParamError(
                         self.name, f"{self.name} must be finite, got {short_repr(value)}"
                     ) from None
-        elif self.type is str and isinstance(value, str):
+        elif self.type in (str, path) and isinstance(value, str):
             return value
+        elif self.type is strings and isinstance(value, list | tuple):
+            if len(value) > MAX_ITEMS:
+                raise ParamError(self.name, f"{self.name} has more than {MAX_ITEMS} items")
+            bad = next((v for v in value if not isinstance(v, str)), None)
+            if bad is None:
+                return list(value)
+            raise ParamError(
+                self.name,
+                f"{self.name} must be a list of strings, got {type(bad).__name__} "
+                f"{short_repr(bad)} in it",
+            )
+        elif self.type is table and isinstance(value, dict):
+            if len(value) > MAX_ITEMS:
+                raise ParamError(self.name, f"{self.name} has more than {MAX_ITEMS} keys")
+            return dict(value)
         raise ParamError(
             self.name,
             f"{self.name} must be {self.type_name}, got {type(value).__name__} {short_repr(value)}",
         )
+
+    def to_text(self, value: Any) -> str:
+        """The text for a value in a one-line editor; `from_text` of it gives the same value.
+
+        Floats as repr, not `:g`: `:g` keeps 6 digits, so 1234567.0 came back as 1234570.0 and
+        OK without an edit changed the parameter (and restarted the producer)."""
+        if self.type is float and isinstance(value, float):
+            return repr(value)
+        if self.type is strings and isinstance(value, list):
+            return shlex.join(value)
+        if self.type is table and isinstance(value, dict):
+            return toml_inline(value)
+        return str(value)
+
+    def from_text(self, text: str) -> Any:
+        """The value a one-line editor's text means, in this type; ParamError if none."""
+        stripped = text.strip()
+        try:
+            if self.type is strings:
+                return shlex.split(stripped)
+            if self.type is table:
+                return tomllib.loads(f"v = {stripped or '{}'}")["v"]
+            if self.type is bool:
+                return {"true": True, "false": False}[stripped.lower()]
+            if self.type in (str, path):
+                return stripped
+            return self.type(stripped)
+        except (ValueError, KeyError, tomllib.TOMLDecodeError) as exc:
+            detail = f" ({exc})" if self.type in (strings, table) else ""
+            raise ParamError(
+                self.name,
+                f"{self.name} must be {self.type_name}, got {short_repr(stripped)}{detail}",
+            ) from None
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def toml_inline(value: Any) -> str:
+    """`value` (what tomllib returns) as TOML inline text, e.g. `{ a = 1, b = [1, 2] }`."""
+    if isinstance(value, dict):
+        items = ", ".join(
+            f"{k if _BARE_KEY.fullmatch(k) else _toml_string(k)} = {toml_inline(v)}"
+            for k, v in value.items()
+        )
+        return f"{{ {items} }}" if items else "{}"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_inline(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return (
+            repr(value)
+            if math.isfinite(value)
+            else ("nan" if value != value else ("inf" if value > 0 else "-inf"))
+        )
+    if isinstance(value, str):
+        return _toml_string(value)
+    return str(value)  # int; datetimes print as TOML reads them
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    escaped = (c if c not in '"\\' and " " <= c != "\x7f" else f"\\u{ord(c):04x}" for c in text)
+    return '"' + "".join(escaped) + '"'
+
+
+def resolve_paths(declared: tuple[Param, ...], params: dict, base_dir: str | None) -> dict:
+    """`params` with each relative `path` parameter made absolute against `base_dir` (the
+    session file's folder; None: the current directory). `~` is the user's home."""
+    out = dict(params)
+    for p in declared:
+        value = out.get(p.name)
+        if p.type is path and isinstance(value, str) and value:
+            value = os.path.expanduser(value)
+            if not os.path.isabs(value):
+                value = os.path.join(base_dir or os.getcwd(), value)
+            out[p.name] = os.path.normpath(value)
+    return out
 
 
 def validate_params(declared: tuple[Param, ...], given: dict[str, Any], kind: str) -> dict:
@@ -117,4 +239,7 @@ def validate_params(declared: tuple[Param, ...], given: dict[str, Any], kind: st
             raise ParamError(
                 key, f"unknown parameter {short_repr(key)} for kind {kind!r} (known: {known})"
             )
-    return {p.name: p.coerce(given[p.name]) if p.name in given else p.default for p in declared}
+    return {
+        p.name: p.coerce(given[p.name]) if p.name in given else copy.deepcopy(p.default)
+        for p in declared
+    }

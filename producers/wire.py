@@ -20,6 +20,7 @@ HELLO = ord("H")
 DATA = ord("D")
 ERROR = ord("E")
 END = ord("Z")
+NOTE = ord("N")  # what the row shows beside the state: status, bad input, process groups
 
 _DATA_HEAD = struct.Struct("<B7xdQI4x")  # type, sent_at, dropped_total, n_chunks
 _CHUNK_HEAD = struct.Struct("<IIB7xdd")  # name_len (padded to 8), n, regular, t0, dt
@@ -65,7 +66,7 @@ class DataMessage:
 
 @dataclass
 class ControlMessage:
-    """HELLO / ERROR / END: low-rate messages about the producer itself, as a JSON object."""
+    """HELLO / ERROR / END / NOTE: low-rate messages about the producer itself, as a JSON object."""
 
     type: int
     info: dict
@@ -96,7 +97,7 @@ def decode(msg: bytes) -> DataMessage | ControlMessage:
     kind = msg[0]
     if kind == DATA:
         return _decode_data(msg)
-    if kind in (HELLO, ERROR, END):
+    if kind in (HELLO, ERROR, END, NOTE):
         try:
             info = json.loads(msg[1:].decode())
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["STREAMSCOPE_TEST_KINDS"] = "1"  # the `fail` kind, here and in every child
 if "XDG_RUNTIME_DIR" not in os.environ:  # Qt warns without it, and warnings fail tests
     runtime = os.path.join(tempfile.gettempdir(), f"streamscope-runtime-{os.getuid()}")
     os.makedirs(runtime, mode=0o700, exist_ok=True)

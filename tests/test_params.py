@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from producers import all_kinds
-from producers.params import Param, ParamError, validate_params
+from producers.params import Param, ParamError, path, resolve_paths, strings, table, validate_params
 
 RATE = Param("rate_hz", float, 10.0, "samples per second", min=0.5, max=100.0)
 COUNT = Param("count", int, 3, "how many", min=0)
@@ -233,3 +235,74 @@ def test_values_beyond_the_bounds_are_refused(kind, name, value):
     with pytest.raises(ParamError, match=f"{name} must be in") as info:
         validate_params(cls.params, {name: value}, kind)
     assert info.value.key == name
+
+
+# ---- the text a form shows, and the types sources need (path, list of strings, table) ----
+
+ARGV = Param("argv", strings, [], "the command")
+ENV = Param("env", table, {}, "environment")
+FILE = Param("path", path, "", "a file")
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_the_shown_text_of_any_finite_float_reads_back_bit_for_bit(x):
+    param = Param("x", float, 0.0, "any float")
+    assert np.float64(param.from_text(param.to_text(x))).tobytes() == np.float64(x).tobytes()
+
+
+@given(st.integers(min_value=-(10**40), max_value=10**40))
+def test_integers_are_shown_exactly(n):
+    param = Param("n", int, 0, "any int")
+    assert param.from_text(param.to_text(n)) == n
+
+
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",)), max_size=20), max_size=6))
+def test_a_list_of_strings_reads_back_from_its_shell_words(words):
+    assert ARGV.from_text(ARGV.to_text(words)) == words
+
+
+TOML_VALUES = st.recursive(
+    st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(st.characters(blacklist_categories=("Cs",)), max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.text(st.characters(blacklist_categories=("Cs",)), max_size=5), inner, max_size=3
+        )
+    ),
+    max_leaves=8,
+)
+
+
+@given(st.dictionaries(st.text(st.characters(blacklist_categories=("Cs",)), max_size=8),
+                       TOML_VALUES, max_size=4))  # fmt: skip
+def test_a_table_reads_back_from_its_toml_inline_text(value):
+    assert ENV.from_text(ENV.to_text(value)) == value
+
+
+def test_list_and_table_values_are_checked_and_copied():
+    assert validate_params((ARGV,), {"argv": ["echo", "hi"]}, "demo") == {"argv": ["echo", "hi"]}
+    with pytest.raises(ParamError, match=r"argv must be a list of strings, got int 3 in it"):
+        validate_params((ARGV,), {"argv": ["echo", 3]}, "demo")
+    with pytest.raises(ParamError, match="env must be table"):
+        validate_params((ENV,), {"env": "A=1"}, "demo")
+    first, second = validate_params((ARGV,), {}, "d"), validate_params((ARGV,), {}, "d")
+    first["argv"].append("x")
+    assert second["argv"] == [] and ARGV.default == []
+
+
+def test_bad_text_for_a_table_or_a_number_names_the_parameter():
+    with pytest.raises(ParamError, match=r"env must be table, got '\{ a ='"):
+        ENV.from_text("{ a = ")
+    with pytest.raises(ParamError, match="rate_hz must be float"):
+        RATE.from_text("fast")
+
+
+def test_relative_paths_are_relative_to_the_session_folder(tmp_path):
+    given = {"path": "scripts/mine.py"}
+    resolved = resolve_paths((FILE, LABEL), {**given, "label": "a/b"}, str(tmp_path))
+    assert resolved == {"path": str(tmp_path / "scripts" / "mine.py"), "label": "a/b"}
+    assert resolve_paths((FILE,), {"path": "/abs/x.py"}, str(tmp_path)) == {"path": "/abs/x.py"}
+    assert resolve_paths((FILE,), {"path": ""}, str(tmp_path)) == {"path": ""}

@@ -13,7 +13,6 @@ text: a value such as `<img src=...>` is shown, never rendered.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from PyQt5.QtCore import Qt, pyqtSignal, pyqtSlot
 from PyQt5.QtWidgets import (
@@ -31,29 +30,7 @@ from PyQt5.QtWidgets import (
 from app.core.session import ProducerSpec
 from app.core.supervisor import RESTART_POLICIES
 from producers import Param, ParamError, get_kind
-from producers.params import short_repr, validate_params
-
-
-def format_value(param: Param, value: Any) -> str:
-    """The text for a value in its line edit; `parse_text` of it gives back the same value.
-
-    repr, not `:g`: `:g` keeps 6 digits, so 1234567.0 came back as 1234570.0 and pressing OK
-    without an edit changed the parameter and restarted the producer.
-    """
-    if param.type is float and isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def parse_text(param: Param, text: str) -> Any:
-    """The value a line edit's text means, in the parameter's type; ParamError if none."""
-    text = text.strip()
-    try:
-        return {int: int, float: float, str: str}[param.type](text)
-    except ValueError:
-        raise ParamError(
-            param.name, f"{param.name} must be {param.type_name}, got {short_repr(text)}"
-        ) from None
+from producers.params import validate_params
 
 
 def _plain_label(text: str) -> QLabel:
@@ -75,7 +52,7 @@ def _editor(param: Param, value) -> QWidget:
         combo.addItems(param.choices)
         combo.setCurrentText(str(value))
         return combo
-    return QLineEdit(format_value(param, value))
+    return QLineEdit(param.to_text(value))
 
 
 def _read(param: Param, editor: QWidget):
@@ -84,7 +61,7 @@ def _read(param: Param, editor: QWidget):
         return editor.isChecked()
     if isinstance(editor, QComboBox):
         return editor.currentText()
-    return parse_text(param, editor.text())
+    return param.from_text(editor.text())
 
 
 class ProducerConfigDialog(QDialog):

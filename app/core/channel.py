@@ -26,9 +26,22 @@ from producers import wire
 # others or make a cycle (and so the chart's latency) arbitrarily long.
 MAX_MESSAGES_PER_READER = 64
 MAX_BYTES_PER_READER = 16 << 20
-_CONTROL_KINDS = {wire.HELLO: "hello", wire.ERROR: "error", wire.END: "end"}
+_CONTROL_KINDS = {wire.HELLO: "hello", wire.ERROR: "error", wire.END: "end", wire.NOTE: "note"}
 # the fields a control message may carry, and their types: anything else is a bad message
-_CONTROL_FIELDS = {"pid": int, "kind": str, "error": str, "traceback": str, "dropped_total": int}
+_CONTROL_FIELDS = {
+    "pid": int,
+    "kind": str,
+    "error": str,
+    "traceback": str,
+    "dropped_total": int,
+    "status": str,  # note: what the producer is doing ("waiting for /dev/ttyUSB0")
+    "problem": str,  # note: its input's latest problem ("3 unparsable lines; last: ...")
+    "problems": int,  # note: how many bad inputs so far
+    "details": str,  # note: longer text for the details dialog (stderr tail, failed inputs)
+    "pgids": list,  # note: process groups it started, to end with the run
+}
+MAX_TEXT = 4096  # a note's text is shown in a table cell: longer is cut
+MAX_PGIDS = 64
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,7 @@ class ChannelEvent:
     """Something about a producer run rather than its samples: hello, error, end, eof, garbage."""
 
     key: RunKey
-    kind: str  # "hello" | "error" | "end" | "eof" | "bad_message"
+    kind: str  # "hello" | "error" | "end" | "note" | "eof" | "bad_message"
     info: dict = field(default_factory=dict)
 
 
@@ -229,4 +242,11 @@ def _checked_control(info: dict) -> dict:
             raise wire.WireError(f"bad control message: unknown field {name!r}")
         if not isinstance(value, expected) or isinstance(value, bool):
             raise wire.WireError(f"bad control message: {name} must be {expected.__name__}")
+        if name == "pgids" and (
+            len(value) > MAX_PGIDS
+            or not all(isinstance(g, int) and not isinstance(g, bool) and g > 1 for g in value)
+        ):
+            raise wire.WireError("bad control message: pgids must be process group ids")
+        if name in ("status", "problem", "details") and len(value) > MAX_TEXT:
+            info[name] = value[:MAX_TEXT] + "..."
     return info

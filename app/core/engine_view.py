@@ -57,7 +57,15 @@ def make_view(
 ) -> EngineView:
     """`settled`: no run's account is open and no pipe is still being read."""
     entries = {
-        name: EntryInfo(name, e.spec, e.state, e.pid, e.last_error, e.traceback, e.exit_description)
+        name: EntryInfo(
+            name,
+            e.spec,
+            e.state,
+            e.pid,
+            e.last_error or e.problem,
+            e.traceback or e.details,
+            e.exit_description,
+        )
         for name, e in sup.entries.items()
     }
     all_stopped = sup.all_stopped

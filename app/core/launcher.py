@@ -27,6 +27,7 @@ import time
 from multiprocessing import forkserver, spawn, util
 
 from app.core.channel import Channel, RunKey
+from producers.registry import target_of
 from producers.runtime import LaunchSpec, child_main
 from producers.tally import SLOTS, Tally
 
@@ -69,6 +70,23 @@ class ProducerProcess:
         self.pid = process.pid
         self.key = key
         self.tally = tally
+        self.groups: list[int] = []  # process groups the producer started (a command's)
+
+    def adopt_groups(self, pgids: list[int]) -> None:
+        """Process groups the producer says it started: ended with the run. Only groups led by
+        a child of the producer are taken, so a confused producer cannot name ours."""
+        for pgid in pgids:
+            if pgid not in self.groups and _parent_of(pgid) == self.pid:
+                self.groups.append(pgid)
+
+    def end_groups(self) -> None:
+        """SIGKILL what the run left behind: its own process group (every producer leads one:
+        pool workers, a grandchild that ignored SIGTERM) and the groups it adopted. A reaped
+        producer's pid is not reused while its group has members, so this hits only them."""
+        for pgid in (self.pid, *self.groups):
+            if pgid and pgid != os.getpgrp():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pgid, signal.SIGKILL)
 
     @property
     def exitcode(self) -> int | None:
@@ -91,9 +109,20 @@ class ProducerProcess:
             self._process.join(timeout)
 
     def close(self) -> None:
+        """After the process was reaped: end what it left behind and free the handle."""
+        self.end_groups()
         self._stop_writer.close()
         with contextlib.suppress(ValueError):
             self._process.close()
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        return int(stat[stat.rindex(b")") + 2 :].split()[1])  # after "pid (comm) state"
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class ProcessLauncher:
@@ -107,7 +136,13 @@ class ProcessLauncher:
         if not self._server:
             self._server = _FORK_SERVER.acquire(self._ctx)
         key = RunKey(spec.name, generation)
-        launch = LaunchSpec(spec.name, spec.kind, dict(spec.params), self._batch_interval)
+        launch = LaunchSpec(
+            spec.name,
+            spec.kind,
+            dict(spec.params),
+            self._batch_interval,
+            target=target_of(spec.kind),
+        )
         pickle.dumps(launch)  # fail here, with a clear message, not in the child
         try:
             return self._start(launch, key)

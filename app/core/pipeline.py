@@ -40,6 +40,8 @@ def forward_events(batch, supervisor) -> None:
         if event.kind == "error":
             error = event.info.get("error", "producer raised")
             supervisor.note_error(name, generation, error, event.info.get("traceback", ""))
+        elif event.kind == "note":
+            supervisor.note_info(name, generation, event.info)
         elif event.kind == "bad_message":
             error = f"unreadable message: {event.info.get('error')}"
             supervisor.note_error(name, generation, error, "")

@@ -88,9 +88,10 @@ def state_text(sup: Supervisor, entry: Entry, now: float) -> str:
         return f"FATAL · {entry.exit_description}; gave up after {tries} tries"
     if state is State.STOPPED and entry.exit_description:
         return f"{state.value} · {entry.exit_description}"
+    said = f" · {entry.status}" if entry.status and state in (State.STARTING, State.RUNNING) else ""
     if entry.restarts and state in (State.STARTING, State.RUNNING):
-        return f"{state.value} · restarted {entry.restarts} times"
-    return state.value
+        return f"{state.value}{said} · restarted {entry.restarts} times"
+    return state.value + said
 
 
 def build_rows(
@@ -119,8 +120,8 @@ def build_rows(
                 dropped=format_count(counts.dropped),
                 last_value=last,
                 uptime=format_duration(uptime) if uptime is not None else "",
-                error=entry.last_error or notes.get(entry.name, ""),
-                traceback=entry.traceback,
+                error=entry.last_error or entry.problem or notes.get(entry.name, ""),
+                traceback=entry.traceback or entry.details,
                 can_start=entry.state not in ALIVE,
                 can_stop=entry.state in (State.STARTING, State.RUNNING, State.BACKOFF)
                 or (entry.state is State.EXITED and entry.due_at is not None),

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from app.core.supervisor import RESTART_POLICIES
 from app.core.toml_locator import LimitError, Locator
-from producers.base import all_kinds, get_kind
 from producers.params import ParamError, one_line, short_repr, validate_params
+from producers.registry import KindError, get_kind
 from resources import DEFAULT_SESSION
 
 __all__ = [
@@ -59,6 +59,9 @@ class ProducerSpec:
     autostart: bool = True
     restart: str = "on-failure"
     visible: bool = True  # drawn in the chart at start (the legend toggles it)
+    # relative `path` parameters are relative to this folder (the session file's); None: the
+    # current directory. Kept apart from params, so a saved session keeps what the user wrote.
+    base_dir: str | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -94,7 +97,11 @@ def load_session(path: str | Path) -> Session:
         raise SessionError(
             path, f"cannot read session file: not UTF-8 text (byte 0x{data[exc.start]:02x})", line
         ) from None
-    return parse_session(text, path)
+    session = parse_session(text, path)
+    folder = str(path.absolute().parent)
+    for spec in session.producers:
+        spec.base_dir = folder
+    return session
 
 
 _FILE_TYPES = (
@@ -231,10 +238,8 @@ def _read_producer(raw, i: int, path, where: Locator) -> ProducerSpec:
         raise SessionError(path, f"producer {name!r} needs a kind", where.key(i, "kind") or head)
     try:
         cls = get_kind(kind)
-    except KeyError:
-        known = ", ".join(all_kinds())
-        message = f"unknown producer kind {short_repr(kind)} (known: {known})"
-        raise SessionError(path, message, where.key(i, "kind")) from None
+    except KindError as exc:
+        raise SessionError(path, str(exc), where.key(i, "kind")) from None
     autostart, visible = raw.get("autostart", True), raw.get("visible", True)
     for key, value in (("autostart", autostart), ("visible", visible)):
         if not isinstance(value, bool):

@@ -85,6 +85,10 @@ class Entry:
     mid_message_since: float | None = None  # its pipe holds half a message (clock time)
     frozen: bool = False  # its process is stopped (SIGSTOP, a debugger): not running code
     start_after_stop: bool = False  # reconfigured while running: start again once stopped
+    status: str = ""  # what the run says it is doing, shown after its state
+    problem: str = ""  # the run's latest bad input, shown where an error would be
+    problems: int = 0  # bad inputs the run counted
+    details: str = ""  # longer text for the details dialog
 
     @property
     def name(self) -> str:
@@ -184,6 +188,19 @@ class Supervisor:
         if entry is not None and entry.generation == generation:
             entry.last_error, entry.traceback = error, tb
 
+    def note_info(self, name: str, generation: int, info: dict) -> None:
+        """A producer's note: its status, its input's problems, the process groups it started
+        (handed to the process handle, which ends them with the run however it ends)."""
+        entry = self.entries.get(name)
+        if entry is None or entry.generation != generation:
+            return
+        for key in ("status", "problem", "problems", "details"):
+            if key in info:
+                setattr(entry, key, info[key])
+        adopt = getattr(entry.handle, "adopt_groups", None)
+        if info.get("pgids") and adopt is not None:
+            adopt(info["pgids"])
+
     def note_stall(self, name: str, generation: int, mid_message_since: float | None) -> None:
         """The channel's view: since when the run's pipe has held an incomplete message."""
         entry = self.entries.get(name)
@@ -267,6 +284,8 @@ class Supervisor:
         entry.stop_requested_at = None
         entry.last_data_at = entry.mid_message_since = None
         entry.frozen = False
+        entry.status = entry.problem = entry.details = ""
+        entry.problems = 0
         try:
             entry.handle = self.launcher.launch(entry.spec, entry.generation)
         except Exception as exc:  # e.g. parameters that cannot be pickled: no process started

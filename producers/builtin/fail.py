@@ -20,6 +20,7 @@ class ProducerFailure(RuntimeError):
 
 
 class Fail(Producer):
+    flushes_in_background = False  # it calls ctx.wait after every emit
     kind = "fail"
     help = "a test aid that raises, exits or hangs after N batches (see mode)"
     params = (

@@ -57,6 +57,7 @@ def seeded_rng(seed: int) -> np.random.Generator:
 
 class SampledProducer(Producer):
     series = "value"
+    flushes_in_background = False  # it calls ctx.wait after every emit
 
     def generate(self, index: np.ndarray, dt: float, channel: int = 0) -> np.ndarray:
         """Values of `channel` for sample numbers `index` (time since start = index * dt)."""

@@ -7,6 +7,7 @@ from producers.params import Param
 
 
 class System(Producer):
+    flushes_in_background = False  # it calls ctx.wait after every emit
     kind = "system"
     help = "CPU % (total and per core) and memory % of this machine, via psutil"
     params = (
