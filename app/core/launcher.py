@@ -137,7 +137,9 @@ class ProcessLauncher:
         if not self._server:
             self._server = _FORK_SERVER.acquire(self._ctx)
         key = RunKey(spec.name, generation)
-        params = resolve_paths(get_kind(spec.kind).params, spec.params, spec.base_dir)
+        params = resolve_paths(
+            get_kind(spec.kind).params, spec.params, getattr(spec, "base_dir", None)
+        )
         launch = LaunchSpec(
             spec.name, spec.kind, params, self._batch_interval, target=target_of(spec.kind)
         )
