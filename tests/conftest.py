@@ -108,3 +108,23 @@ def open_window(qtbot):
             with qtbot.waitSignal(window.shutdown_finished, timeout=WAIT_MS):
                 window.close()
         window.deleteLater()
+
+
+@pytest.fixture
+def engines():
+    """Make engines (app.core.engine.Engine) that are shut down, drained and closed at the end."""
+    from app.core.engine import Engine
+    from tests.helpers import drain_until
+
+    made = []
+
+    def make(session, **kwargs) -> Engine:
+        engine = Engine(session, **kwargs)
+        made.append(engine)
+        return engine
+
+    yield make
+    for engine in made:
+        engine.shutdown()
+        drain_until(engine, lambda e=engine: e.view.drained)
+        engine.close()

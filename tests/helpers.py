@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import textwrap
+import time
+
+import psutil
 
 from app.core.launcher import producer_processes  # noqa: F401  (re-exported for tests)
 from app.core.session import Session, parse_session
+from producers.params import toml_inline
 
 
 def session_from(toml: str, path: str = "test-session.toml") -> Session:
@@ -23,8 +27,44 @@ def producer(name: str, kind: str, autostart: bool = True, restart: str = "never
         "[producers.params]",
     ]
     for key, value in params.items():
-        lines.append(f'{key} = "{value}"' if isinstance(value, str) else f"{key} = {value!r}")
+        lines.append(f"{key} = {toml_inline(value)}")
     return "\n".join(lines) + "\n"
+
+
+def drain_until(engine, done, timeout: float = 15.0) -> None:
+    """Drain `engine` (an app.core.engine.Engine) until `done()`; fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        engine.drain(0.05)
+
+
+def engine_row(engine, name: str):
+    """The producer panel's row for `name`, as the engine last published it."""
+    return next(r for r in engine.view.rows if r.name == name)
+
+
+def assert_pids_gone(pids, timeout: float = 5.0) -> None:
+    """Fail if any of `pids` still runs after `timeout` s (killing it, so others run clean).
+    For processes that are no longer our descendants once orphaned (a grandchild that left its
+    parent), which the suite-wide guard cannot see."""
+    deadline = time.monotonic() + timeout
+    alive = list(pids)
+    while alive:
+        alive = [p for p in alive if _running(p)]
+        if not alive or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)  # a test thread waiting for the kernel to reap
+    for pid in alive:
+        psutil.Process(pid).kill()
+    assert not alive, f"processes left running: {alive}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def state_of(window, name: str) -> str:

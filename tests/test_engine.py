@@ -3,41 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import pytest
 
-from app.core.engine import Engine
-from tests.helpers import producer, session_from
+from tests.helpers import drain_until, engine_row, producer, session_from
 
 pytestmark = pytest.mark.slow
-
-
-def drain_until(engine: Engine, done, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, "timed out"
-        engine.drain(0.05)
-
-
-@pytest.fixture
-def engines():
-    made = []
-
-    def make(session, **kwargs) -> Engine:
-        engine = Engine(session, **kwargs)
-        made.append(engine)
-        return engine
-
-    yield make
-    for engine in made:
-        engine.shutdown()
-        drain_until(engine, lambda e=engine: e.view.drained)
-        engine.close()
-
-
-def row(engine: Engine, name: str):
-    return next(r for r in engine.view.rows if r.name == name)
 
 
 def test_a_series_the_memory_budget_cannot_hold_is_said_and_counted(engines):
@@ -52,8 +23,8 @@ def test_a_series_the_memory_budget_cannot_hold_is_said_and_counted(engines):
     )
     refused = {producer for producer, _ in engine.store.refused}
     name = sorted(refused)[0]
-    drain_until(engine, lambda: "not kept" in row(engine, name).error)
-    assert "memory budget full" in row(engine, name).error
+    drain_until(engine, lambda: "not kept" in engine_row(engine, name).error)
+    assert "memory budget full" in engine_row(engine, name).error
     drain_until(engine, lambda: engine.counters.snapshot(name).dropped > 0)  # not silently lost
     assert "refused" in engine.store.usage_text()
 
@@ -62,10 +33,10 @@ def test_commands_are_numbered_and_the_view_says_when_they_took_effect(engines):
     engine = engines(session_from(producer("a", "sine", autostart=False, rate_hz=100.0)))
     number = engine.start("a")
     drain_until(engine, lambda: engine.view.applied >= number)
-    assert row(engine, "a").state_text.startswith(("STARTING", "RUNNING"))
+    assert engine_row(engine, "a").state_text.startswith(("STARTING", "RUNNING"))
     number = engine.stop("a")
     drain_until(engine, lambda: engine.view.applied >= number)
-    assert row(engine, "a").state_text.startswith(("STOPPING", "STOPPED"))
+    assert engine_row(engine, "a").state_text.startswith(("STOPPING", "STOPPED"))
 
 
 def test_a_producer_killed_mid_stream_has_its_loss_counted_exactly(engines):
@@ -76,11 +47,13 @@ def test_a_producer_killed_mid_stream_has_its_loss_counted_exactly(engines):
 
     engine = engines(session_from(producer("v", "noise", rate_hz=500_000.0)))
     engine.start_autostart()
-    drain_until(engine, lambda: row(engine, "v").state_text == "RUNNING")  # not a failed start
+    drain_until(
+        engine, lambda: engine_row(engine, "v").state_text == "RUNNING"
+    )  # not a failed start
     tally = engine.supervisor.entries["v"].handle.tally
     os.kill(engine.view.entries["v"].pid, signal.SIGKILL)
-    drain_until(engine, lambda: row(engine, "v").state_text.startswith("EXITED"))
+    drain_until(engine, lambda: engine_row(engine, "v").state_text.startswith("EXITED"))
     drain_until(engine, lambda: not engine._runs)  # the run's account is closed
     counts = engine.counters.snapshot("v")
     assert counts.samples + counts.run_drops[1] == tally.generated
-    assert row(engine, "v").dropped == f"{counts.run_drops[1]:,}"
+    assert engine_row(engine, "v").dropped == f"{counts.run_drops[1]:,}"
