@@ -3,16 +3,26 @@ needless restart), an edit is applied, and text from a session is shown, never r
 
 from __future__ import annotations
 
+import os
 import struct
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QLabel, QLineEdit
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QLineEdit,
+    QToolButton,
+)
 
 from app.core.session import ProducerSpec, parse_session
 from producers import all_kinds
+from producers.params import Param, path
 from widgets.producer_config import ProducerConfigDialog
 
 QT_FUZZ = settings(
@@ -147,3 +157,28 @@ def test_a_bool_parameter_round_trips(dialog_for):
     assert not dialog.findChild(QCheckBox, "param:per_core").isChecked()
     assert press_ok(dialog) == []
     assert dialog.new_spec() == spec
+
+
+def test_a_path_is_chosen_with_browse_and_kept_relative_to_the_session(dialog_for, qtbot, tmp_path):
+    (tmp_path / "scripts").mkdir()
+    script = tmp_path / "scripts" / "mine.py"
+    script.write_text("def produce():\n    yield 1\n")
+    spec = spec_of("sine")
+    spec.base_dir = str(tmp_path)
+    dialog = dialog_for(spec)
+    param = Param("path", path, "", "a file")
+    editor = QLineEdit("")
+    row = dialog._with_browse(param, editor)
+    qtbot.addWidget(row)
+
+    def choose(chosen: str) -> None:
+        row.findChild(QToolButton, "browse:path").click()
+        chooser = dialog.findChildren(QFileDialog, "fileDialog:path")[-1]
+        qtbot.waitUntil(chooser.isVisible)
+        chooser.selectFile(chosen)
+        chooser.accept()  # what pressing Open does
+
+    choose(str(script))
+    assert editor.text() == os.path.join("scripts", "mine.py")
+    choose("/usr/bin/env")  # outside the session's folder: absolute
+    assert editor.text() == "/usr/bin/env"

@@ -13,6 +13,7 @@ text: a value such as `<img src=...>` is shown, never rendered.
 from __future__ import annotations
 
 import dataclasses
+import os
 
 from PyQt5.QtCore import Qt, pyqtSignal, pyqtSlot
 from PyQt5.QtWidgets import (
@@ -20,9 +21,12 @@ from PyQt5.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -30,7 +34,7 @@ from PyQt5.QtWidgets import (
 from app.core.session import ProducerSpec
 from app.core.supervisor import RESTART_POLICIES
 from producers import Param, ParamError, get_kind
-from producers.params import validate_params
+from producers.params import path, resolve_paths, validate_params
 
 
 def _plain_label(text: str) -> QLabel:
@@ -64,6 +68,15 @@ def _read(param: Param, editor: QWidget):
     return param.from_text(editor.text())
 
 
+def _relative_to(chosen: str, base: str | None) -> str:
+    """`chosen` relative to `base` when it lies inside it (so the session stays movable)."""
+    if base:
+        relative = os.path.relpath(chosen, base)
+        if not relative.startswith(os.pardir):
+            return relative
+    return chosen
+
+
 class ProducerConfigDialog(QDialog):
     """Signals:
     applied(object): the validated new ProducerSpec; only if it differs from the spec the
@@ -85,7 +98,8 @@ class ProducerConfigDialog(QDialog):
             editor.setObjectName(f"param:{param.name}")
             bounds = param.describe_range()
             editor.setToolTip(f"{param.help} ({param.type_name}{', ' + bounds if bounds else ''})")
-            form.addRow(_plain_label(param.name), editor)
+            row = self._with_browse(param, editor) if param.type is path else editor
+            form.addRow(_plain_label(param.name), row)
         self.autostart = QCheckBox()
         self.autostart.setChecked(spec.autostart)
         form.addRow(_plain_label("autostart"), self.autostart)
@@ -107,6 +121,33 @@ class ProducerConfigDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+
+    def _with_browse(self, param: Param, editor: QLineEdit) -> QWidget:
+        """A path's line edit with a Browse... button; a relative path stays relative to the
+        session file's folder, as in the file."""
+        button = QToolButton()
+        button.setText("Browse...")
+        button.setObjectName(f"browse:{param.name}")
+        button.setToolTip(f"choose the file for {param.name}")
+        button.clicked.connect(lambda: self._browse(param, editor))
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(editor)
+        layout.addWidget(button)
+        return row
+
+    def _browse(self, param: Param, editor: QLineEdit) -> None:
+        """A file dialog opened, not exec'd: the window keeps drawing while the user looks."""
+        base = self.spec.base_dir
+        current = resolve_paths((param,), {param.name: editor.text().strip()}, base)[param.name]
+        dialog = QFileDialog(self, f"Choose {param.name}", current or base or "")
+        dialog.setObjectName(f"fileDialog:{param.name}")
+        dialog.setFileMode(QFileDialog.ExistingFile)
+        dialog.setOption(QFileDialog.DontUseNativeDialog)  # a native one cannot be driven/tested
+        dialog.fileSelected.connect(lambda chosen: editor.setText(_relative_to(chosen, base)))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
     def new_spec(self) -> ProducerSpec:
         """The spec the form describes; ParamError if a value does not fit its declaration."""
