@@ -91,6 +91,20 @@ def test_numbers_written_to_the_port_arrive_with_their_values(engines, ptys):
     assert engine_row(engine, "s").error == ""
 
 
+def test_opening_a_port_in_the_middle_of_a_line_is_not_an_error(engines, ptys):
+    """A device that is already streaming: the first thing read may be the end of a line; it
+    is dropped, not shown as bad input (every plug-in would otherwise show an error)."""
+    pty = ptys()
+    engine = start(engines, pty.path)
+    wait_connected(engine, pty.path)
+    pty.write(': 21.5, "hum": 40}\n1.5\n2.5\n')  # the end of {"temp": 21.5, "hum": 40}
+    drain_until(engine, lambda: samples(engine) == 2)
+    assert values(engine, "value") == [1.5, 2.5]
+    assert engine_row(engine, "s").error == ""
+    pty.write("bad line\n")  # later ones are counted
+    drain_until(engine, lambda: "1 unparsable lines" in engine_row(engine, "s").error)
+
+
 def test_kv_lines_become_series_with_the_prefix(engines, ptys):
     pty = ptys()
     engine = start(engines, pty.path, prefix="board/", baud=9600)
