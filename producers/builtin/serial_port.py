@@ -68,6 +68,17 @@ def open_failure(exc: BaseException) -> str:
     return one_line(str(exc))[:200]
 
 
+def _pyserial():
+    """pyserial, imported here (see the module docstring), or a message that says what to do."""
+    try:
+        import serial
+    except ImportError:
+        serial = None
+    if not hasattr(serial, "SerialException"):  # missing, or the unrelated package `serial`
+        raise RuntimeError("the serial kind needs pyserial: pip install pyserial") from None
+    return serial
+
+
 class SerialPort(Producer):
     kind = "serial"
     help = "text lines from a serial port (number, kv, csv, json), reconnecting when it returns"
@@ -81,7 +92,7 @@ class SerialPort(Producer):
     )  # fmt: skip
 
     def run(self, ctx) -> None:
-        import serial  # see the module docstring: only this kind pays for it
+        serial = _pyserial()
 
         self._ctx = ctx
         self._parser = LineParser(self.p["format"], self.p["prefix"])
