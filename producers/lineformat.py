@@ -479,15 +479,13 @@ class LineParser:
     # -- json -----------------------------------------------------------------------------
 
     def _json_line(self, s: str, samples: _Samples) -> str | None:
-        stdlib = False
         try:
             doc = orjson.loads(s)
         except Exception:
-            try:  # NaN, Infinity, 1e999, lone surrogates: Python's json takes them
-                doc = json.loads(s)
+            try:  # NaN, Infinity, 1e999, lone surrogates: Python's json takes them; ints
+                doc = json.loads(s, parse_int=float)  # as floats: 400 digits is inf, not an int
             except Exception:  # ValueError, RecursionError
                 return "not valid JSON"
-            stdlib = True
         kind = type(doc)
         if kind is dict:
             messages, depth = [doc], 1
@@ -503,8 +501,6 @@ class LineParser:
                 names, values = [], []
                 t = _flatten_top(message, names, values, depth)
                 if values:
-                    if stdlib:  # Python ints may be beyond a double
-                        values = [float(v) for v in values]
                     found.append((tuple(names), values, t))
         except _TooDeep:
             return f"JSON nested deeper than {MAX_DEPTH} levels"
