@@ -20,6 +20,7 @@ kinds, and every other producer would pay for an import only this kind needs.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import time
@@ -93,7 +94,6 @@ class SerialPort(Producer):
 
     def run(self, ctx) -> None:
         serial = _pyserial()
-
         self._ctx = ctx
         self._parser = LineParser(self.p["format"], self.p["prefix"])
         self._connections = 0
@@ -110,7 +110,8 @@ class SerialPort(Producer):
             try:
                 lost = self._read(port, serial)
             finally:
-                port.close()
+                with contextlib.suppress(serial.SerialException, OSError):  # a vanished device
+                    port.close()
             if lost is None:
                 return  # stopped
             self._losses += 1
