@@ -57,7 +57,9 @@ def load_module(path: str) -> types.ModuleType:
     try:
         code = compile(source, path, "exec", dont_inherit=True)
     except SyntaxError as exc:
-        raise UserCodeError(f"syntax error: {where(exc, path)}: {exc.msg}") from exc
+        # Without our compile() frame: the SyntaxError itself shows the file, line and caret.
+        cause = exc.with_traceback(None)
+        raise UserCodeError(f"syntax error: {where(exc, path)}: {exc.msg}") from cause
     except ValueError as exc:  # null bytes in the source
         raise UserCodeError(f"{path} cannot be compiled: {exc}") from None
     name = _module_name(path)
