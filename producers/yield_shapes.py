@@ -39,13 +39,14 @@ class YieldShapes:
     """Turns yielded items into `ctx.emit` / `ctx.emit_sample` calls (see the module docstring).
     Used from one thread, the one running the generator."""
 
-    def __init__(self, ctx, rate_hz: float = 0.0, start: float | None = None):
+    def __init__(self, ctx, rate_hz: float = 0.0, start: float | None = None, clock=time.time):
+        self._now = clock  # receipt times (numbers alone are stamped by ctx.emit_sample)
         self._emit = ctx.emit
         self._sample = ctx.emit_sample
         self._dt = 1.0 / rate_hz if rate_hz > 0 else 0.0
         self._next_t: dict[str, float] = {}  # series -> time of its next sample (rate_hz)
         self._last_at: dict[str, float] = {}  # series -> its previous chunk's receipt (no rate)
-        self._start = time.time() if start is None else start
+        self._start = clock() if start is None else start
 
     def take(self, item) -> str | None:
         """Emit `item`; None if it fit a shape, else why it was skipped (one short line)."""
@@ -60,7 +61,7 @@ class YieldShapes:
         if isinstance(item, np.ndarray) and item.ndim == 1:
             if item.dtype.kind not in NUMERIC_KINDS:
                 return f"an array of {item.dtype}: {EXPECTED}"
-            self._chunk(SERIES, item, time.time())
+            self._chunk(SERIES, item, self._now())
             return None
         value = number(item)
         if value is None:
@@ -98,11 +99,11 @@ class YieldShapes:
             else:
                 return f"dict value {key!r} is {describe(value)}: {EXPECTED}"
         if samples:
-            at = time.time() if stamp is None else stamp
+            at = self._now() if stamp is None else stamp
             for key, sample in samples:
                 self._sample(key, sample, at)
         if chunks:
-            now = time.time()
+            now = self._now()
             for key, values in chunks:
                 self._chunk(key, values, now)
         return None

@@ -191,6 +191,23 @@ def test_a_function_taking_ctx_has_full_control(engines, tmp_path):
     assert raw(engine, "volts")[1][:2].tolist() == [3.0, 6.0]
 
 
+def test_a_generator_whose_first_parameter_is_ctx_gets_the_context(engines, tmp_path):
+    path = script(
+        tmp_path,
+        """
+        import time
+        def produce(ctx, level):
+            ctx.set_status(f"level {level}")
+            while True:
+                yield level
+                time.sleep(0.01)
+        """,
+    )
+    engine = started(engines, path, args={"level": 2})
+    drain_until(engine, lambda: engine_row(engine, "p").state_text == "RUNNING · level 2")
+    drain_until(engine, lambda: has(engine) and engine.store.latest(("p", "value"))[1] == 2.0)
+
+
 def test_a_generator_that_returns_ends_the_run_normally(engines, tmp_path):
     path = script(
         tmp_path,
@@ -272,6 +289,11 @@ def test_a_name_that_is_not_a_function_says_so(engines, tmp_path):
     failed_with(started(engines, path), "produce in sensor.py is int 42, not a function")
 
 
+def test_args_the_function_does_not_take_are_named(engines, tmp_path):
+    path = script(tmp_path, "def produce(gain=1.0):\n    yield gain\n")
+    failed_with(started(engines, path, args={"gian": 2.0}), "produce(gain=1.0)", "gian")
+
+
 def test_a_missing_file_says_where_it_looked(engines, tmp_path):
     failed_with(started(engines, tmp_path / "nowhere.py"), str(tmp_path / "nowhere.py"), "exist")
 
@@ -332,6 +354,28 @@ def test_stop_ends_a_generator_sleeping_between_yields_promptly(engines, tmp_pat
     took = time.monotonic() - asked
     assert took < engine.supervisor.policy.stop_grace, took  # before any SIGTERM
     assert engine_row(engine, "p").state_text == "STOPPED · exited normally"
+
+
+def test_stop_closes_the_generator_so_its_finally_runs(engines, tmp_path):
+    marker = tmp_path / "closed.txt"
+    path = script(
+        tmp_path,
+        f"""
+        import time
+        def produce():
+            try:
+                while True:
+                    yield 1.0
+                    time.sleep(0.05)
+            finally:
+                open({str(marker)!r}, "w").write("closed")
+        """,
+    )
+    engine = started(engines, path)
+    drain_until(engine, lambda: has(engine))
+    engine.stop("p")
+    drain_until(engine, lambda: engine_row(engine, "p").state_text.startswith("STOPPED"))
+    assert marker.read_text() == "closed"
 
 
 def test_editing_the_file_and_starting_again_runs_the_new_code(engines, tmp_path):

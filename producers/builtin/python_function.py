@@ -14,7 +14,7 @@ at the next yield once `ctx.running` goes false (closing the generator, so its `
 blocks run); `run`, on the main thread, waits for the worker or for Stop, and after Stop gives
 the worker `FINISH_S` to reach its next yield before returning. The process then exits with
 the worker still inside the user's sleep: it is a daemon thread, which nothing waits for. So a
-generator that sleeps 10 s between yields stops in about half a second, well inside the
+generator that sleeps 10 s between yields stops in about 0.4 s, well inside the
 supervisor's grace before SIGTERM. The `ctx` form runs on the main thread: it has `ctx.wait`
 to sleep in, and if it blocks anyway the supervisor's SIGTERM (then SIGKILL) ends the process.
 
@@ -42,8 +42,8 @@ from producers.user_code import (
 )
 from producers.yield_shapes import SERIES, YieldShapes
 
-POLL_S = 0.1  # how often `run` looks at ctx.running while the worker runs (Stop's latency)
-FINISH_S = 0.5  # after Stop: time for the worker to reach its next yield (supervisor: 1 s)
+POLL_S = 0.05  # how often `run` looks at ctx.running while the worker runs (Stop's latency)
+FINISH_S = 0.3  # after Stop: time for the worker to reach its next yield (SIGTERM at 1 s)
 
 
 class PythonFunction(Producer):
