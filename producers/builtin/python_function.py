@@ -15,8 +15,10 @@ blocks run); `run`, on the main thread, waits for the worker or for Stop, and af
 the worker `FINISH_S` to reach its next yield before returning. The process then exits with
 the worker still inside the user's sleep: it is a daemon thread, which nothing waits for. So a
 generator that sleeps 10 s between yields stops in about 0.4 s, well inside the
-supervisor's grace before SIGTERM. The `ctx` form runs on the main thread: it has `ctx.wait`
-to sleep in, and if it blocks anyway the supervisor's SIGTERM (then SIGKILL) ends the process.
+supervisor's grace before SIGTERM. (The one thing a generator cannot do on that thread is
+install a signal handler; module-level code and the `ctx` form run on the main thread.)
+The `ctx` form runs on the main thread: it has `ctx.wait` to sleep in, and if it blocks
+anyway the supervisor's SIGTERM (then SIGKILL) ends the process.
 
 The user's file is loaded in `run`, in the producer's own process (`producers.user_code`): the
 app never imports it, so each Start runs the file as it is then.
