@@ -102,8 +102,16 @@ def machine() -> dict:
 REPEATED = ("load", "load20", "dense", "default", "scale100", "series1000")
 ONCE = ("idle", "slow1hz")
 # benchmarks of one part each, in their own modules; each writes benchmarks/out/NAME.json
-MODULES = ("record_command", "recording", "store_scale", "render_scale", "drain", "lineparse",
-           "serial_pty")  # fmt: skip
+MODULES = (
+    "record_command",
+    "recording",
+    "store_scale",
+    "render_scale",
+    "drain",
+    "lineparse",
+    "serial_pty",
+    "python_kind",
+)
 
 
 def module(name: str, quick: bool) -> dict:

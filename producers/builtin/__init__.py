@@ -1,3 +1,13 @@
-"""The built-in producer kinds; importing this package registers them."""
+"""The built-in producer kinds (registered as entry points in pyproject.toml). The fork server
+imports this package once, so that a producer forked from it starts with its kind loaded."""
 
-from producers.builtin import clock, fail, noise, random_walk, serial_port, sine, system  # noqa: F401
+from producers.builtin import (  # noqa: F401
+    clock,
+    fail,
+    noise,
+    python_function,
+    random_walk,
+    serial_port,
+    sine,
+    system,
+)
