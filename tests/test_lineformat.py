@@ -239,6 +239,17 @@ def test_kv_times_are_kept_in_input_order_even_if_not_ascending():
     assert times(got)["a"] == [T + 2, T + 1]
 
 
+def test_kv_the_first_finite_time_key_is_the_time_the_others_are_dropped():
+    got = parse("kv", [f"t=nan time={T} timestamp={T + 1} a=1"])
+    assert values(got) == {"a": [1.0]}
+    assert times(got) == {"a": [T]}
+
+
+def test_json_the_first_finite_time_key_is_the_time_the_others_are_dropped():
+    got = parse("json", [f'{{"time": {T}, "t": {T + 1}, "a": 1}}'])
+    assert times(got) == {"a": [T]}
+
+
 def test_kv_a_line_with_only_a_time_is_bad():
     got = parse("kv", [f"t={T}"])
     assert (got.bad, got.series) == (1, {})
