@@ -262,7 +262,9 @@ class LineParser:
             except Exception:  # never expected; the per-line path then decides
                 got = None
             if got is not None:
-                consumed, done = got, True
+                (consumed, not_numbers), done = got, True
+                bad = len(not_numbers)
+                examples.extend(("not a number", line) for line in not_numbers[-MAX_EXAMPLES:])
         if not done:
             line_fn = self._line
             for line in lines:
@@ -295,11 +297,13 @@ class LineParser:
 
     # -- number ---------------------------------------------------------------------------
 
-    def _number_batch(self, lines: list[str], samples: _Samples) -> int | None:
-        """All lines at once when each is the same count of numbers (or blank): a split and one
-        numpy conversion. Returns the lines consumed, or None to go line by line."""
+    def _number_batch(self, lines: list[str], samples: _Samples) -> tuple[int, list] | None:
+        """All lines at once when each has the same count of tokens (or none): one split and one
+        conversion; if a token is not a number, the split rows are converted one by one and
+        those that fail are bad. Returns (lines consumed, bad lines), or None to go line by
+        line (comments, empty fields, rows of different widths, `auto` lines of other kinds)."""
         if not lines:
-            return 0
+            return 0, []
         text = "\n".join(lines)
         if "#" in text or "_" in text or "=" in text or ":" in text or "{" in text:
             return None  # comments, or lines that cannot be all numbers
@@ -316,16 +320,28 @@ class LineParser:
         counts = np.fromiter(map(len, tokens), dtype=np.intp, count=len(tokens))
         filled = counts[counts > 0]
         if not filled.size:
-            return 0
-        k = int(filled[0])
+            return 0, []
+        m, k = int(filled.size), int(filled[0])
         if k > MAX_VALUES or (filled != k).any():
             return None
+        flat = map(float, chain.from_iterable(tokens))  # float(): the per-line path's numbers
+        not_numbers: list[str] = []
         try:
-            values = np.array(list(chain.from_iterable(tokens)), dtype=np.float64)
-        except (ValueError, OverflowError):
-            return None
-        samples.add_untimed_block(_number_names(k), values.reshape(filled.size, k))
-        return int(filled.size)
+            values = np.fromiter(flat, dtype=np.float64, count=m * k).reshape(m, k)
+        except ValueError:  # some line is not all numbers: find which
+            if self.fmt == "auto":
+                return None  # it may be a header, kv, ...
+            rows = []
+            for line, row in zip(lines, tokens, strict=True):
+                if row:
+                    try:
+                        rows.append(list(map(float, row)))
+                    except ValueError:
+                        not_numbers.append(line)
+            values = np.array(rows, dtype=np.float64).reshape(len(rows), k)
+        if len(values):
+            samples.add_untimed_block(_number_names(k), values)
+        return m, not_numbers
 
     def _number_line(self, s: str, samples: _Samples) -> str | None:
         tokens = self._number_tokens(s)

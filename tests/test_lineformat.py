@@ -194,6 +194,19 @@ def test_number_batch_path_and_line_path_agree():
     assert (a.lines, a.bad) == (b.lines, b.bad) == (4, 0)
 
 
+def test_number_batch_with_bad_lines_of_the_same_width_matches_the_line_path():
+    lines = ["1 2", "3 x", "", "5 6", "y 8", "9,10", "nan inf"]
+    batch = LineParser("number")
+    single = LineParser("number")
+    single._batch = False
+    a, b = batch.parse(lines, NOW, since=NOW - 1), single.parse(lines, NOW, since=NOW - 1)
+    assert values(a) == values(b)
+    assert times(a) == times(b)
+    assert values(a)["v0"][:3] == [1.0, 5.0, 9.0]
+    assert (a.lines, a.bad, a.bad_examples) == (b.lines, b.bad, b.bad_examples)
+    assert a.bad_examples == ["not a number: '3 x'", "not a number: 'y 8'"]
+
+
 # -- kv ------------------------------------------------------------------------------------
 
 
