@@ -85,7 +85,8 @@ def spread(values: list) -> dict:
 
 def machine() -> dict:
     versions = {}
-    for package in ("numpy", "pyqtgraph", "PyQt5", "PyQt5-Qt5", "psutil", "pyarrow", "streamscope"):
+    for package in ("numpy", "pyqtgraph", "PyQt5", "PyQt5-Qt5", "psutil", "pyarrow", "orjson",
+                    "streamscope"):  # fmt: skip
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

@@ -270,6 +270,8 @@ class LineParser:
     def parse(self, lines: list[str], now: float, since: float | None = None) -> Parsed:
         """Samples of `lines` (without their line endings). Untimed lines are stamped within
         (max(since, now - 0.1), now]; see the module docstring. Never raises."""
+        if not isinstance(lines, list):
+            lines = list(lines)  # an iterator would be used up by the batch attempt
         out = Parsed()
         samples = _Samples()
         examples: deque[tuple[str, object]] = deque(maxlen=MAX_EXAMPLES)

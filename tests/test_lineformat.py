@@ -57,6 +57,12 @@ def test_blank_and_comment_lines_are_skipped_not_bad(fmt):
     assert (got.lines, got.bad, got.series) == (0, 0, {})
 
 
+@pytest.mark.parametrize("fmt", ["auto", "number", "json"])
+def test_lines_may_come_as_any_iterable(fmt):
+    got = LineParser(fmt).parse(iter(["1", "2"]), NOW)
+    assert (got.lines, values(got)) == (2, {"value": [1.0, 2.0]})
+
+
 def test_series_arrays_are_float64_of_equal_length():
     got = parse("kv", ["a=1 b=2", "a=3"])
     for t, v in got.series.values():
