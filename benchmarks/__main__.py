@@ -85,7 +85,8 @@ def spread(values: list) -> dict:
 
 def machine() -> dict:
     versions = {}
-    for package in ("numpy", "pyqtgraph", "PyQt5", "PyQt5-Qt5", "psutil", "pyarrow", "streamscope"):
+    for package in ("numpy", "pyqtgraph", "PyQt5", "PyQt5-Qt5", "psutil", "pyarrow", "orjson",
+                    "streamscope"):  # fmt: skip
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -207,7 +208,7 @@ def figures(raw: dict) -> dict:
         "record_10M_max_behind_s": pick(record, "full_rate_max_behind_s"),
         "record_csv_rows_per_s": pick(record, "csv_rows_per_s"),
         "record_kill9_newest_row_age_s": pick(record, "kill9_newest_row_age_s"),
-        "lines_number_per_s": pick(lines, "number3_line_by_line_lines_per_s"),
+        "lines_number_per_s": pick(lines, "number3_comment_lines_per_s"),  # the slowest path
         "lines_kv_per_s": pick(lines, "kv_lines_per_s"),
         "lines_json_per_s": pick(lines, "json_lines_per_s"),
         "lines_csv_per_s": pick(lines, "csv_lines_per_s"),

@@ -57,6 +57,12 @@ def test_blank_and_comment_lines_are_skipped_not_bad(fmt):
     assert (got.lines, got.bad, got.series) == (0, 0, {})
 
 
+@pytest.mark.parametrize("fmt", ["auto", "number", "json"])
+def test_lines_may_come_as_any_iterable(fmt):
+    got = LineParser(fmt).parse(iter(["1", "2"]), NOW)
+    assert (got.lines, values(got)) == (2, {"value": [1.0, 2.0]})
+
+
 def test_series_arrays_are_float64_of_equal_length():
     got = parse("kv", ["a=1 b=2", "a=3"])
     for t, v in got.series.values():
@@ -194,6 +200,19 @@ def test_number_batch_path_and_line_path_agree():
     assert (a.lines, a.bad) == (b.lines, b.bad) == (4, 0)
 
 
+def test_number_batch_with_bad_lines_of_the_same_width_matches_the_line_path():
+    lines = ["1 2", "3 x", "", "5 6", "y 8", "9,10", "nan inf"]
+    batch = LineParser("number")
+    single = LineParser("number")
+    single._batch = False
+    a, b = batch.parse(lines, NOW, since=NOW - 1), single.parse(lines, NOW, since=NOW - 1)
+    assert_same_series(a.series, b.series)
+    assert same(values(a)["v0"], [1.0, 5.0, 9.0, math.nan])
+    assert values(a)["v1"] == [2.0, 6.0, 10.0, math.inf]
+    assert (a.lines, a.bad, a.bad_examples) == (b.lines, b.bad, b.bad_examples)
+    assert a.bad_examples == ["not a number: '3 x'", "not a number: 'y 8'"]
+
+
 # -- kv ------------------------------------------------------------------------------------
 
 
@@ -237,6 +256,17 @@ def test_kv_time_key_is_the_time_not_a_series(key):
 def test_kv_times_are_kept_in_input_order_even_if_not_ascending():
     got = parse("kv", [f"t={T + 2} a=1", f"t={T + 1} a=2"])
     assert times(got)["a"] == [T + 2, T + 1]
+
+
+def test_kv_the_first_finite_time_key_is_the_time_the_others_are_dropped():
+    got = parse("kv", [f"t=nan time={T} timestamp={T + 1} a=1"])
+    assert values(got) == {"a": [1.0]}
+    assert times(got) == {"a": [T]}
+
+
+def test_json_the_first_finite_time_key_is_the_time_the_others_are_dropped():
+    got = parse("json", [f'{{"time": {T}, "t": {T + 1}, "a": 1}}'])
+    assert times(got) == {"a": [T]}
 
 
 def test_kv_a_line_with_only_a_time_is_bad():
