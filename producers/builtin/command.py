@@ -9,7 +9,7 @@ Why it is built this way:
 - Stop asks politely first: SIGTERM to the group, up to `TERM_GRACE_S` for it to go, then
   SIGKILL. The grace is shorter than the app's own stop grace (1 s before it SIGTERMs us) so
   that a stopped command reads "STOPPED · exited normally", not "killed by SIGTERM".
-- One thread reads both pipes with a selector, in reads of up to 1 MiB: a program printing
+- One thread reads both pipes with a selector, in reads of up to 64 KiB: a program printing
   millions of lines a second costs one read, split and parse per chunk, not per line. The
   selector wakes at least every `CHECK_S` to notice Stop and the program's exit.
 - stdout may stay open after the program exited (a grandchild inherited it): the program's

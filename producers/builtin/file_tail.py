@@ -5,7 +5,7 @@ Why it is built this way:
   the path's inode with the open file's. One or two `stat` calls per poll cost nothing
   measurable, work on every file system (network mounts, container volumes, where inotify
   stays silent) and need no extra dependency. New lines are seen within `poll_s`.
-- Reads of up to 1 MiB, parsed per chunk (`producers.builtin.text_feed`): reading a big file
+- Reads of up to 64 KiB, parsed per chunk (`producers.builtin.text_feed`): reading a big file
   `from_start` runs at the parser's speed, not at one line per call.
 - Truncation (the size falls below what was read: `> file`, copytruncate): read again from
   offset 0. A truncation followed by more writes than were read before, within one poll, looks
