@@ -102,7 +102,10 @@ def machine() -> dict:
 REPEATED = ("load", "load20", "dense", "default", "scale100", "series1000")
 ONCE = ("idle", "slow1hz")
 # benchmarks of one part each, in their own modules; each writes benchmarks/out/NAME.json
-MODULES = ("record_command", "recording", "store_scale", "render_scale", "drain", "text_sources")
+MODULES = (
+    "record_command", "recording", "store_scale", "render_scale", "drain", "lineparse",
+    "text_sources",
+)  # fmt: skip
 
 
 def module(name: str, quick: bool) -> dict:
@@ -154,7 +157,7 @@ def figures(raw: dict) -> dict:
     raw_ratio = ours["median"] / naive_max["median"] if naive_max["median"] else None
     drift_source = raw["soak"] or load
     scale, series, default = raw["scale100"], raw["series1000"], raw["default"]
-    record = raw["record_command"]
+    record, lines = raw["record_command"], raw["lineparse"]
     out = {
         "throughput_samples_per_s": ours,
         "drops": pick(load, "drops"),
@@ -198,6 +201,10 @@ def figures(raw: dict) -> dict:
         "record_10M_max_behind_s": pick(record, "full_rate_max_behind_s"),
         "record_csv_rows_per_s": pick(record, "csv_rows_per_s"),
         "record_kill9_newest_row_age_s": pick(record, "kill9_newest_row_age_s"),
+        "lines_number_per_s": pick(lines, "number3_comment_lines_per_s"),  # the slowest path
+        "lines_kv_per_s": pick(lines, "kv_lines_per_s"),
+        "lines_json_per_s": pick(lines, "json_lines_per_s"),
+        "lines_csv_per_s": pick(lines, "csv_lines_per_s"),
     }
     return {key: value for key, value in out.items() if value["runs"]}
 
@@ -229,6 +236,9 @@ TARGETS = {
     "record_10M_max_behind_s": ("<=", 0.5),
     "record_csv_rows_per_s": (">=", 1_000_000),
     "record_kill9_newest_row_age_s": ("<=", 0.5),
+    "lines_number_per_s": (">=", 500_000),
+    "lines_kv_per_s": (">=", 500_000),
+    "lines_json_per_s": (">=", 200_000),
 }
 
 

@@ -15,67 +15,86 @@ Lines for every format
   `now` when `since` is None): a burst read in one go does not pile onto one instant, and a burst
   after a long silence is not smeared over the silence. A line with a time of its own (a key or
   column named `timestamp`, `time` or `t`, exactly so, holding epoch seconds) keeps it; samples
-  are returned in input order, so times ascend if the source's did. A time that is not a finite
-  number is ignored (kv, json: the line is then stamped on receipt) or makes the row bad (csv).
+  are returned in input order, so times ascend if the source's did. If a line has several time
+  keys, the first holding a finite number is the time and the others are dropped. A time that
+  is not a finite number is ignored in kv and json (the line is then stamped on receipt) and
+  makes the row bad in csv.
 - Series names are stripped of surrounding whitespace; a name that is then empty is bad. The
   parser's `prefix` is put in front of every name ("host/" makes `temp` into `host/temp`).
-- A line (or JSON message) with more than 1024 values is bad, as is a line that gives no value
-  at all besides a time. A series named twice in one line keeps the last value.
+- A line that gives no value at all besides a time is bad. A line (a JSON message) with more
+  than 1024 values, or a JSON object or array of more than 1024 entries, is bad. A series
+  named twice in one line keeps the last value.
+- `Parsed.lines` counts every line but blank and comment ones; each of them either gave
+  samples, or is counted in `bad` (the last five as `bad_examples`, "reason: 'the line'",
+  shortened to 120 characters and escaped to be printable), or is a CSV header (`headers`).
 
 Formats (`fmt`)
 ---------------
 number  One or more numbers separated by whitespace, commas or semicolons: `21.5`,
         `1 2 3`, `1.5, 2, 3;4`. One number is the series `value`; several are `v0`, `v1`, ....
         One trailing comma or semicolon is allowed (`1,2,`); an empty field (`1,,2`, `,1`) or
-        any token that is not a number makes the line bad.
+        any token that is not a number makes the line bad. Lines of different widths give
+        different series (`value` for one number, `v0`... for several).
 kv      `key=value` or `key:value` pairs separated by whitespace, commas or semicolons:
         `temp=21.5 hum=40`, `temp:21.5, hum:40`, `temp: 21.5` (blanks around = and : are
         fine). Keys hold no blanks; words that are not pairs (a label such as `sensor1`) are
-        ignored. A pair whose value is not a number is skipped WITHOUT being counted: the line is
-        bad only if none of its pairs gives a number. A pair `t=...`, `time=...` or
-        `timestamp=...` is the time of the line's other values, not a series.
+        ignored. A pair whose value is not a number (`state=ok`, `temp=21C`) is skipped
+        WITHOUT being counted: the line is bad only if none of its pairs gives a number. A pair
+        `t=...`, `time=...` or `timestamp=...` is the time of the line's other values, not a
+        series.
 csv     The first line that is not all numbers is the header: comma-separated names, blanks
-        stripped, quoting as in CSV (`"a, b",c`). Rows before a header are bad. Each row must
-        have as many fields as the header, else it is bad; an empty cell gives its column no
-        sample (not bad); a cell that is not a number makes the row bad. The column named
-        `timestamp`, `time` or `t` (the first such) is the time. A later line with the header's
-        number of fields, all of them non-numeric, is a new header (a restarted program
-        printing its header again), not bad; the names may change.
+        stripped, quoting as in CSV (`"a, b",c`); a blank name makes it bad. Rows before a
+        header are bad. Each row must have as many fields as the header, else it is bad; an
+        empty cell gives its column no sample (not bad); a cell that is not a number makes the
+        row bad. The column named `timestamp`, `time` or `t` (the first such) is the time. A
+        later line with the header's number of fields, all of them non-numeric, is a new header
+        (a restarted program printing its header again), not bad; the names may change. The
+        header is kept from one `parse` call to the next. Only commas separate fields.
 json    One JSON value per line. An object is flattened as PlotJuggler does: nested keys joined
         with `/` (`{"a":{"b":1}}` gives `a/b`), arrays indexed (`{"v":[1,2]}` gives `v[0]`,
-        `v[1]`; `{"p":[{"x":1}]}` gives `p[0]/x`); true/false are 1.0/0.0; null and strings
-        are skipped (a string holding a number, "1.5", stays a string and is skipped); a
-        top-level `timestamp`, `time` or `t` holding a number is the time. A top-level number
-        is the series `value`; a top-level array of objects is several messages, each its own
-        sample; any other top-level array is flattened under `value` (`[1,2]` gives
-        `value[0]`, `value[1]`). A line that is not JSON, gives no number at all, or nests
-        deeper than 32 levels is bad. NaN, Infinity and 1e999 are accepted (as in Python's json).
-auto    Decides per line: a line starting with `{` or `[` is json; a line matching the CSV
-        header in use (same number of comma-separated fields, numbers or empty cells) is a CSV
-        row; a line holding `=` or `:` is kv; a line of numbers only is number; a line of two
-        or more comma-separated names (no `=` or `:`, not numbers) is a CSV header if there is
-        no header yet or it has the current header's number of fields; anything else is bad.
-        So `1,2,3` is `v0`, `v1`, `v2` until a header `x,y,z` arrives, and `x`, `y`, `z` after.
+        `v[1]`; `{"p":[{"x":1}]}` gives `p[0]/x`, `{"m":[[1]]}` gives `m[0][0]`); true/false
+        are 1.0/0.0; null and strings are skipped: a string holding a number ("1.5") is NOT
+        converted, it stays a string. A top-level `timestamp`, `time` or `t` holding a number
+        is the time (nested ones, `a/t`, are series). A top-level number (or true/false) is the
+        series `value`; a top-level array of objects is several messages, each its own sample
+        with its own time (a UDP datagram of several readings); any other top-level array is
+        flattened under `value` (`[1,2]` gives `value[0]`, `value[1]`). A line that is not
+        one JSON value, gives no number at all, or nests deeper than 32 levels is bad. NaN,
+        Infinity, 1e999 and integers of any length are read (the last two as inf if too big).
+auto    Decides per line:
+        1. a line starting with `{` is json; so is one starting with `[`, unless it is not
+           valid JSON and holds `=` or `:` (a log line such as `[INFO] temp=21.5`: rule 3);
+        2. with a CSV header in use, a line of as many comma-separated fields, all numbers or
+           empty, is a CSV row; one of as many names (see 5) is a new header;
+        3. a line holding `=` or `:` is kv;
+        4. a line of numbers only is number;
+        5. with no CSV header yet, a line of two or more comma-separated names (not blank, not
+           numbers, no `=` or `:`) is the CSV header;
+        6. anything else is bad.
+        So `1,2,3` is `v0`, `v1`, `v2` until a header `x,y,z` arrives, and `x`, `y`, `z` after;
+        a header of another width while one is in use is bad (make a new parser, i.e. restart
+        the source, to change it); a single word (`hello`) is never a header.
 
 Speed and the JSON parser
 -------------------------
-Measured by `python -m benchmarks.lineparse` on a 2-core machine (Python 3.11, medians of 5
-runs, 20,000-line batches; lines/s):
+`python -m benchmarks.lineparse` on a 2-core machine (Python 3.11, CPU time, medians of 5
+runs of 200,000 lines in batches of 5,000; lines/s):
 
-    number, 1 column              7.4M   (whole batch: one split, one numpy conversion)
-    number, 3 columns             2.5M
-    number, 3 columns, per line   0.95M  (batches holding a bad or odd line)
-    kv  `temp=21.5 hum=40`        0.79M
-    kv  `temp: 21.5, hum: 40`     0.64M
-    csv, 3 columns + time         1.1M
-    json, orjson                  0.43M  (`{"t": 1.0, "a": {"x": 1.5, "y": 2}, "ok": true}`)
-    json, stdlib json             0.29M  (the same flattening; orjson/stdlib = 1.5x)
-    auto, kv lines                0.62M
+    number, 1 column                          2.4M  (whole batch: one split, one conversion)
+    number, 3 columns                         1.5M
+    number, 3 columns, a bad line per batch   0.78M (the batch's rows converted one by one)
+    number, 3 columns, a comment per batch    0.75M (line by line)
+    kv  `temp=21.5 hum=40`                    0.71M
+    kv  `temp: 21.5, hum: 40`                 0.58M
+    csv, time + 3 columns                     0.70M
+    json with orjson                          0.42M (`{"t": 1.7e9, "a": {"x": 1.5, "y": 2},
+    json with the stdlib json                 0.28M  "ok": true}`; orjson/stdlib = 1.5x)
+    auto, kv lines / json lines               0.66M / 0.40M
 
-JSON lines are decoded with orjson: 2.2x faster than the stdlib at decoding such a line (0.9M
-against 0.4M lines/s), 1.5x end to end. orjson refuses NaN, Infinity and numbers beyond a
-double, which Python's json reads (as floats); a line orjson refuses is tried again with the
-stdlib, so both give the same samples, and only bad lines pay twice.
+JSON lines are decoded with orjson: on the line above it decodes 0.97M lines/s against 0.46M
+for the stdlib json (2.1x), 1.5x end to end once the flattening (the same for both) is added.
+orjson refuses NaN, Infinity, 1e999 and lone surrogates, which Python's json reads; a line
+orjson refuses is tried again with the stdlib (ints as floats), so only invalid lines pay twice.
 """
 
 from __future__ import annotations
@@ -103,8 +122,6 @@ _TIME_SET = frozenset(TIME_KEYS)
 _NAN = math.nan
 _HEADER = object()  # a line-parsing function's answer for "this line was a CSV header"
 _NOT_ROW = object()  # auto: the line is not a row of the current CSV header, try the rest
-_SEPS = str.maketrans({",": " ", ";": " "})
-_KV_SEPS = str.maketrans({",": " ", ";": " ", "\t": " ", ":": "="})
 # number format: an empty field, i.e. a separator at the start of a line or two separators with
 # only blanks between (conservative across lines: a match only sends the batch the slow way)
 _EMPTY_FIELD = re.compile(r"(?:^|[,;])\s*[,;]", re.MULTILINE)
@@ -264,7 +281,9 @@ class LineParser:
             except Exception:  # never expected; the per-line path then decides
                 got = None
             if got is not None:
-                consumed, done = got, True
+                (consumed, not_numbers), done = got, True
+                bad = len(not_numbers)
+                examples.extend(("not a number", line) for line in not_numbers[-MAX_EXAMPLES:])
         if not done:
             line_fn = self._line
             for line in lines:
@@ -297,11 +316,13 @@ class LineParser:
 
     # -- number ---------------------------------------------------------------------------
 
-    def _number_batch(self, lines: list[str], samples: _Samples) -> int | None:
-        """All lines at once when each is the same count of numbers (or blank): a split and one
-        numpy conversion. Returns the lines consumed, or None to go line by line."""
+    def _number_batch(self, lines: list[str], samples: _Samples) -> tuple[int, list] | None:
+        """All lines at once when each has the same count of tokens (or none): one split and one
+        conversion; if a token is not a number, the split rows are converted one by one and
+        those that fail are bad. Returns (lines consumed, bad lines), or None to go line by
+        line (comments, empty fields, rows of different widths, `auto` lines of other kinds)."""
         if not lines:
-            return 0
+            return 0, []
         text = "\n".join(lines)
         if "#" in text or "_" in text or "=" in text or ":" in text or "{" in text:
             return None  # comments, or lines that cannot be all numbers
@@ -310,7 +331,7 @@ class LineParser:
         if "," in text or ";" in text:
             if _EMPTY_FIELD.search(text):
                 return None
-            text = text.translate(_SEPS)
+            text = text.replace(",", " ").replace(";", " ")  # (translate: 10x slower)
         rows = text.split("\n")
         if len(rows) != len(lines):
             return None  # a line holding a newline
@@ -318,16 +339,28 @@ class LineParser:
         counts = np.fromiter(map(len, tokens), dtype=np.intp, count=len(tokens))
         filled = counts[counts > 0]
         if not filled.size:
-            return 0
-        k = int(filled[0])
+            return 0, []
+        m, k = int(filled.size), int(filled[0])
         if k > MAX_VALUES or (filled != k).any():
             return None
+        flat = map(float, chain.from_iterable(tokens))  # float(): the per-line path's numbers
+        not_numbers: list[str] = []
         try:
-            values = np.array(list(chain.from_iterable(tokens)), dtype=np.float64)
-        except (ValueError, OverflowError):
-            return None
-        samples.add_untimed_block(_number_names(k), values.reshape(filled.size, k))
-        return int(filled.size)
+            values = np.fromiter(flat, dtype=np.float64, count=m * k).reshape(m, k)
+        except ValueError:  # some line is not all numbers: find which
+            if self.fmt == "auto":
+                return None  # it may be a header, kv, ...
+            rows = []
+            for line, row in zip(lines, tokens, strict=True):
+                if row:
+                    try:
+                        rows.append(list(map(float, row)))
+                    except ValueError:
+                        not_numbers.append(line)
+            values = np.array(rows, dtype=np.float64).reshape(len(rows), k)
+        if len(values):
+            samples.add_untimed_block(_number_names(k), values)
+        return m, not_numbers
 
     def _number_line(self, s: str, samples: _Samples) -> str | None:
         tokens = self._number_tokens(s)
@@ -362,19 +395,31 @@ class LineParser:
     # -- kv -------------------------------------------------------------------------------
 
     def _kv_line(self, s: str, samples: _Samples) -> str | None:
-        s = s.translate(_KV_SEPS)
-        while " =" in s:
-            s = s.replace(" =", "=")
-        while "= " in s:
-            s = s.replace("= ", "=")
+        # (str.translate would be simpler, and costs 1.7 us a line: three times all the rest)
+        if "," in s:
+            s = s.replace(",", " ")
+        if ";" in s:
+            s = s.replace(";", " ")
+        if "\t" in s:
+            s = s.replace("\t", " ")
+        if ":" in s:
+            s = s.replace(":", "=")
+        if " =" in s or "= " in s:
+            while " =" in s:
+                s = s.replace(" =", "=")
+            while "= " in s:
+                s = s.replace("= ", "=")
         names, values, t = [], [], _NAN
+        underscore = "_" in s
         for token in s.split():
             key, eq, value = token.partition("=")
-            if not eq or not key or "_" in value:
+            if not eq or not key:
                 continue
             try:
                 number = float(value)
             except ValueError:
+                continue
+            if underscore and "_" in value:
                 continue
             if key in _TIME_SET:
                 if t != t and math.isfinite(number):  # the first finite one
@@ -469,15 +514,13 @@ class LineParser:
     # -- json -----------------------------------------------------------------------------
 
     def _json_line(self, s: str, samples: _Samples) -> str | None:
-        stdlib = False
         try:
             doc = orjson.loads(s)
         except Exception:
-            try:  # NaN, Infinity, 1e999, lone surrogates: Python's json takes them
-                doc = json.loads(s)
+            try:  # NaN, Infinity, 1e999, lone surrogates: Python's json takes them; ints
+                doc = json.loads(s, parse_int=float)  # as floats: 400 digits is inf, not an int
             except Exception:  # ValueError, RecursionError
                 return "not valid JSON"
-            stdlib = True
         kind = type(doc)
         if kind is dict:
             messages, depth = [doc], 1
@@ -493,8 +536,6 @@ class LineParser:
                 names, values = [], []
                 t = _flatten_top(message, names, values, depth)
                 if values:
-                    if stdlib:  # Python ints may be beyond a double
-                        values = [float(v) for v in values]
                     found.append((tuple(names), values, t))
         except _TooDeep:
             return f"JSON nested deeper than {MAX_DEPTH} levels"
