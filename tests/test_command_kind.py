@@ -75,6 +75,8 @@ def test_numbers_kv_and_json_lines_become_series(engines, tmp_path):
 
 def test_garbage_lines_are_counted_and_shown_good_lines_kept(engines, tmp_path):
     argv = script(tmp_path, "garbage.py", """
+        import sys
+        print("calibrating", file=sys.stderr, flush=True)
         print(1)
         print("hello there")
         print(2)
@@ -88,6 +90,7 @@ def test_garbage_lines_are_counted_and_shown_good_lines_kept(engines, tmp_path):
     row = engine_row(engine, "g")
     assert "%%% 1 2 ~" in row.error  # the latest example
     assert "hello there" in row.traceback  # the details list the last few
+    assert "last stderr lines:\ncalibrating" in row.traceback  # and what it said on stderr
     assert count(engine, ("g", "value")) == 3
     assert engine.store.latest(("g", "value"))[1] == 3.0
 

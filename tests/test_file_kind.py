@@ -127,3 +127,16 @@ def test_unparsable_lines_are_counted_and_shown(engines, tmp_path):
     drain_until(engine, lambda: "2 unparsable lines" in engine_row(engine, "f").error)
     assert "{broken json" in engine_row(engine, "f").error
     assert count(engine, ("f", "value")) == 3
+
+
+def test_a_directory_at_the_path_is_a_state_not_an_error(engines, tmp_path):
+    path = tmp_path / "log"
+    path.mkdir()
+    engine = tail(engines, path)
+    drain_until(engine, lambda: "is a directory" in status(engine))
+    path.rmdir()
+    path.write_text("")
+    drain_until(engine, lambda: following(engine))
+    append(path, "4\n")
+    drain_until(engine, lambda: latest(engine, ("f", "value")) == 4.0)
+    assert engine_row(engine, "f").error == ""

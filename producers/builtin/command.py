@@ -109,7 +109,6 @@ class Command(Producer):
         self._stderr_lines(err.flush(), feed, ctx)
         code = proc.returncode
         if code == 0:
-            ctx.set_status(f"pid {proc.pid}: exited normally")
             return
         raise self._failure(code)
 

@@ -22,7 +22,6 @@ Why it is built this way:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 
@@ -132,13 +131,14 @@ class FileTail(Producer):
 def _open(name: str) -> tuple[int | None, str]:
     """An fd open for reading on `name`, or None and why not (the row's status)."""
     try:
-        fd = os.open(name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        mode = os.stat(name).st_mode
+        if stat.S_ISDIR(mode):
+            return None, f"{name} is a directory; waiting for a file"
+        if stat.S_ISFIFO(mode):  # opening it would block until a writer comes
+            return None, f"{name} is a named pipe: use kind command with cat"
+        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         return None, f"waiting for {name}"
     except OSError as exc:
         return None, f"cannot open {name}: {exc.strerror or exc}"
-    with contextlib.suppress(OSError):
-        if stat.S_ISDIR(os.fstat(fd).st_mode):
-            os.close(fd)
-            return None, f"{name} is a directory; waiting for a file"
     return fd, ""
