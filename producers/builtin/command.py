@@ -87,19 +87,19 @@ class Command(Producer):
         ctx.set_status(f"pid {proc.pid}: {_short(self.p['argv'])}")
         feed = TextFeed(ctx, self.p["format"], self.p["prefix"])
         err = LineSplitter()
-        pipes = {proc.stdout.fileno(): feed.feed, proc.stderr.fileno(): None}
+        out = proc.stdout.fileno()
         with selectors.DefaultSelector() as sel:
-            for fd in pipes:
+            for fd in (out, proc.stderr.fileno()):
                 sel.register(fd, selectors.EVENT_READ)
             while ctx.running:
                 if sel.get_map():
-                    self._read(sel, CHECK_S, pipes, feed, err, ctx)
+                    self._read(sel, CHECK_S, out, feed, err, ctx)
                 else:  # both pipes closed, the program still runs
                     ctx.wait(CHECK_S)
                 if proc.poll() is not None:
                     deadline = time.monotonic() + DRAIN_S
                     while sel.get_map() and time.monotonic() < deadline:
-                        if not self._read(sel, 0.05, pipes, feed, err, ctx):
+                        if not self._read(sel, 0.05, out, feed, err, ctx):
                             break  # nothing more for 50 ms (a grandchild holds the pipe)
                     break
         if not ctx.running:  # Stop, or the app went away (the program may be ending already)
@@ -112,7 +112,7 @@ class Command(Producer):
             return
         raise self._failure(code)
 
-    def _read(self, sel, timeout: float, pipes: dict, feed: TextFeed, err, ctx) -> bool:
+    def _read(self, sel, timeout: float, out: int, feed: TextFeed, err, ctx) -> bool:
         """One select and a read of each ready pipe; False if none was ready in `timeout`."""
         ready = sel.select(timeout)
         for key, _ in ready:
@@ -121,7 +121,7 @@ class Command(Producer):
             if not data:  # EOF
                 sel.unregister(fd)
                 continue
-            if pipes[fd] is not None:
+            if fd == out:
                 bad = feed.bad
                 feed.feed(data)
                 if feed.bad != bad:
