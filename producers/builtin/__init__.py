@@ -3,7 +3,9 @@ imports this package once, so that a producer forked from it starts with its kin
 
 from producers.builtin import (  # noqa: F401
     clock,
+    command,
     fail,
+    file_tail,
     noise,
     python_function,
     random_walk,
