@@ -286,7 +286,8 @@ class _Run:
         self.spec = spec
         self.producer = None
         self.ctx: ProducerContext | None = None
-        self._cleaned = threading.Lock()
+        self._cleanup_lock = threading.Lock()
+        self._cleaned = False
 
     def run(self, outbox: Outbox, stop_event) -> int | str | None:
         """Run the producer to its end; report a raise as an ERROR message. Returns the exit
@@ -320,17 +321,21 @@ class _Run:
                 self.ctx.close()
 
     def cleanup(self) -> None:
-        """The producer's own cleanup, then SIGKILL to the groups it said it started. Once."""
-        if not self._cleaned.acquire(blocking=False):
-            return
-        if self.producer is not None:
-            try:
-                self.producer.cleanup()
-            except Exception:
-                traceback.print_exc()
-        for pgid in self.ctx.groups if self.ctx is not None else ():
-            with contextlib.suppress(OSError):
-                os.killpg(pgid, signal.SIGKILL)
+        """The producer's own cleanup, then SIGKILL to the groups it said it started. Once; a
+        second caller (the run ending while the lifeline cleans up for a vanished app) waits
+        for the first to finish, so the process never exits half-way through it."""
+        with self._cleanup_lock:
+            if self._cleaned:
+                return
+            self._cleaned = True
+            if self.producer is not None:
+                try:
+                    self.producer.cleanup()
+                except Exception:
+                    traceback.print_exc()
+            for pgid in self.ctx.groups if self.ctx is not None else ():
+                with contextlib.suppress(OSError):
+                    os.killpg(pgid, signal.SIGKILL)
 
     def orphaned(self) -> None:
         """The app is gone (the lifeline's thread): end what we started, and ourselves."""

@@ -116,3 +116,22 @@ def test_formats():
     assert [format_duration(s) for s in (59, 61, 3_725)] == ["0:59", "1:01", "1:02:05"]
     assert format_value(float("nan")) == "" and format_value(1 / 3) == "0.333333"
     assert [format_bytes(n) for n in (512, 2048, 3 << 20)] == ["512 B", "2.0 KB", "3.0 MB"]
+
+
+def test_a_producer_says_what_it_is_doing_and_its_input_problems(sup):
+    running(sup)
+    sup.note_info("a", 1, {"status": "waiting for /dev/ttyUSB0"})
+    sup.note_data("a", 1)
+    row = the_row(sup)
+    assert row.state_text == "RUNNING · waiting for /dev/ttyUSB0"
+    sup.clock.advance(10)  # quiet by its own account: both are said
+    assert the_row(sup).state_text == "RUNNING · waiting for /dev/ttyUSB0 · no data for 10 s"
+    sup.note_info("a", 1, {"problem": "3 unparsable lines; last: x", "details": "latest:\nx"})
+    row = the_row(sup)
+    assert (row.error, row.traceback) == ("3 unparsable lines; last: x", "latest:\nx")
+    sup.note_info("a", 0, {"status": "an older run"})  # another run's note is not this one's
+    assert "older" not in the_row(sup).state_text
+    sup.stop("a")
+    sup.entries["a"].handle.exitcode = 0
+    sup.tick()
+    assert the_row(sup).state_text == "STOPPED · exited normally"  # the status was the run's

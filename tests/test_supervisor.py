@@ -647,3 +647,19 @@ def test_stop_after_reconfigure_cancels_the_restart():
     sup.tick()
     assert sup.entries["p"].state is State.STOPPED
     assert len(launched) == 1
+
+
+@pytest.mark.parametrize(
+    ("restart", "relaunched"), [("never", 1), ("on-failure", 1), ("always", 2)]
+)
+def test_a_clean_exit_while_starting_is_a_finished_run_not_a_failed_start(rig, restart, relaunched):
+    """A one-shot command (`cat data.txt`) ends within startsecs: it ran, once."""
+    sup, launcher, clock, _ = rig
+    entry = sup.add(Spec("p", restart=restart))
+    sup.start("p")
+    launcher.last.exitcode = 0
+    sup.tick()
+    assert entry.state is State.EXITED and entry.retries == 0
+    assert entry.exit_description == "exited normally"
+    advance(sup, clock, POLICY.restart_delay + 1.0)
+    assert len(launcher.launched) == relaunched

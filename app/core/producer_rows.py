@@ -73,6 +73,8 @@ def state_text(sup: Supervisor, entry: Entry, now: float) -> str:
         if entry.mid_message_since is not None:
             held = now - entry.mid_message_since
             return f"RUNNING · stalled mid-message for {held:.0f} s"
+        if entry.status:  # quiet by its own account ("waiting for /dev/ttyUSB0"): say both
+            return f"RUNNING · {entry.status} · no data for {quiet:.0f} s"
         return f"RUNNING · stalled, no data for {quiet:.0f} s"
     if state is State.BACKOFF:
         wait = max((entry.due_at or now) - now, 0)

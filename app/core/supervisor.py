@@ -263,8 +263,8 @@ class Supervisor:
             if entry.start_after_stop:
                 entry.start_after_stop = False
                 self.start(entry.name)
-        elif was is State.STARTING:
-            entry.retries += 1
+        elif was is State.STARTING and code != 0:  # a clean exit is a finished run, not a
+            entry.retries += 1  # failed start: a one-shot command must not run four times
             if entry.retries > self.policy.startretries:
                 self._set(entry, State.FATAL, f"{entry.exit_description}; gave up")
             else:

@@ -54,7 +54,7 @@ class Command(Producer):
     help = "run a program; its stdout lines become samples (numbers, key=value, CSV or JSON)"
     params = (
         Param("argv", strings, [], 'the program and its arguments, e.g. ["python3", "sensor.py"]'),
-        Param("cwd", path, "", "working directory; empty: the app's own; relative: the session's"),
+        Param("cwd", path, ".", "working directory; relative: to the session file's folder"),
         Param("env", table, {}, "extra environment variables, over the app's own"),
         Param("format", str, "auto", "how stdout lines are read", choices=FORMATS),
         Param("prefix", str, "", "put before every series name, e.g. 'dev1/'"),
