@@ -10,7 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from producers import all_kinds
-from producers.params import Param, ParamError, path, resolve_paths, strings, table, validate_params
+from producers.params import (
+    Param,
+    ParamError,
+    path,
+    resolve_paths,
+    strings,
+    table,
+    target,
+    validate_params,
+)
 
 RATE = Param("rate_hz", float, 10.0, "samples per second", min=0.5, max=100.0)
 COUNT = Param("count", int, 3, "how many", min=0)
@@ -306,3 +315,46 @@ def test_relative_paths_are_relative_to_the_session_folder(tmp_path):
     assert resolved == {"path": str(tmp_path / "scripts" / "mine.py"), "label": "a/b"}
     assert resolve_paths((FILE,), {"path": "/abs/x.py"}, str(tmp_path)) == {"path": "/abs/x.py"}
     assert resolve_paths((FILE,), {"path": ""}, str(tmp_path)) == {"path": ""}
+
+
+TARGET = Param("target", target, "", "function to call")
+
+
+def test_a_target_is_a_file_or_a_module_then_a_function():
+    for good in ("model.py:f", "sub/model.py:run_one", "~/m.py:f", "pkg.mod:Cls.method", "m:f"):
+        assert validate_params((TARGET,), {"target": good}, "demo") == {"target": good}
+    for bad, why in (
+        ("model.py", "expected 'file.py:function'"),
+        ("model.py:", "expected 'file.py:function'"),
+        (":f", "expected 'file.py:function'"),
+        ("model.py:1f", "is not a function name"),
+        ("my module:f", "is neither a .py file nor a module name"),
+    ):
+        with pytest.raises(ParamError, match=f"^target: .*{why}") as caught:
+            validate_params((TARGET,), {"target": bad}, "demo")
+        assert caught.value.key == "target"
+    with pytest.raises(ParamError, match="target must be file.py:function or module:function"):
+        validate_params((TARGET,), {"target": 3}, "demo")
+    assert TARGET.from_text("  m.py:f ") == "m.py:f"
+
+
+def test_a_targets_file_part_is_relative_to_the_session_folder(tmp_path):
+    def resolved(value):
+        return resolve_paths((TARGET,), {"target": value}, str(tmp_path))["target"]
+
+    assert resolved("lib/model.py:f") == f"{tmp_path / 'lib' / 'model.py'}:f"
+    assert resolved("./model.py:Cls.run") == f"{tmp_path / 'model.py'}:Cls.run"
+    assert resolved("/abs/model.py:f") == "/abs/model.py:f"
+    assert resolved("pkg.mod:f") == "pkg.mod:f"  # a module is found by import, not by path
+
+
+def test_a_params_own_check_runs_at_validation_and_names_the_parameter():
+    def even(value):
+        if value % 2:
+            raise ValueError(f"must be even, got {value}")
+
+    declared = (Param("n", int, 2, "an even number", check=even),)
+    assert validate_params(declared, {"n": 4}, "demo") == {"n": 4}
+    with pytest.raises(ParamError, match=r"^n: must be even, got 3$") as caught:
+        validate_params(declared, {"n": 3}, "demo")
+    assert caught.value.key == "n"
