@@ -333,7 +333,7 @@ def test_a_target_is_a_file_or_a_module_then_a_function():
         with pytest.raises(ParamError, match=f"^target: .*{why}") as caught:
             validate_params((TARGET,), {"target": bad}, "demo")
         assert caught.value.key == "target"
-    with pytest.raises(ParamError, match="target must be file.py:function or module:function"):
+    with pytest.raises(ParamError, match=r"target must be file\.py:function or module:function"):
         validate_params((TARGET,), {"target": 3}, "demo")
     assert TARGET.from_text("  m.py:f ") == "m.py:f"
 
