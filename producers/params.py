@@ -93,6 +93,8 @@ class Param:
     # A further check of the coerced value (a grid's shape, say): raises ValueError with a
     # message; runs wherever the value is validated, so at session load, before any child.
     check: Callable[[Any], None] | None = None
+    # no usable default (a sweep's function): a session must give it; `default` is a blank
+    required: bool = False
 
     @property
     def type_name(self) -> str:
@@ -297,6 +299,11 @@ def validate_params(declared: tuple[Param, ...], given: dict[str, Any], kind: st
             raise ParamError(
                 key, f"unknown parameter {short_repr(key)} for kind {kind!r} (known: {known})"
             )
+    missing = next((p for p in declared if p.required and p.name not in given), None)
+    if missing is not None:
+        raise ParamError(
+            missing.name, f"{missing.name} is required for kind {kind!r}: {missing.help}"
+        )
     return {
         p.name: p.coerce(given[p.name]) if p.name in given else copy.deepcopy(p.default)
         for p in declared

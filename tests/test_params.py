@@ -161,7 +161,13 @@ def test_every_builtin_declaration_is_consistent():
         assert len(names) == len(set(names)), kind
         for p in cls.params:
             assert p.help, f"{kind}.{p.name} has no help text"
-            assert p.coerce(p.default) == p.default, f"{kind}.{p.name} default is invalid"
+            if not p.required:  # a required one's default is a blank, never used
+                assert p.coerce(p.default) == p.default, f"{kind}.{p.name} default is invalid"
+        required = {p.name: p for p in cls.params if p.required}
+        if required:
+            with pytest.raises(ParamError, match=" is required for kind "):
+                validate_params(cls.params, {}, kind)
+            continue
         defaults = validate_params(cls.params, {}, kind)
         assert list(defaults) == names
 
@@ -346,6 +352,14 @@ def test_a_targets_file_part_is_relative_to_the_session_folder(tmp_path):
     assert resolved("./model.py:Cls.run") == f"{tmp_path / 'model.py'}:Cls.run"
     assert resolved("/abs/model.py:f") == "/abs/model.py:f"
     assert resolved("pkg.mod:f") == "pkg.mod:f"  # a module is found by import, not by path
+
+
+def test_a_required_parameter_must_be_given():
+    declared = (Param("target", target, "", "the function to call", required=True), COUNT)
+    with pytest.raises(ParamError, match=r"^target is required for kind 'demo': the function") as e:
+        validate_params(declared, {"count": 1}, "demo")
+    assert e.value.key == "target"
+    assert validate_params(declared, {"target": "m:f"}, "demo") == {"target": "m:f", "count": 3}
 
 
 def test_a_params_own_check_runs_at_validation_and_names_the_parameter():

@@ -25,7 +25,7 @@ from tests.helpers import (
 
 pytestmark = pytest.mark.slow
 
-MODEL = '''
+MODEL = """
 import os, time
 
 def both(gain, freq, offset=0.0):
@@ -49,7 +49,7 @@ def slow(x, pids):
         f.write(f"{os.getppid()} {os.getpid()}\\n")
     time.sleep(30)
     return x
-'''
+"""
 
 
 @pytest.fixture
@@ -115,15 +115,18 @@ def test_a_number_result_is_out_value(engines, tmp_path, model):
 
 def test_failing_inputs_are_counted_and_listed_and_the_rest_completes(engines, tmp_path, model):
     release = tmp_path / "release"
-    engine = engines(sweep_session(tmp_path, target="model.py:picky", workers=1,
-                                   grid={"x": [1, 2, 4, 3, 5]}, args={"release": str(release)}))  # fmt: skip
+    grid, args = {"x": [1, 2, 4, 3, 5]}, {"release": str(release)}
+    engine = engines(
+        sweep_session(tmp_path, target="model.py:picky", workers=1, grid=grid, args=args)
+    )
     engine.start_autostart()
     # x=3 waits for the release file: the run is still going, with 2 failures behind it
     drain_until(engine, lambda: "2 failed" in engine_row(engine, "scan").state_text, timeout=30)
     row = engine_row(engine, "scan")
-    assert row.state_text.startswith("RUNNING · 3/5 done, 2 failed, ")
+    assert row.state in (State.STARTING, State.RUNNING)  # RUNNING once up startsecs
+    assert row.state_text.partition(" · ")[2].startswith("3/5 done, 2 failed, ")
     assert "ETA" in row.state_text
-    assert row.error.startswith("2 failed inputs; last: x=4: returned 'not a number'")
+    assert row.error.startswith("2 failed inputs; last: x=4: returned 'not a number', expected")
     assert "x=2: ValueError: two is bad" in row.traceback
     release.write_text("")
     drain_until(engine, finished(engine, "scan"), timeout=30)
@@ -146,8 +149,10 @@ def worker_pids(pid_file, count: int, timeout: float = 20.0) -> tuple[set[int], 
 
 def test_stop_mid_sweep_ends_the_workers_at_once(engines, tmp_path, model):
     pid_file = tmp_path / "pids"
-    engine = engines(sweep_session(tmp_path, target="model.py:slow", workers=2,
-                                   grid={"x": list(range(10))}, args={"pids": str(pid_file)}))  # fmt: skip
+    grid, args = {"x": list(range(10))}, {"pids": str(pid_file)}
+    engine = engines(
+        sweep_session(tmp_path, target="model.py:slow", workers=2, grid=grid, args=args)
+    )
     engine.start_autostart()
     deadline = time.monotonic() + 20
     while not pid_file.exists() or len(pid_file.read_text().splitlines()) < 2:
@@ -159,7 +164,7 @@ def test_stop_mid_sweep_ends_the_workers_at_once(engines, tmp_path, model):
     engine.stop("scan")
     drain_until(engine, lambda: engine_row(engine, "scan").state is State.STOPPED, timeout=10)
     assert time.monotonic() - stopped_at < 3.0
-    assert engine_row(engine, "scan").state_text == "STOPPED"  # stopped, not killed
+    assert engine_row(engine, "scan").state_text == "STOPPED · exited normally"  # not killed
     assert_pids_gone(workers | producers, timeout=3.0)
 
 
@@ -193,6 +198,40 @@ def test_sigkill_of_the_app_mid_sweep_leaves_no_producer_or_worker(tmp_path, mod
     assert_pids_gone(tree, timeout=5.0)  # fork server, producer and both workers
 
 
+BARE_PRODUCER = """
+import sys, threading
+sys.path.insert(0, {root!r})
+from producers.builtin.sweep import Sweep
+
+class Context:  # just enough of ProducerContext: nothing here ends the workers
+    running = True
+    def emit_sample(self, *args): pass
+    def set_status(self, text): pass
+    def report_bad_input(self, *args, **kwargs): pass
+
+if __name__ == "__main__":
+    Sweep(target={target!r}, workers=2, grid={{"x": list(range(10))}},
+          args={{"pids": {pids!r}}}).run(Context())
+"""
+
+
+def test_workers_die_with_a_sigkilled_producer_by_themselves(tmp_path, model):
+    """No lifeline and no group kill here (the process leads a session of its own and nobody
+    kills its group): the workers' PR_SET_PDEATHSIG alone must end them."""
+    pid_file = tmp_path / "pids"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = tmp_path / "bare.py"
+    script.write_text(BARE_PRODUCER.format(root=root, target=f"{model}:slow", pids=str(pid_file)))
+    bare = subprocess.Popen([sys.executable, str(script)], start_new_session=True)
+    try:
+        producers, workers = worker_pids(pid_file, 2, timeout=30)
+        assert producers == {bare.pid}
+    finally:
+        bare.kill()
+        bare.wait()
+    assert_pids_gone(workers, timeout=3.0)
+
+
 @pytest.mark.parametrize(
     ("grid", "message"),
     [
@@ -210,18 +249,23 @@ def test_sigkill_of_the_app_mid_sweep_leaves_no_producer_or_worker(tmp_path, mod
     ],
 )  # fmt: skip
 def test_a_bad_grid_is_a_session_error_naming_the_line(grid, message):
-    with pytest.raises(SessionError, match="^test-session.toml:8: producer 'scan': grid: ") as e:
+    with pytest.raises(SessionError, match=r"^test-session\.toml:8: producer 'scan': grid: ") as e:
         session_from(producer("scan", "sweep", target="m.py:f", grid=grid))
     assert message in str(e.value)
 
 
 def test_a_bad_target_is_a_session_error_and_a_missing_file_the_rows_error(engines, tmp_path):
-    with pytest.raises(SessionError, match="target: expected 'file.py:function'"):
+    with pytest.raises(SessionError, match=r"target: expected 'file\.py:function'"):
         session_from(producer("scan", "sweep", target="model.py", grid={"x": [1]}))
+    with pytest.raises(SessionError, match="target is required for kind 'sweep'"):
+        session_from(producer("scan", "sweep", grid={"x": [1]}))
+    with pytest.raises(SessionError, match="grid is required for kind 'sweep'"):
+        session_from(producer("scan", "sweep", target="m.py:f"))
     engine = engines(sweep_session(tmp_path, target="nowhere.py:f", grid={"x": [1]}))
     engine.start_autostart()
-    drain_until(engine, lambda: engine_row(engine, "scan").state is State.EXITED, timeout=30)
-    assert f"cannot load {tmp_path / 'nowhere.py'}: no such file" in engine_row(engine, "scan").error
+    drain_until(engine, lambda: engine_row(engine, "scan").error, timeout=30)
+    error = engine_row(engine, "scan").error
+    assert f"cannot load {tmp_path / 'nowhere.py'}: no such file" in error
 
 
 def test_grid_points_are_the_product_with_ranges_expanded():

@@ -42,7 +42,6 @@ import os
 import threading
 import time
 import traceback
-from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
@@ -53,27 +52,25 @@ from producers.sweep_grid import axes, check_grid, points, size
 from producers.sweep_target import call, init_worker, load_function
 
 POLL_S = 0.2  # how often the loop looks at ctx.running while every task is still busy
-EXAMPLES = 5
+TARGET_HELP = "the function: 'file.py:function' (beside the session) or 'module:function'"
+GRID_HELP = "axis = [values] or { start, stop, num } (or step); calls every combination"
+EXECUTOR_HELP = "process: a pool of processes (CPU-bound code); thread: threads (I/O-bound code)"
 
 
 class Sweep(Producer):
     kind = "sweep"
     help = "Calls a Python function over a grid of inputs on a pool of workers; charts each result"
     params = (
-        Param("target", target, "", "the function: 'file.py:function' or 'module:function'"),
-        Param("grid", table, {}, "axis = [values] or { start, stop, num | step }; the product",
-              check=check_grid),  # fmt: skip
+        Param("target", target, "", TARGET_HELP, required=True),
+        Param("grid", table, {}, GRID_HELP, check=check_grid, required=True),
         Param("workers", int, 2, "calls at once", min=1, max=64),
-        Param("executor", str, "process", "process: a pool of processes (CPU-bound code); "
-              "thread: threads in the producer (I/O-bound code)", choices=("process", "thread")),  # fmt: skip
+        Param("executor", str, "process", EXECUTOR_HELP, choices=("process", "thread")),
         Param("args", table, {}, "fixed keyword arguments passed to every call"),
         Param("repeat", bool, False, "start the grid again when it is done"),
     )
 
     def __init__(self, **params):
         super().__init__(**params)
-        if not self.p["target"]:
-            raise ParamError("target", "target is required: 'file.py:function'")
         both = sorted(set(self.p["grid"]) & set(self.p["args"]))
         if both:
             raise ParamError("args", f"{', '.join(both)} is both a grid axis and in args")
@@ -194,7 +191,7 @@ class Sweep(Producer):
         else:
             outputs = {}
         if not outputs:
-            what = f"returned {short_repr(result)}, not a number or a dict of numbers"
+            what = f"returned {short_repr(result)}, expected a number or a dict of numbers"
             self._failed(ctx, progress, point, what)
             return
         stamp = progress.stamp()
