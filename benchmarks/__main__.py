@@ -112,6 +112,7 @@ MODULES = (
     "lineparse",
     "serial_pty",
     "python_kind",
+    "sweep",
 )
 
 
