@@ -44,6 +44,11 @@ def picky(x, release):
         time.sleep(0.02)
     return x
 
+def dies(x):
+    if x == 3:
+        os._exit(3)
+    return x
+
 def slow(x, pids):
     with open(pids, "a") as f:
         f.write(f"{os.getppid()} {os.getpid()}\\n")
@@ -133,6 +138,23 @@ def test_failing_inputs_are_counted_and_listed_and_the_rest_completes(engines, t
     drain_until(engine, lambda: engine.view.drained)
     assert engine_row(engine, "scan").state_text == "EXITED · exited normally"
     assert results(engine, "scan", ["x"], ["value"]) == [(1, 1), (3, 3), (5, 5)]
+
+
+def test_a_worker_that_dies_fails_the_points_in_flight_and_the_pool_is_rebuilt(
+    engines, tmp_path, model
+):
+    engine = engines(sweep_session(tmp_path, target="model.py:dies", workers=1,
+                                   grid={"x": list(range(20))}))  # fmt: skip
+    engine.start_autostart()
+    drain_until(engine, finished(engine, "scan"), timeout=30)
+    drain_until(engine, lambda: engine.view.drained)
+    row = engine_row(engine, "scan")
+    assert row.state_text == "EXITED · exited normally"
+    assert "x=3: a worker process died" in row.traceback
+    failed = int(row.error.split()[0])
+    assert 1 <= failed <= 4  # those in flight with x=3: at most 2 x workers + 2
+    got = [x for x, _ in results(engine, "scan", ["x"], ["value"])]
+    assert len(got) == 20 - failed and 3 not in got and got[-1] == 19
 
 
 def worker_pids(pid_file, count: int, timeout: float = 20.0) -> tuple[set[int], set[int]]:

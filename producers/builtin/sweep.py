@@ -29,7 +29,9 @@ in a 30 s call is abandoned, not awaited; `cleanup`). Workers also die with the 
 whatever kills it: PR_SET_PDEATHSIG in their initializer, and they are in the producer's
 process group, which the app SIGKILLs when the run ends (and the lifeline when the app dies).
 At most 2 x workers + 2 points are in flight, so a 1,000,000-point grid costs no more memory
-than a small one.
+than a small one. A worker that dies (os._exit, a crash in C code) breaks its pool: the points
+in flight then (the culprit and up to 2 x workers + 1 others) are failed inputs, a new pool
+takes the rest; pools that keep breaking with no result in between end the run with an error.
 """
 
 from __future__ import annotations
@@ -113,6 +115,10 @@ class Sweep(Producer):
         Safe from another thread while `run` waits (the lifeline's, when the app is gone)."""
         with self._lock:
             self._closed = True
+        self._end_pool()
+
+    def _end_pool(self) -> None:
+        with self._lock:
             executor, self._executor = self._executor, None
             workers, self._workers = self._workers, []
         if executor is not None:
@@ -164,24 +170,13 @@ class Sweep(Producer):
                         raise RuntimeError("the sweep's worker processes keep dying")
                     for future in list(inflight):  # they share the pool's fate
                         self._failed(ctx, progress, inflight.pop(future), "a worker process died")
-                    self.cleanup_pool()
+                    self._end_pool()
                     executor = self._new_executor()
                 ctx.set_status(progress.text())
             if not (self.p["repeat"] and ctx.running):
                 break
             progress.next_pass()
         ctx.set_status(progress.text(final=True, stopped=not ctx.running))
-
-    def cleanup_pool(self) -> None:
-        with self._lock:
-            executor, self._executor = self._executor, None
-            workers, self._workers = self._workers, []
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
-        for process in workers:
-            with contextlib.suppress(Exception):
-                process.kill()
-                process.join(1.0)
 
     def _result(self, ctx, progress: _Progress, point: dict, result) -> None:
         if _is_number(result):
