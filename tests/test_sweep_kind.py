@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -116,6 +117,25 @@ def test_a_number_result_is_out_value(engines, tmp_path, model):
     drain_until(engine, finished(engine, "scan"), timeout=30)
     drain_until(engine, lambda: engine.view.drained)
     assert results(engine, "scan", ["x"], ["value"]) == [(x, 10 * x) for x in (1, 2, 3, 4)]
+
+
+def test_repeat_runs_the_grid_again_until_stopped(engines, tmp_path, model):
+    engine = engines(sweep_session(tmp_path, target="model.py:number", grid={"x": [1, 2]},
+                                   repeat=True, executor="thread"))  # fmt: skip
+    engine.start_autostart()
+
+    def passes() -> int:
+        found = re.search(
+            r" · pass (\d+): \d+/2 done, 0 failed", engine_row(engine, "scan").state_text
+        )
+        return int(found[1]) if found else 0
+
+    drain_until(engine, lambda: passes() >= 3, timeout=30)
+    engine.stop("scan")
+    drain_until(engine, lambda: engine_row(engine, "scan").state is State.STOPPED, timeout=10)
+    assert engine_row(engine, "scan").state_text == "STOPPED · exited normally"
+    got = results(engine, "scan", ["x"], ["value"])
+    assert len(got) >= 4 and set(got) == {(1, 10), (2, 20)}
 
 
 def test_failing_inputs_are_counted_and_listed_and_the_rest_completes(engines, tmp_path, model):

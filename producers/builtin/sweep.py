@@ -140,20 +140,27 @@ class Sweep(Producer):
         window = 2 * self.p["workers"] + 2
         while ctx.running:
             todo = points(self._axes)
-            inflight: dict = {}
-            exhausted = False
+            inflight: dict = {}  # future -> point, in submission order
+            retry: list[dict] = []  # refused by a pool that had just broken: for the next one
             while ctx.running:
-                while not exhausted and len(inflight) < window:
-                    point = next(todo, None)
-                    if point is None:
-                        exhausted = True
-                    else:
-                        inflight[self._submit(executor, function, point)] = point
-                if not inflight:
-                    break
-                done, _ = wait(inflight, timeout=POLL_S, return_when=FIRST_COMPLETED)
                 broken = False
-                for future in done:
+                while len(inflight) < window:
+                    point = retry.pop() if retry else next(todo, None)
+                    if point is None:
+                        break
+                    try:
+                        inflight[self._submit(executor, function, point)] = point
+                    except BrokenProcessPool:
+                        retry.append(point)
+                        broken = True
+                        break
+                if not inflight and not broken:
+                    break
+                if broken:  # what finished before the break still counts
+                    done = {f for f in inflight if f.done()}
+                else:
+                    done, _ = wait(inflight, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                for future in [f for f in inflight if f in done]:  # in order: same runs read alike
                     point = inflight.pop(future)
                     exc = future.exception()
                     if isinstance(exc, BrokenProcessPool):
