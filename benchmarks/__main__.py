@@ -113,6 +113,7 @@ MODULES = (
     "serial_pty",
     "python_kind",
     "text_sources",
+    "sweep",
 )
 
 

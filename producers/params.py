@@ -15,6 +15,7 @@ import re
 import reprlib
 import shlex
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,14 @@ class path(str):
     folder (`resolve_paths`), so a session and the scripts beside it move together."""
 
 
+class target(str):
+    """A parameter type: a function to call, `"file.py:function"` or `"module:function"` (the
+    function part may be dotted, `Class.method`). A file part (ending in .py or naming a
+    folder) is a path like `path`'s, relative to the session file's folder (`resolve_paths`);
+    a module part is imported by name. The form is checked at session load (`check_target`),
+    whether the file exists when the producer starts."""
+
+
 class strings(list):
     """A parameter type: a list of strings (a command's argv, topics). In a form: shell words."""
 
@@ -65,6 +74,7 @@ _TYPE_NAMES = {
     bool: "bool",
     str: "str",
     path: "path",
+    target: "file.py:function or module:function",
     strings: "list of strings",
     table: "table",
 }
@@ -80,6 +90,11 @@ class Param:
     min: float | None = None
     max: float | None = None
     choices: tuple[str, ...] | None = None
+    # A further check of the coerced value (a grid's shape, say): raises ValueError with a
+    # message; runs wherever the value is validated, so at session load, before any child.
+    check: Callable[[Any], None] | None = None
+    # no usable default (a sweep's function): a session must give it; `default` is a blank
+    required: bool = False
 
     @property
     def type_name(self) -> str:
@@ -110,6 +125,11 @@ class Param:
                     self.name,
                     f"{self.name} must be in {self.describe_range()}, got {short_repr(value)}",
                 )
+        if self.check is not None:
+            try:
+                self.check(value)
+            except ValueError as exc:
+                raise ParamError(self.name, f"{self.name}: {exc}") from None
         return value
 
     def _coerce_type(self, value: Any) -> Any:
@@ -129,6 +149,12 @@ class Param:
                         self.name, f"{self.name} must be finite, got {short_repr(value)}"
                     ) from None
         elif self.type in (str, path) and isinstance(value, str):
+            return value
+        elif self.type is target and isinstance(value, str):
+            try:
+                check_target(value)
+            except ValueError as exc:
+                raise ParamError(self.name, f"{self.name}: {exc}") from None
             return value
         elif self.type is strings and isinstance(value, list | tuple):
             if len(value) > MAX_ITEMS:
@@ -173,7 +199,7 @@ class Param:
                 return tomllib.loads(f"v = {stripped or '{}'}")["v"]
             if self.type is bool:
                 return {"true": True, "false": False}[stripped.lower()]
-            if self.type in (str, path):
+            if self.type in (str, path, target):
                 return stripped
             return self.type(stripped)
         except (ValueError, KeyError, tomllib.TOMLDecodeError) as exc:
@@ -216,17 +242,51 @@ def _toml_string(text: str) -> str:
     return '"' + "".join(escaped) + '"'
 
 
+_IDENTIFIERS = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
+
+
+def split_target(text: str) -> tuple[str, str, bool]:
+    """`"where:function"` as (where, function, where_is_a_file). The split is at the last
+    colon, so a file name may hold colons. A file part ends in .py or names a folder."""
+    where, _, function = text.rpartition(":")
+    is_file = where.endswith(".py") or "/" in where or where.startswith("~")
+    return where, function, is_file
+
+
+def check_target(text: str) -> None:
+    """ValueError unless `text` reads `file.py:function` or `module:function`."""
+    where, function, is_file = split_target(text.strip())
+    form = "expected 'file.py:function' or 'module:function'"
+    if not where or not function:
+        raise ValueError(f"{form}, got {short_repr(text)}")
+    if not _IDENTIFIERS.fullmatch(function):
+        raise ValueError(f"{short_repr(function)} is not a function name ({form})")
+    if not is_file and not _IDENTIFIERS.fullmatch(where):
+        raise ValueError(f"{short_repr(where)} is neither a .py file nor a module name ({form})")
+
+
+def _absolute(value: str, base_dir: str | None) -> str:
+    value = os.path.expanduser(value)
+    if not os.path.isabs(value):
+        value = os.path.join(base_dir or os.getcwd(), value)
+    return os.path.normpath(value)
+
+
 def resolve_paths(declared: tuple[Param, ...], params: dict, base_dir: str | None) -> dict:
-    """`params` with each relative `path` parameter made absolute against `base_dir` (the
-    session file's folder; None: the current directory). `~` is the user's home."""
+    """`params` with each relative `path` parameter, and the file part of each `target`
+    parameter, made absolute against `base_dir` (the session file's folder; None: the current
+    directory). `~` is the user's home. A target's module part stays as it is."""
     out = dict(params)
     for p in declared:
         value = out.get(p.name)
-        if p.type is path and isinstance(value, str) and value:
-            value = os.path.expanduser(value)
-            if not os.path.isabs(value):
-                value = os.path.join(base_dir or os.getcwd(), value)
-            out[p.name] = os.path.normpath(value)
+        if not isinstance(value, str) or not value:
+            continue
+        if p.type is path:
+            out[p.name] = _absolute(value, base_dir)
+        elif p.type is target:
+            where, function, is_file = split_target(value.strip())
+            if is_file and where:
+                out[p.name] = f"{_absolute(where, base_dir)}:{function}"
     return out
 
 
@@ -239,6 +299,11 @@ def validate_params(declared: tuple[Param, ...], given: dict[str, Any], kind: st
             raise ParamError(
                 key, f"unknown parameter {short_repr(key)} for kind {kind!r} (known: {known})"
             )
+    missing = next((p for p in declared if p.required and p.name not in given), None)
+    if missing is not None:
+        raise ParamError(
+            missing.name, f"{missing.name} is required for kind {kind!r}: {missing.help}"
+        )
     return {
         p.name: p.coerce(given[p.name]) if p.name in given else copy.deepcopy(p.default)
         for p in declared

@@ -10,7 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from producers import all_kinds
-from producers.params import Param, ParamError, path, resolve_paths, strings, table, validate_params
+from producers.params import (
+    Param,
+    ParamError,
+    path,
+    resolve_paths,
+    strings,
+    table,
+    target,
+    validate_params,
+)
 
 RATE = Param("rate_hz", float, 10.0, "samples per second", min=0.5, max=100.0)
 COUNT = Param("count", int, 3, "how many", min=0)
@@ -152,7 +161,13 @@ def test_every_builtin_declaration_is_consistent():
         assert len(names) == len(set(names)), kind
         for p in cls.params:
             assert p.help, f"{kind}.{p.name} has no help text"
-            assert p.coerce(p.default) == p.default, f"{kind}.{p.name} default is invalid"
+            if not p.required:  # a required one's default is a blank, never used
+                assert p.coerce(p.default) == p.default, f"{kind}.{p.name} default is invalid"
+        required = {p.name: p for p in cls.params if p.required}
+        if required:
+            with pytest.raises(ParamError, match=" is required for kind "):
+                validate_params(cls.params, {}, kind)
+            continue
         defaults = validate_params(cls.params, {}, kind)
         assert list(defaults) == names
 
@@ -306,3 +321,54 @@ def test_relative_paths_are_relative_to_the_session_folder(tmp_path):
     assert resolved == {"path": str(tmp_path / "scripts" / "mine.py"), "label": "a/b"}
     assert resolve_paths((FILE,), {"path": "/abs/x.py"}, str(tmp_path)) == {"path": "/abs/x.py"}
     assert resolve_paths((FILE,), {"path": ""}, str(tmp_path)) == {"path": ""}
+
+
+TARGET = Param("target", target, "", "function to call")
+
+
+def test_a_target_is_a_file_or_a_module_then_a_function():
+    for good in ("model.py:f", "sub/model.py:run_one", "~/m.py:f", "pkg.mod:Cls.method", "m:f"):
+        assert validate_params((TARGET,), {"target": good}, "demo") == {"target": good}
+    for bad, why in (
+        ("model.py", "expected 'file.py:function'"),
+        ("model.py:", "expected 'file.py:function'"),
+        (":f", "expected 'file.py:function'"),
+        ("model.py:1f", "is not a function name"),
+        ("my module:f", "is neither a .py file nor a module name"),
+    ):
+        with pytest.raises(ParamError, match=f"^target: .*{why}") as caught:
+            validate_params((TARGET,), {"target": bad}, "demo")
+        assert caught.value.key == "target"
+    with pytest.raises(ParamError, match=r"target must be file\.py:function or module:function"):
+        validate_params((TARGET,), {"target": 3}, "demo")
+    assert TARGET.from_text("  m.py:f ") == "m.py:f"
+
+
+def test_a_targets_file_part_is_relative_to_the_session_folder(tmp_path):
+    def resolved(value):
+        return resolve_paths((TARGET,), {"target": value}, str(tmp_path))["target"]
+
+    assert resolved("lib/model.py:f") == f"{tmp_path / 'lib' / 'model.py'}:f"
+    assert resolved("./model.py:Cls.run") == f"{tmp_path / 'model.py'}:Cls.run"
+    assert resolved("/abs/model.py:f") == "/abs/model.py:f"
+    assert resolved("pkg.mod:f") == "pkg.mod:f"  # a module is found by import, not by path
+
+
+def test_a_required_parameter_must_be_given():
+    declared = (Param("target", target, "", "the function to call", required=True), COUNT)
+    with pytest.raises(ParamError, match=r"^target is required for kind 'demo': the function") as e:
+        validate_params(declared, {"count": 1}, "demo")
+    assert e.value.key == "target"
+    assert validate_params(declared, {"target": "m:f"}, "demo") == {"target": "m:f", "count": 3}
+
+
+def test_a_params_own_check_runs_at_validation_and_names_the_parameter():
+    def even(value):
+        if value % 2:
+            raise ValueError(f"must be even, got {value}")
+
+    declared = (Param("n", int, 2, "an even number", check=even),)
+    assert validate_params(declared, {"n": 4}, "demo") == {"n": 4}
+    with pytest.raises(ParamError, match=r"^n: must be even, got 3$") as caught:
+        validate_params(declared, {"n": 3}, "demo")
+    assert caught.value.key == "n"

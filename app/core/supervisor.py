@@ -263,8 +263,10 @@ class Supervisor:
             if entry.start_after_stop:
                 entry.start_after_stop = False
                 self.start(entry.name)
-        elif was is State.STARTING and code != 0:  # a clean exit is a finished run, not a
-            entry.retries += 1  # failed start: a one-shot command must not run four times
+        elif was is State.STARTING and code != 0:
+            # a failed start; a clean exit is not one: a finite source (a small sweep, a short
+            # file) may well be done within startsecs, and must not be run again as a retry
+            entry.retries += 1
             if entry.retries > self.policy.startretries:
                 self._set(entry, State.FATAL, f"{entry.exit_description}; gave up")
             else:

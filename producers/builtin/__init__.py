@@ -11,5 +11,6 @@ from producers.builtin import (  # noqa: F401
     random_walk,
     serial_port,
     sine,
+    sweep,
     system,
 )
