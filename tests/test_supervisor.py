@@ -193,19 +193,6 @@ def crash_early(sup, launcher, clock, entry) -> float:
     return delay
 
 
-def test_a_clean_exit_before_startsecs_is_done_not_a_failed_start(rig):
-    """A finite source (a small sweep, a short file) may finish within startsecs."""
-    sup, launcher, clock, _ = rig
-    entry = sup.add(Spec("p", restart="on-failure"))
-    sup.start("p")
-    launcher.last.exitcode = 0
-    sup.tick()
-    assert entry.state is State.EXITED and entry.exit_description == "exited normally"
-    assert entry.retries == 0 and entry.due_at is None
-    advance(sup, clock, 30)
-    assert len(launcher.launched) == 1
-
-
 def test_reaching_running_resets_the_retry_count(rig):
     sup, launcher, clock, _ = rig
     entry = sup.add(Spec("p", restart="always"))
