@@ -13,15 +13,13 @@ not importable by name: each worker gets the target *text* and loads it in its i
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import importlib
-import importlib.util
 import os
 import signal
-import sys
 from collections.abc import Callable
 
 from producers.params import split_target
+from producers.user_code import load_module
 
 PR_SET_PDEATHSIG = 1
 
@@ -56,27 +54,10 @@ def load_function(target: str) -> Callable:
 
 
 def _load_file(file: str):
+    """The file as a fresh module, loaded the way the `python` kind loads one (user_code)."""
     if not os.path.isfile(file):
         raise TargetError(f"cannot load {file}: no such file")
-    # one module per file, under a name that cannot shadow a real module
-    digest = hashlib.sha1(os.path.abspath(file).encode()).hexdigest()[:12]
-    module_name = f"_streamscope_sweep_{digest}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    folder = os.path.dirname(os.path.abspath(file))
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    spec = importlib.util.spec_from_file_location(module_name, file)
-    if spec is None or spec.loader is None:
-        raise TargetError(f"cannot load {file}: not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # before exec: dataclasses and pickle look it up there
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[module_name]
-        raise
-    return module
+    return load_module(os.path.abspath(file))
 
 
 # -- the worker side ------------------------------------------------------------------------------
