@@ -1,3 +1,3 @@
 """The built-in producer kinds; importing this package registers them."""
 
-from producers.builtin import clock, fail, noise, random_walk, sine, system  # noqa: F401
+from producers.builtin import clock, fail, noise, random_walk, replay, sine, system  # noqa: F401
