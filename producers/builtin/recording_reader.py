@@ -73,6 +73,7 @@ class RecordingReader:
         self.path = path
         self.producer = producer
         self._on_bad = on_bad or (lambda n, examples: None)
+        self._quiet = False  # bad rows are counted in the first pass over the rows only
         self.cut_short = ""  # why the recording ends early, once known
         self.producers_seen: set[str] = set()
         try:
@@ -99,6 +100,11 @@ class RecordingReader:
             rows = self._rows(batch)
             if rows is not None and len(rows):
                 yield rows
+        self._quiet = True  # a loop's next pass: the same rows, told once
+
+    def bad(self, count: int, examples: list[str]) -> None:
+        if not self._quiet:
+            self._on_bad(count, examples)
 
     def known_range(self) -> tuple[float, float] | None:
         """(first, last) timestamp if the file says so without a pass (Parquet statistics, and
@@ -114,12 +120,16 @@ class RecordingReader:
             return known
         lo, hi = np.inf, -np.inf
         columns = ("timestamp", "producer") if self.producer else ("timestamp",)
-        for batch in self._source.batches(columns):
-            seconds, ok = _seconds(batch.column("timestamp"))
-            if self.producer:
-                ok &= self._picked(batch.column("producer"))
-            if ok.any():
-                lo, hi = min(lo, seconds[ok].min()), max(hi, seconds[ok].max())
+        quiet, self._quiet = self._quiet, True
+        try:
+            for batch in self._source.batches(columns):
+                seconds, ok = _seconds(batch.column("timestamp"))
+                if self.producer:
+                    ok &= self._picked(batch.column("producer"))
+                if ok.any():
+                    lo, hi = min(lo, seconds[ok].min()), max(hi, seconds[ok].max())
+        finally:
+            self._quiet = quiet
         return (float(lo), float(hi)) if lo <= hi else None
 
     # -- one batch to Rows -----------------------------------------------------------------------
@@ -163,7 +173,7 @@ class RecordingReader:
         for i in where[-3:].tolist():
             t, v = batch.column("timestamp")[i].as_py(), batch.column("value")[i].as_py()
             examples.append(f"timestamp {t!r:.60}, value {v!r:.60}")
-        self._on_bad(len(where), examples)
+        self.bad(len(where), examples)
 
 
 def _as_dictionary(column):
@@ -260,7 +270,7 @@ class _Csv:
         import pyarrow.csv as pacsv
 
         def invalid(row) -> str:
-            self.r._on_bad(1, [f"line {row.number}: {row.text[:80]!r}"])
+            self.r.bad(1, [f"line {row.number}: {row.text[:80]!r}"])
             return "skip"
 
         names = pa.dictionary(pa.int32(), pa.string())
