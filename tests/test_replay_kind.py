@@ -284,3 +284,25 @@ def test_hostile_files_are_one_clear_error(engines, tmp_path):
     for name, message in MESSAGES.items():
         error = engine_row(engine, name).error
         assert message in error and "\n" not in error, (name, error)
+
+
+def test_replayed_twice_the_second_run_starts_the_series_afresh_none_late(engines, tmp_path):
+    """The second run ends at its own "now" again, before the first run's newest sample: its
+    samples would all be late in the old series (all of them were, before)."""
+    flushes = recorded(span=30.0, rate=1_000)  # far longer than the pause between runs
+    path = tmp_path / "rec.parquet"
+    with_writer(path, flushes)
+    want = expected(flushes)
+    total = sum(len(v) for _, v in want.values())
+    engine, sink = replay(engines, path, speed=0.0)
+    drain_until(engine, lambda: sink.samples >= total, timeout=30)
+    drain_until(engine, lambda: "done" in engine_row(engine, "r").state_text)
+    engine.stop("r")
+    drain_until(engine, lambda: engine_row(engine, "r").state.value == "STOPPED")
+    engine.start("r")
+    drain_until(engine, lambda: sink.samples >= 2 * total, timeout=30)
+    assert sink.samples == 2 * total
+    for name, (_, values) in want.items():
+        stored, late = engine.store.stats(("r", name))
+        assert (stored, late) == (len(values), 0), name
+    assert engine.store.restarted == len(want)
