@@ -102,7 +102,7 @@ def machine() -> dict:
 REPEATED = ("load", "load20", "dense", "default", "scale100", "series1000")
 ONCE = ("idle", "slow1hz")
 # benchmarks of one part each, in their own modules; each writes benchmarks/out/NAME.json
-MODULES = ("record_command", "recording", "store_scale", "render_scale", "drain")
+MODULES = ("record_command", "recording", "store_scale", "render_scale", "drain", "replay")
 
 
 def module(name: str, quick: bool) -> dict:

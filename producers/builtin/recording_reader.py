@@ -143,13 +143,14 @@ class RecordingReader:
         producers = _as_dictionary(batch.column("producer"))
         series = _as_dictionary(batch.column("series"))
         pnames = producers.dictionary.to_pylist()
+        pidx = _indices(producers)
         snames = series.dictionary.to_pylist()
-        self.producers_seen.update(pnames[i] for i in np.unique(_indices(producers)))
+        self.producers_seen.update(pnames[i] for i in np.flatnonzero(np.bincount(pidx)))
         keep = np.ones(n, bool)
         if self.producer:
             if self.producer not in pnames:
                 return None
-            keep = _indices(producers) == pnames.index(self.producer)
+            keep = pidx == pnames.index(self.producer)
         keep &= producers.is_valid().to_numpy(zero_copy_only=False)
         keep &= series.is_valid().to_numpy(zero_copy_only=False)
         seconds, good_t = _seconds(batch.column("timestamp"))
@@ -158,14 +159,20 @@ class RecordingReader:
         if bad.any():
             self._report_bad(batch, bad)
         keep &= good_t & good_v
-        codes = _indices(producers).astype(np.int64) * max(len(snames), 1) + _indices(series)
+        codes = pidx.astype(np.int64) * max(len(snames), 1) + _indices(series)
         if not keep.all():
             seconds, values, codes = seconds[keep], values[keep], codes[keep]
         if not len(codes):
             return None
-        used, codes = np.unique(codes, return_inverse=True)
+        used = np.flatnonzero(np.bincount(codes))  # codes are small: no sort needed
+        if len(used) == 1:
+            codes = np.zeros(len(codes), np.int32)
+        else:
+            remap = np.zeros(int(used[-1]) + 1, np.int32)
+            remap[used] = np.arange(len(used), dtype=np.int32)
+            codes = remap[codes]
         names = [(pnames[c // len(snames)], snames[c % len(snames)]) for c in used.tolist()]
-        return Rows(seconds, values, codes.astype(np.int32, copy=False), names)
+        return Rows(seconds, values, codes, names)
 
     def _report_bad(self, batch, bad: np.ndarray) -> None:
         where = np.flatnonzero(bad)
@@ -266,16 +273,41 @@ class _Csv:
                 reader.cut_short = "its last line is cut short (the recorder stopped mid-write)"
 
     def batches(self, columns) -> Iterator:
+        """Numbers parsed by the CSV reader itself (2.5x faster than as text, then cast); if
+        some row holds no number there, that pass stops, and the rest is read as text (same
+        blocks, so the rows already given are skipped whole), where a bad row is only counted."""
+        import pyarrow as pa
+
+        given = 0
+        try:
+            for batch in self._reader(columns, numbers=True, quiet_rows=-1):
+                given += batch.num_rows
+                yield batch
+            return
+        except pa.ArrowInvalid:
+            pass
+        seen = 0
+        for batch in self._reader(columns, numbers=False, quiet_rows=given):
+            seen += batch.num_rows
+            if seen <= given:
+                continue
+            yield batch.slice(max(0, batch.num_rows - (seen - given)))
+
+    def _reader(self, columns, numbers: bool, quiet_rows: int):
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
+        rows = 0  # in the blocks before this one; up to the one that stopped the first pass
+        # (included: parsed whole before its numbers failed) that pass told the invalid rows
+
         def invalid(row) -> str:
-            self.r.bad(1, [f"line {row.number}: {row.text[:80]!r}"])
+            if rows > quiet_rows:
+                self.r.bad(1, [f"line {row.number}: {row.text[:80]!r}"])
             return "skip"
 
         names = pa.dictionary(pa.int32(), pa.string())
-        types = {"timestamp": pa.string(), "value": pa.string(), "producer": names,
-                 "series": names}  # fmt: skip
+        number = pa.float64() if numbers else pa.string()
+        types = {"timestamp": number, "value": number, "producer": names, "series": names}
         if self.end == self.r.size:
             source = self.r.path
         else:
@@ -291,7 +323,9 @@ class _Csv:
                 quoted_strings_can_be_null=False,
             ),
         )
-        yield from reader
+        for batch in reader:
+            rows += batch.num_rows
+            yield batch
 
     def stats_range(self):
         return None
