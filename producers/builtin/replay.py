@@ -11,9 +11,10 @@ comes as soon as all of it lies in the past (the chart never shows future sample
 Why the pace is read from the app at speed 0: the outbox drops what the app cannot take, which
 is right for a live source and wrong for a file that can simply wait (`ctx.wait_for_room`).
 
-Why it does not exit when done: an exit within the supervisor's first second counts as a failed
-start (retried, then FATAL), and a row that reads `RUNNING · done: 1,200,000 samples` says
-what happened; Stop ends it. An empty recording is said the same way.
+Why it does not exit when done: a row that reads `RUNNING · done: 1,200,000 samples, 60.0 s`
+says what happened and stays so until Stop (and, on a supervisor that counts an exit within
+its first second as a failed start, a short replay would be retried). An empty recording is
+said the same way.
 
 Reading is `recording_reader`'s: any of the three formats, in batches (bounded memory), a crash-
 cut recording up to its cut (said in the row's status and details), unreadable rows counted.
