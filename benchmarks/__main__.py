@@ -114,6 +114,7 @@ MODULES = (
     "python_kind",
     "text_sources",
     "sweep",
+    "replay",
 )
 
 

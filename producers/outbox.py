@@ -57,6 +57,11 @@ class Outbox:
     def dropped_samples(self) -> int:
         return self.tally.dropped
 
+    @property
+    def backlog(self) -> float:
+        """How full the outbox is, 0 (empty) to 1 (what it may hold)."""
+        return self._bytes / self._max
+
     def put(self, msg: bytes, samples: int = 0, force: bool = False) -> bool:
         """Send or queue a message; False, and its samples counted as dropped, if there is no
         room. `force` is for the few control messages that must go out (hello, error, end).

@@ -107,6 +107,15 @@ class ProducerContext:
             self._stop.wait(seconds)
         return self.running
 
+    def wait_for_room(self, fraction: float = 0.25) -> bool:
+        """Flush, then sleep while the outbox is fuller than `fraction` of what it may hold; returns
+        `running`. For a source that can go as fast as it likes (a replay): the app's pace, not
+        drops, then sets its speed. A live source never calls it (it would fall behind its data)."""
+        self.flush()
+        while self.running and self._outbox.backlog > fraction:
+            self._stop.wait(0.002)
+        return self.running
+
     def emit(self, series: str, values, timestamps=None, *, t0=None, dt=None) -> None:
         """Queue an array of samples: either explicit `timestamps` or a regular grid `t0 + i*dt`."""
         values = np.asarray(values, dtype=np.float64)

@@ -675,3 +675,81 @@ def test_small_chunks_with_late_and_nan_samples_draw_exact_envelopes(batch):
         env = store.envelope(("p", "v"), t1 - span, t1, columns)
         check_envelope((env.x, env.ymin, env.ymax), counted, v, t1 - span, t1, columns)
     assert store.stats(("p", "v"))[1] == int(np.count_nonzero(counted != t))
+
+
+# -- a producer's new run ------------------------------------------------------------------------
+
+
+def test_a_new_run_older_than_the_series_starts_it_afresh():
+    """A second replay (or a restart whose data has its own, older times): without `new_run`
+    every sample would be late; with it the series holds the new run only, none late, and the
+    budget counts the new buffer instead of the old one."""
+    store = SeriesStore(budget_bytes=64 << 20)
+    feed_rate(store, ("p", "v"), 1000.0, 20, chunk_s=0.5)  # grows past its first size
+    store.append("p", regular("w", [1.0, 2.0], T_BASE, 1.0))
+    store.append("q", regular("v", [1.0, 2.0], T_BASE, 1.0))
+    before = store.buffer(("p", "v"))
+    assert store.nbytes == sum(store.buffer(k).nbytes for k in store.series_keys())
+    store.new_run("p")
+    store.append("p", regular("v", np.arange(50.0), T_BASE - 100, 0.01))
+    store.append("p", regular("v", np.arange(50.0), T_BASE - 99.5, 0.01))
+    assert store.buffer(("p", "v")) is not before
+    assert store.stats(("p", "v")) == (100, 0)
+    assert store.latest(("p", "v")) == (T_BASE - 99.5 + 49 * 0.01, 49.0)
+    assert store.stats(("p", "w")) == (2, 0)  # not sent by the new run (yet): kept
+    assert store.stats(("q", "v")) == (2, 0)  # another producer: untouched
+    assert store.nbytes == sum(store.buffer(k).nbytes for k in store.series_keys())
+    assert store.restarted == 1
+    env = store.envelope(("p", "v"), T_BASE - 101, T_BASE - 98, 300)
+    assert env.ymax.max() == 49.0 and env.x.max() < T_BASE - 98
+
+
+def test_a_new_run_newer_than_the_series_keeps_its_history():
+    store = small_store()
+    store.append("p", regular("v", [1.0, 2.0, 3.0], T_BASE, 1.0))
+    before = store.buffer(("p", "v"))
+    store.new_run("p")
+    store.append("p", regular("v", [4.0, 5.0], T_BASE + 10, 1.0))
+    assert store.buffer(("p", "v")) is before and store.stats(("p", "v")) == (5, 0)
+    assert store.restarted == 0 and not store._new_run  # looked at once: nothing pending
+
+
+def test_only_a_runs_first_chunk_decides_and_without_a_new_run_old_samples_are_late():
+    store = small_store()
+    store.append("p", regular("v", [1.0, 2.0, 3.0], T_BASE, 1.0))
+    store.append("p", regular("v", [9.0], T_BASE - 50, 1.0))  # the same run: late, as always
+    assert store.stats(("p", "v")) == (4, 1)
+    store.new_run("p")
+    store.append("p", regular("v", [4.0], T_BASE + 5, 1.0))
+    store.append("p", regular("v", [0.0], T_BASE - 50, 1.0))  # not the run's first: late
+    assert store.stats(("p", "v")) == (6, 2) and store.restarted == 0
+
+
+def test_the_pipeline_tells_the_store_where_a_new_run_begins():
+    """One drain cycle holding the old run's last chunk, then the new run's first: the old
+    one's goes to the old history, the new one starts the series afresh."""
+    from app.core.channel import Batch, RunKey
+    from app.core.counters import CounterBook
+    from app.core.pipeline import Pipeline
+
+    store = small_store()
+    pipeline = Pipeline(store, CounterBook())
+    old, new = RunKey("p", 1), RunKey("p", 2)
+    first = Batch(chunks=[("p", regular("v", [1.0, 2.0], T_BASE, 1.0))], runs=[(0, old)])
+    first.received = {old: 2}
+    pipeline.process(first)
+    mixed = Batch(
+        chunks=[
+            ("p", regular("v", [3.0], T_BASE + 2, 1.0)),  # the old run's last
+            ("p", regular("v", [7.0, 8.0], T_BASE - 10, 1.0)),  # the new run, older times
+        ],
+        runs=[(0, old), (1, new)],
+        received={old: 1, new: 2},
+    )
+    pipeline.process(mixed)
+    assert store.stats(("p", "v")) == (2, 0)
+    assert store.latest(("p", "v")) == (T_BASE - 9, 8.0)
+    steady = Batch(chunks=[("p", regular("v", [9.0], T_BASE - 8, 1.0))], runs=[(0, new)])
+    steady.received = {new: 1}
+    pipeline.process(steady)
+    assert store.stats(("p", "v")) == (3, 0) and not store._new_run

@@ -70,6 +70,8 @@ class Batch:
     drops: dict[RunKey, int] = field(default_factory=dict)  # run -> dropped_total it reported
     sent_at: dict[str, float] = field(default_factory=dict)  # producer -> oldest send time
     received: dict[RunKey, int] = field(default_factory=dict)  # run -> samples this cycle
+    # where each run's chunks begin in `chunks`: (index, run), a new entry when the run changes
+    runs: list[tuple[int, RunKey]] = field(default_factory=list)
     received_at: float = 0.0
 
     @property
@@ -203,7 +205,9 @@ class Channel:
 
     @staticmethod
     def _add_data(key: RunKey, msg: wire.DataMessage, batch: Batch) -> None:
-        name, chunks = key.name, batch.chunks
+        name, chunks, runs = key.name, batch.chunks, batch.runs
+        if not runs or runs[-1][1] is not key:  # one reader, one key object
+            runs.append((len(chunks), key))
         samples = 0
         for chunk in msg.chunks:
             chunks.append((name, chunk))

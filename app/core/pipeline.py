@@ -18,16 +18,48 @@ class Pipeline:
         self.store = store
         self.counters = counters
         self.recorder = recorder  # anything with submit(chunks); swapped from other threads
+        self._generation: dict[str, int] = {}  # producer -> its newest run seen sending
 
     def process(self, batch: Batch) -> None:
         if self.store is not None:
-            for name, chunk in batch.chunks:
-                if not self.store.append(name, chunk):
-                    self.counters.add_refused(name, len(chunk))
+            if self._new_run_in(batch):
+                self._store_by_run(batch)
+            else:
+                self._store(batch.chunks)
         recorder = self.recorder
         if recorder is not None and batch.chunks:
             recorder.submit(batch.chunks)
         self.counters.ingest(batch, stored_at=time.time())
+
+    def _store(self, chunks) -> None:
+        for name, chunk in chunks:
+            if not self.store.append(name, chunk):
+                self.counters.add_refused(name, len(chunk))
+
+    def _new_run_in(self, batch: Batch) -> bool:
+        """Did a run send data for the first time? One look per run per cycle, none per chunk."""
+        generation = self._generation
+        return any(generation.get(k.name, -1) < k.generation for k in batch.received)
+
+    def _store_by_run(self, batch: Batch) -> None:
+        """Store a cycle in which a producer's new run begins: the store is told just before
+        that run's first chunk (SeriesStore.new_run), the chunks before it (the previous run's
+        last) are stored as usual."""
+        chunks, runs = batch.chunks, batch.runs
+        if not runs:  # a batch made without the channel: its runs begin before its chunks
+            for key in batch.received:
+                self._begin(key)
+            self._store(chunks)
+            return
+        ends = [start for start, _ in runs[1:]] + [len(chunks)]
+        for (start, key), end in zip(runs, ends, strict=True):
+            self._begin(key)
+            self._store(chunks[start:end])
+
+    def _begin(self, key) -> None:
+        if self._generation.get(key.name, -1) < key.generation:
+            self._generation[key.name] = key.generation
+            self.store.new_run(key.name)
 
 
 def forward_events(batch, supervisor) -> None:

@@ -21,6 +21,16 @@ parts of its own series: recent detail gives way to history, never the reverse. 
 resident, `nbytes` counts arrays and objects; views of a series kept short by the budget fall
 back to coarser levels, still exact.
 
+A new run of a producer (a restart, a second replay) may send a series samples older than
+those it holds, e.g. a recording replayed again ends at "now" once more, or a restarted command
+whose data carries its own timestamps. Mixed in, they would be late (filed in the newest
+level-0 bucket, not theirs) and the chart would draw them wrongly. So when a run starts
+(`new_run`, from the pipeline, which knows runs), each of the producer's series is looked at
+once, at that run's first chunk for it: if that chunk starts before the series' newest sample,
+the series starts afresh, a new buffer (the previous run's history of it leaves the chart and
+the budget); if not, its history is kept and the new samples follow it, as always. Chunks cost
+one check of an empty dict while no run is new.
+
 Appending: slow producers send a few samples per series per message, so a chunk's fixed cost
 matters, not its samples: chunks of up to SMALL samples are stored without numpy calls
 (SeriesBuffer.append), the same rows bit for bit.
@@ -227,6 +237,8 @@ class SeriesStore:
         self._registry = threading.Lock()  # guards adding/removing series, and nbytes
         self.nbytes = 0  # what every series' arrays take, as allocated
         self.refused: dict[SeriesKey, str] = {}  # series turned away, and why
+        self._new_run: dict[str, set[str]] = {}  # producer -> series its new run has not sent
+        self.restarted = 0  # series started afresh by a new run (see the module docstring)
         self.version = 0  # bumps on every append: the chart skips frames when nothing changed
 
     def series_keys(self) -> list[SeriesKey]:
@@ -238,6 +250,8 @@ class SeriesStore:
         if not len(chunk.values):
             return True
         key = (producer, chunk.series)
+        if self._new_run and producer in self._new_run:  # empty unless a run just started
+            self._first_of_run(key, chunk)
         entry = self._series.get(key) or self._create(key)
         if entry is None:
             return False
@@ -246,6 +260,41 @@ class SeriesStore:
             buf.append(chunk)
         self.version += 1  # only the consumer thread writes it
         return True
+
+    def new_run(self, producer: str) -> None:
+        """`producer` starts a new run: each series it has gets looked at by its next chunk
+        (`_first_of_run`). Called by the draining thread, before that run's first chunk."""
+        with self._registry:
+            series = {s for p, s in self._series if p == producer}
+        if series:
+            self._new_run[producer] = series
+        else:
+            self._new_run.pop(producer, None)
+
+    def _first_of_run(self, key: SeriesKey, chunk: Chunk) -> None:
+        """The new run's first chunk for `key`: start the series afresh if the chunk is older
+        than what it holds (its samples would all be late)."""
+        producer, series = key
+        waiting = self._new_run[producer]
+        if series not in waiting:
+            return
+        waiting.discard(series)
+        if not waiting:
+            del self._new_run[producer]
+        entry = self._series.get(key)
+        if entry is None:
+            return
+        lock, old = entry
+        first = chunk.t0 if chunk.explicit_times is None else float(chunk.explicit_times[0])
+        if not first < old.last_time:
+            return
+        with self._registry:
+            buf = SeriesBuffer(*self._sizes, budget=self._take, grow=self._grow)
+            with lock:
+                self._series[key] = (lock, buf)
+            self.nbytes += buf.nbytes - old.nbytes  # old was counted whole, growth included
+            self.restarted += 1
+            self.version += 1
 
     def _create(self, key: SeriesKey) -> tuple[threading.Lock, SeriesBuffer] | None:
         with self._registry:
@@ -316,5 +365,6 @@ class SeriesStore:
         with self._registry:
             self._series.clear()
             self.refused.clear()
+            self._new_run.clear()
             self.nbytes = 0
             self.version += 1

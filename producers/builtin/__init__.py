@@ -9,6 +9,7 @@ from producers.builtin import (  # noqa: F401
     noise,
     python_function,
     random_walk,
+    replay,
     serial_port,
     sine,
     sweep,
