@@ -131,10 +131,12 @@ class MainWindow(QMainWindow):
     def _on_start_all(self) -> None:
         if self._shutdown_started is None:
             self._sent = self.engine.start_all()
+            self.panel.mark_all_pending("start")
 
     @pyqtSlot()
     def _on_stop_all(self) -> None:
         self._sent = self.engine.stop_all()
+        self.panel.mark_all_pending("stop")
 
     # -- status ----------------------------------------------------------------------------------
     @pyqtSlot()
@@ -240,7 +242,9 @@ class MainWindow(QMainWindow):
     @pyqtSlot(object)
     def _on_config_applied(self, spec) -> None:
         running = self.engine.view.entries[spec.name].state.value in ("STARTING", "RUNNING")
-        self.engine.reconfigure(spec.name, spec)
+        self._sent = self.engine.reconfigure(spec.name, spec)
+        if running:  # it stops to start again: Stop must stay possible meanwhile
+            self.panel.mark_pending(spec.name, "start")
         note = "; restarting" if running else ""
         log.info("%s: new parameters %s%s", spec.name, spec.params, note)
         self.statusBar().showMessage(f"{spec.name}: new parameters{note}", 5000)

@@ -91,7 +91,8 @@ def button(window, kind: str, name: str):
 
 def wait_state(qtbot, window, name: str, word: str, timeout: int = WAIT_MS) -> None:
     def check():
-        assert state_of(window, name).startswith(word)
+        state = state_of(window, name)
+        assert state.startswith(word), f"{name}: {state!r}, not {word}"
 
     qtbot.waitUntil(check, timeout=timeout)
 

@@ -91,3 +91,22 @@ def test_the_state_word_is_coloured_by_state(qtbot):
     image = label.grab().toImage()
     pixels = [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())]
     assert sum(1 for c in pixels if c.green() - c.red() > 40) > 50  # RUNNING is green
+
+
+def test_start_all_makes_stop_clickable_at_once_on_the_rows_it_starts(qtbot):
+    """A Stop clicked right after Start all must be taken, not hit a button still disabled
+    (the chaos storm found a producer running after its Stop: the click had been lost)."""
+    panel = make_panel(qtbot)
+    stopped, running = NAMES[0], NAMES[1]
+    panel.update_rows([
+        row(stopped, state=State.STOPPED, state_text="STOPPED", can_start=True, can_stop=False),
+        row(running),
+    ])  # fmt: skip
+    panel.mark_all_pending("start")
+    assert panel.findChild(QPushButton, f"stopButton:{stopped}").isEnabled()
+    assert panel.findChild(QLabel, f"stateLabel:{stopped}").text() == "STARTING…"
+    assert panel.findChild(QLabel, f"stateLabel:{running}").text() == "RUNNING"  # untouched
+    panel.mark_all_pending("stop")
+    for name in (stopped, running):
+        assert not panel.findChild(QPushButton, f"stopButton:{name}").isEnabled()
+    assert panel.findChild(QLabel, f"stateLabel:{running}").text() == "STOPPING…"

@@ -16,7 +16,7 @@ from app.core.producer_rows import (
     format_rate,
     format_value,
 )
-from app.core.supervisor import Supervisor
+from app.core.supervisor import State, Supervisor
 from producers.wire import Chunk
 from tests.test_supervisor import POLICY, FakeClock, FakeLauncher, Spec
 
@@ -135,3 +135,20 @@ def test_a_producer_says_what_it_is_doing_and_its_input_problems(sup):
     sup.entries["a"].handle.exitcode = 0
     sup.tick()
     assert the_row(sup).state_text == "STOPPED · exited normally"  # the status was the run's
+
+
+def test_stop_stays_possible_while_a_reconfigure_restarts_the_producer(sup):
+    """Configure... stops a running producer to start it again; a Stop clicked meanwhile must
+    be taken (the button was disabled, and the producer came back although the user said
+    Stop: seen in the chaos storm)."""
+    running(sup)
+    sup.reconfigure("a", sup.entries["a"].spec)
+    row = the_row(sup)
+    assert row.state is State.STOPPING and row.can_stop
+    sup.stop("a")
+    sup.entries["a"].handle.exitcode = 0
+    sup.tick()
+    sup.clock.advance(5.0)
+    sup.tick()
+    row = the_row(sup)
+    assert row.state is State.STOPPED and not row.can_stop

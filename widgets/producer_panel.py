@@ -137,6 +137,14 @@ class ProducerPanel(QTableWidget):
         label = self.cellWidget(row, COL["State"])
         label.setText("STARTING…" if action == "start" else "STOPPING…")
 
+    def mark_all_pending(self, action: str) -> None:
+        """Start all / Stop all: every row it applies to, as `mark_pending` (a Stop clicked
+        right after Start all must not hit a button still disabled from before)."""
+        button = "startButton" if action == "start" else "stopButton"
+        for name, row in self._rows.items():  # the buttons know best, pending clicks included
+            if self.cellWidget(row, ACTIONS).findChild(QPushButton, f"{button}:{name}").isEnabled():
+                self.mark_pending(name, action)
+
     def state_label(self, name: str) -> QLabel:
         return self.findChild(QLabel, f"stateLabel:{name}")
 

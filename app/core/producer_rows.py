@@ -125,8 +125,11 @@ def build_rows(
                 error=entry.last_error or entry.problem or notes.get(entry.name, ""),
                 traceback=entry.traceback or entry.details,
                 can_start=entry.state not in ALIVE,
+                # also while a restart is pending (after a crash, or a reconfigure that stops
+                # the producer to start it again): Stop then means "and do not start again"
                 can_stop=entry.state in (State.STARTING, State.RUNNING, State.BACKOFF)
-                or (entry.state is State.EXITED and entry.due_at is not None),
+                or (entry.state is State.EXITED and entry.due_at is not None)
+                or (entry.state is State.STOPPING and entry.start_after_stop),
                 stalled=sup.is_stalled(entry),
                 has_drops=counts.dropped > 0,
             )
