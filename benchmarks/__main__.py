@@ -215,8 +215,40 @@ def figures(raw: dict) -> dict:
         "lines_kv_per_s": pick(lines, "kv_lines_per_s"),
         "lines_json_per_s": pick(lines, "json_lines_per_s"),
         "lines_csv_per_s": pick(lines, "csv_lines_per_s"),
+        **source_figures(raw),
     }
     return {key: value for key, value in out.items() if value["runs"]}
+
+
+# figures of the source kinds' own modules: name -> (module, path in its JSON)
+SOURCE_FIGURES = {
+    "python_chunks_samples_per_s": ("python_kind", "summary.chunks.samples_per_s"),
+    "python_floats_samples_per_s": ("python_kind", "summary.floats.samples_per_s"),
+    "command_number_lines_per_s": ("text_sources", "figures.command_number_lines_per_s.median"),
+    "command_kv_lines_per_s": ("text_sources", "figures.command_kv_lines_per_s.median"),
+    "command_json_lines_per_s": ("text_sources", "figures.command_json_lines_per_s.median"),
+    "file_number_lines_per_s": ("text_sources", "figures.file_number_lines_per_s.median"),
+    "file_kv_lines_per_s": ("text_sources", "figures.file_kv_lines_per_s.median"),
+    "file_json_lines_per_s": ("text_sources", "figures.file_json_lines_per_s.median"),
+    "replay_csv_samples_per_s": ("replay", "csv.samples_per_s.median"),
+    "replay_parquet_samples_per_s": ("replay", "parquet.samples_per_s.median"),
+    "sweep_speedup_2w_over_1w": ("sweep", "figures.speedup_2w_over_1w.median"),
+    "sweep_dispatch_us_per_task": ("sweep", "figures.noop_us_per_task_1w.median"),
+    "serial_pty_number_lines_per_s": ("serial_pty", "number.lines_s"),
+}
+
+
+def source_figures(raw: dict) -> dict:
+    out = {}
+    for name, (module, path) in SOURCE_FIGURES.items():
+        values = []
+        for run in raw.get(module, []):
+            value = run
+            for part in path.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            values.append(value)
+        out[name] = spread(values)
+    return out
 
 
 TARGETS = {
@@ -249,6 +281,16 @@ TARGETS = {
     "lines_number_per_s": (">=", 500_000),
     "lines_kv_per_s": (">=", 500_000),
     "lines_json_per_s": (">=", 200_000),
+    "python_chunks_samples_per_s": (">=", 10_000_000),
+    "python_floats_samples_per_s": (">=", 300_000),
+    "command_number_lines_per_s": (">=", 500_000),
+    "command_kv_lines_per_s": (">=", 500_000),
+    "command_json_lines_per_s": (">=", 200_000),
+    "file_number_lines_per_s": (">=", 500_000),
+    "file_kv_lines_per_s": (">=", 500_000),
+    "file_json_lines_per_s": (">=", 200_000),
+    "replay_csv_samples_per_s": (">=", 2_000_000),
+    "sweep_speedup_2w_over_1w": (">=", 1.8),
 }
 
 
