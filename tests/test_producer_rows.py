@@ -124,8 +124,10 @@ def test_a_producer_says_what_it_is_doing_and_its_input_problems(sup):
     sup.note_data("a", 1)
     row = the_row(sup)
     assert row.state_text == "RUNNING · waiting for /dev/ttyUSB0"
-    sup.clock.advance(10)  # quiet by its own account: both are said
-    assert the_row(sup).state_text == "RUNNING · waiting for /dev/ttyUSB0 · no data for 10 s"
+    sup.clock.advance(10)  # quiet by its own account: how long is said, it is not "stalled"
+    row = the_row(sup)
+    assert row.state_text == "RUNNING · waiting for /dev/ttyUSB0 · no data for 10 s"
+    assert not row.stalled
     sup.note_info("a", 1, {"problem": "3 unparsable lines; last: x", "details": "latest:\nx"})
     row = the_row(sup)
     assert (row.error, row.traceback) == ("3 unparsable lines; last: x", "latest:\nx")

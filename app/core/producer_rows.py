@@ -73,8 +73,6 @@ def state_text(sup: Supervisor, entry: Entry, now: float) -> str:
         if entry.mid_message_since is not None:
             held = now - entry.mid_message_since
             return f"RUNNING · stalled mid-message for {held:.0f} s"
-        if entry.status:  # quiet by its own account ("waiting for /dev/ttyUSB0"): say both
-            return f"RUNNING · {entry.status} · no data for {quiet:.0f} s"
         return f"RUNNING · stalled, no data for {quiet:.0f} s"
     if state is State.BACKOFF:
         wait = max((entry.due_at or now) - now, 0)
@@ -91,6 +89,10 @@ def state_text(sup: Supervisor, entry: Entry, now: float) -> str:
     if state is State.STOPPED and entry.exit_description:
         return f"{state.value} · {entry.exit_description}"
     said = f" · {entry.status}" if entry.status and state in (State.STARTING, State.RUNNING) else ""
+    if said and state is State.RUNNING:  # quiet by its own account: how long, without alarm
+        quiet = sup.quiet_for(entry)
+        if quiet > sup.policy.stall_after:
+            said += f" · no data for {quiet:.0f} s"
     if entry.restarts and state in (State.STARTING, State.RUNNING):
         return f"{state.value}{said} · restarted {entry.restarts} times"
     return state.value + said

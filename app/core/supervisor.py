@@ -223,7 +223,11 @@ class Supervisor:
         mid = entry.mid_message_since
         if mid is not None and self.clock() - mid > self.policy.stall_mid_message_after:
             return True
-        return entry.frozen or self.quiet_for(entry) > self.policy.stall_after
+        if entry.frozen:
+            return True
+        # a producer that says what it is doing ("waiting for /dev/ttyUSB0") is quiet by its
+        # own account, not stalled: its row says so, without the alarm colour
+        return not entry.status and self.quiet_for(entry) > self.policy.stall_after
 
     def tick(self) -> None:
         for entry in list(self.entries.values()):
