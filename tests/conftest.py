@@ -128,3 +128,36 @@ def engines():
         engine.shutdown()
         drain_until(engine, lambda e=engine: e.view.drained)
         engine.close()
+
+
+@pytest.fixture
+def broker():
+    """A real mosquitto on a free loopback port (see tests/mosquitto_broker.py), stopped after
+    the test; `broker.stop()` / `broker.start()` restart it on the same port."""
+    from tests import mosquitto_broker
+
+    if not mosquitto_broker.available():
+        pytest.skip("mosquitto is not installed (make test installs it)")
+    made = mosquitto_broker.Broker()
+    made.start()
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def make_broker():
+    """Brokers with options (users and passwords, a port), not started: call `.start()`."""
+    from tests import mosquitto_broker
+
+    if not mosquitto_broker.available():
+        pytest.skip("mosquitto is not installed (make test installs it)")
+    made = []
+
+    def make(**kwargs):
+        b = mosquitto_broker.Broker(**kwargs)
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.close()
