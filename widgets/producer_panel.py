@@ -105,10 +105,14 @@ class ProducerPanel(QTableWidget):
         state.setContentsMargins(4, 0, 4, 0)
         self.setCellWidget(row, COL["State"], state)
         self.setCellWidget(row, ACTIONS, self._buttons(name))
-        if remote:  # shown, not controlled from here (its publisher decides)
+        if remote:  # its parameters are its publisher's; Start/Stop only if that allows it
+            configure = self.cellWidget(row, ACTIONS).findChild(
+                QPushButton, f"configureButton:{name}"
+            )
+            configure.setEnabled(False)
+            configure.setToolTip(f"{name} runs elsewhere: it is configured where it runs")
             for button in self.cellWidget(row, ACTIONS).findChildren(QPushButton):
-                button.setEnabled(False)
-                button.setToolTip(f"{name} runs elsewhere: it is controlled where it runs")
+                button.setEnabled(False)  # until its row says its publisher allows control
 
     def _buttons(self, name: str) -> QWidget:
         box = QWidget()

@@ -45,6 +45,7 @@ _CONTROL_FIELDS = {
 _REMOTE_FIELDS = {
     "state": str, "state_text": str, "pid": (int, type(None)), "rate": (int, float),
     "total": int, "dropped": int, "error": str, "kind": str, "received": int,
+    "control": bool, "cmd_topic": str,
 }  # fmt: skip
 MAX_REMOTES = 1000
 MAX_TEXT = 4096  # a note's text is shown in a table cell: longer is cut
@@ -274,7 +275,11 @@ def _remote_rows(rows: dict) -> dict:
             raise wire.WireError("bad control message: a remote row must be a named object")
         for field_name, value in row.items():
             expected = _REMOTE_FIELDS.get(field_name)
-            if expected is None or not isinstance(value, expected) or isinstance(value, bool):
+            if (
+                expected is None
+                or not isinstance(value, expected)
+                or (isinstance(value, bool) and expected is not bool)
+            ):
                 raise wire.WireError(f"bad control message: remote {field_name!r} is not valid")
         checked[key] = {k: v[:MAX_TEXT] if isinstance(v, str) else v for k, v in row.items()}
     return checked

@@ -142,6 +142,7 @@ def build_rows(
 
 
 REMOTE_KIND = "remote"
+REMOTE_SEP = ":"  # `<subscriber>:<remote>`: no session producer's name holds one
 
 
 def remote_rows(entry: Entry) -> list[RowStatus]:
@@ -160,9 +161,10 @@ def remote_rows(entry: Entry) -> list[RowStatus]:
             state, text = State.UNKNOWN, f"UNKNOWN · not watched ({entry.name} is not running)"
         dropped = int(info.get("dropped", 0))
         pid = info.get("pid")
+        control = bool(info.get("control")) and bool(info.get("cmd_topic")) and listening
         rows.append(
             RowStatus(
-                name=f"{entry.name}:{name}",
+                name=f"{entry.name}{REMOTE_SEP}{name}",
                 kind=info.get("kind") or REMOTE_KIND,
                 state=state,
                 state_text=text,
@@ -174,8 +176,9 @@ def remote_rows(entry: Entry) -> list[RowStatus]:
                 uptime="",
                 error=info.get("error", ""),
                 traceback="",
-                can_start=False,
-                can_stop=False,
+                # from here only if its publisher allows it (`publish --allow-control`)
+                can_start=control and state not in ALIVE,
+                can_stop=control and state in (State.STARTING, State.RUNNING, State.BACKOFF),
                 stalled=False,
                 has_drops=dropped > 0,
                 remote=True,
