@@ -221,7 +221,16 @@ class MainWindow(QMainWindow):
     # -- details ---------------------------------------------------------------------------------
     @pyqtSlot(str)
     def show_details(self, name: str) -> None:
-        info = self.engine.view.entries[name]
+        info = self.engine.view.entries.get(name)
+        if info is None:  # a producer elsewhere: what its subscriber reported
+            row = next((r for r in self.engine.view.rows if r.name == name), None)
+            if row is not None:
+                box = _message_box(QMessageBox.Information, f"{name} — details", self)
+                box.setObjectName("detailsDialog")
+                box.setText(f"{name} ({row.kind}): {row.state_text}")
+                box.setInformativeText(row.error or "no error")
+                box.open()
+            return
         box = _message_box(QMessageBox.Information, f"{name} — details", self)
         box.setObjectName("detailsDialog")
         box.setText(f"{name} ({info.spec.kind}): {info.state.value}")

@@ -82,6 +82,7 @@ class ProducerContext:
         self.problems = 0
         self._examples: deque[str] = deque(maxlen=5)
         self.groups: list[int] = []
+        self._remotes: dict[str, dict] = {}  # what the app was last told of each remote row
         self._closed = False
         self._flusher = None
         self.batches_sent = 0
@@ -174,6 +175,23 @@ class ProducerContext:
         the inputs that failed)."""
         self._tell(details=str(text))
 
+    def report_remote(self, name: str, info: dict) -> None:
+        """A producer running elsewhere that this one watches (an `mqtt` subscriber in remote
+        mode): the app shows it as a row of its own, `<this producer>:<name>`. `info`: state
+        (STOPPED, STARTING, RUNNING, STOPPING, BACKOFF, EXITED, FATAL or UNKNOWN),
+        state_text, pid, rate (samples/s), total, dropped, error, kind, received. Sent when
+        it changes, at most 5 times a second."""
+        info = dict(info)
+        with self._cv:
+            if self._remotes.get(name) == info:
+                return
+            self._remotes[name] = info
+            self._note.setdefault("remote", {})[name] = info
+            if time.monotonic() - self._note_sent_at >= self.NOTE_INTERVAL:
+                self._send_note()
+            elif self._flusher is not None:
+                self._cv.notify()
+
     def own_process_group(self, pgid: int) -> None:
         """A process group this producer started (e.g. `Popen(..., process_group=0)`): it is
         ended with the run however the run ends: a return, a raise, SIGKILL of this process (the
@@ -239,7 +257,7 @@ class ProducerContext:
         if not self._note:
             return
         note, self._note = self._note, {}
-        self._shown.update(note)
+        self._shown.update({k: v for k, v in note.items() if k != "remote"})
         self._note_sent_at = time.monotonic()
         self._outbox.put(wire.encode_control(wire.NOTE, **note), force=True)
 

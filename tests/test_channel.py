@@ -353,6 +353,12 @@ def test_an_impossible_length_is_a_bad_message_and_ends_that_pipe_only(channel, 
         {"pid": None},
         {"error": ["not", "text"]},
         {"surprise": 1},
+        {"pgids": [1]},  # the init process's group: never
+        {"pgids": ["12"]},
+        {"remote": {"lab1/sine": "RUNNING"}},
+        {"remote": {"lab1/sine": {"pid": "12"}}},
+        {"remote": {"lab1/sine": {"mystery": 1}}},
+        {"remote": {"": {"state": "RUNNING"}}},
     ],
 )
 def test_a_malformed_control_message_is_that_producers_error(channel, pipes, info):

@@ -114,3 +114,14 @@ def test_a_process_group_is_announced_at_once():
     ctx.own_process_group(4243)
     assert notes(outbox)[-1] == {"pgids": [4242, 4243]}
     ctx.close()
+
+
+def test_remote_rows_are_reported_when_they_change():
+    outbox = FakeOutbox()
+    ctx = ProducerContext(outbox, threading.Event(), batch_interval=FOREVER)
+    info = {"state": "RUNNING", "state_text": "RUNNING", "pid": 1, "rate": 2.0, "total": 3}
+    ctx.report_remote("lab1/sine", info)
+    ctx.report_remote("lab1/sine", dict(info))  # the same: nothing new to say
+    ctx.close()
+    sent = [n["remote"] for n in notes(outbox) if "remote" in n]
+    assert sent == [{"lab1/sine": info}]

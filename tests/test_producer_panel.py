@@ -110,3 +110,18 @@ def test_start_all_makes_stop_clickable_at_once_on_the_rows_it_starts(qtbot):
     for name in (stopped, running):
         assert not panel.findChild(QPushButton, f"stopButton:{name}").isEnabled()
     assert panel.findChild(QLabel, f"stateLabel:{running}").text() == "STOPPING…"
+
+
+def test_a_producer_elsewhere_gets_a_row_when_first_heard_of_without_controls(qtbot):
+    panel = make_panel(qtbot)
+    remote = row("fleet:lab1/sine", state=State.UNKNOWN, state_text="UNKNOWN · publisher lost",
+                 can_stop=False, remote=True)  # fmt: skip
+    panel.update_rows([row(NAMES[0]), remote])
+    assert panel.rowCount() == len(NAMES) + 1
+    assert (
+        panel.findChild(QLabel, "stateLabel:fleet:lab1/sine").text() == "UNKNOWN · publisher lost"
+    )
+    for kind in ("start", "stop", "configure"):
+        assert not panel.findChild(QPushButton, f"{kind}Button:fleet:lab1/sine").isEnabled()
+    panel.update_rows([row(NAMES[0]), remote])  # heard of again: still one row
+    assert panel.rowCount() == len(NAMES) + 1

@@ -154,3 +154,35 @@ def test_stop_stays_possible_while_a_reconfigure_restarts_the_producer(sup):
     sup.tick()
     row = the_row(sup)
     assert row.state is State.STOPPED and not row.can_stop
+
+
+def test_producers_elsewhere_are_rows_of_their_own_with_their_remote_state(sup):
+    running(sup)
+    sup.note_data("a", 1)
+    sup.note_info("a", 1, {"remote": {
+        "lab1/sine": {"state": "RUNNING", "state_text": "RUNNING", "pid": 4242, "rate": 1000.0,
+                      "total": 12345, "dropped": 0, "error": "", "kind": "sine"},
+        "lab1/walk": {"state": "UNKNOWN", "state_text": "UNKNOWN · publisher lost", "pid": 77,
+                      "rate": 5.0, "total": 10, "dropped": 3, "error": "", "kind": "random_walk"},
+    }})  # fmt: skip
+    rows = {r.name: r for r in build_rows(sup, CounterBook(sup.clock), sup.clock())}
+    sine, walk = rows["a:lab1/sine"], rows["a:lab1/walk"]
+    assert (sine.state, sine.state_text, sine.pid, sine.rate, sine.total) == (
+        State.RUNNING,
+        "RUNNING",
+        "4242",
+        "1000/s",
+        "12,345",
+    )
+    assert sine.remote and not sine.can_start and not sine.can_stop and sine.kind == "sine"
+    assert (walk.state, walk.state_text, walk.pid, walk.rate) == (
+        State.UNKNOWN,
+        "UNKNOWN · publisher lost",
+        "",
+        "",
+    )
+    assert walk.dropped == "3" and walk.has_drops
+    sup.stop("a")  # nobody here listens any more: nobody can vouch for them
+    rows = {r.name: r for r in build_rows(sup, CounterBook(sup.clock), sup.clock())}
+    assert rows["a:lab1/sine"].state is State.UNKNOWN
+    assert rows["a:lab1/sine"].state_text == "UNKNOWN · not watched (a is not running)"

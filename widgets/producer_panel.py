@@ -39,6 +39,7 @@ STATE_COLORS = {
     State.EXITED: QColor("#d9822b"),
     State.FATAL: QColor("#d64545"),
     State.STOPPED: QColor("#808080"),
+    State.UNKNOWN: QColor("#9a6fb0"),
 }
 WARN = QColor("#d64545")
 
@@ -83,7 +84,7 @@ class ProducerPanel(QTableWidget):
             if col != COL["Last error"]:
                 self.resizeColumnToContents(col)
 
-    def _add_row(self, name: str, kind: str) -> None:
+    def _add_row(self, name: str, kind: str, remote: bool = False) -> None:
         row = self.rowCount()
         self.insertRow(row)
         self._rows[name] = row
@@ -104,6 +105,14 @@ class ProducerPanel(QTableWidget):
         state.setContentsMargins(4, 0, 4, 0)
         self.setCellWidget(row, COL["State"], state)
         self.setCellWidget(row, ACTIONS, self._buttons(name))
+        if remote:  # its parameters are its publisher's; Start/Stop only if that allows it
+            configure = self.cellWidget(row, ACTIONS).findChild(
+                QPushButton, f"configureButton:{name}"
+            )
+            configure.setEnabled(False)
+            configure.setToolTip(f"{name} runs elsewhere: it is configured where it runs")
+            for button in self.cellWidget(row, ACTIONS).findChildren(QPushButton):
+                button.setEnabled(False)  # until its row says its publisher allows control
 
     def _buttons(self, name: str) -> QWidget:
         box = QWidget()
@@ -154,6 +163,9 @@ class ProducerPanel(QTableWidget):
         scroll into it: with 100 producers, refreshing every cell 4 times a second was most of
         the GUI thread's time for nothing anyone could see."""
         self._last = {status.name: status for status in rows}
+        for status in rows:  # producers elsewhere appear as their subscriber hears of them
+            if status.name not in self._rows:
+                self._add_row(status.name, status.kind, remote=status.remote)
         first, last = self._visible_rows()
         widened: set[int] = set()
         for status in rows:

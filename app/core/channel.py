@@ -39,7 +39,15 @@ _CONTROL_FIELDS = {
     "problems": int,  # note: how many bad inputs so far
     "details": str,  # note: longer text for the details dialog (stderr tail, failed inputs)
     "pgids": list,  # note: process groups it started, to end with the run
+    "remote": dict,  # note: rows of producers it watches elsewhere, by name (see _remote_rows)
 }
+# a remote row's fields and their types (an mqtt subscriber reports what publishers say)
+_REMOTE_FIELDS = {
+    "state": str, "state_text": str, "pid": (int, type(None)), "rate": (int, float),
+    "total": int, "dropped": int, "error": str, "kind": str, "received": int,
+    "control": bool, "cmd_topic": str,
+}  # fmt: skip
+MAX_REMOTES = 1000
 MAX_TEXT = 4096  # a note's text is shown in a table cell: longer is cut
 MAX_PGIDS = 64
 
@@ -253,4 +261,25 @@ def _checked_control(info: dict) -> dict:
             raise wire.WireError("bad control message: pgids must be process group ids")
         if name in ("status", "problem", "details") and len(value) > MAX_TEXT:
             info[name] = value[:MAX_TEXT] + "..."
+        if name == "remote":
+            info[name] = _remote_rows(value)
     return info
+
+
+def _remote_rows(rows: dict) -> dict:
+    if len(rows) > MAX_REMOTES:
+        raise wire.WireError(f"bad control message: more than {MAX_REMOTES} remote rows")
+    checked = {}
+    for key, row in rows.items():
+        if not isinstance(row, dict) or not 0 < len(key) <= 200:
+            raise wire.WireError("bad control message: a remote row must be a named object")
+        for field_name, value in row.items():
+            expected = _REMOTE_FIELDS.get(field_name)
+            if (
+                expected is None
+                or not isinstance(value, expected)
+                or (isinstance(value, bool) and expected is not bool)
+            ):
+                raise wire.WireError(f"bad control message: remote {field_name!r} is not valid")
+        checked[key] = {k: v[:MAX_TEXT] if isinstance(v, str) else v for k, v in row.items()}
+    return checked

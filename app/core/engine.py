@@ -32,10 +32,14 @@ from app.core.counters import CounterBook
 from app.core.engine_view import EngineView, News, make_view
 from app.core.launcher import ProcessLauncher
 from app.core.pipeline import Pipeline, forward_events
+from app.core.producer_rows import REMOTE_SEP
+from app.core.remote_control import RemoteCommand, RemoteControl
 from app.core.runs import RunLedger
 from app.core.session import Session
 from app.core.store import SeriesStore
 from app.core.supervisor import Policy, State, StateChange, Supervisor
+from producers.params import resolve_paths
+from producers.registry import get_kind
 
 log = logging.getLogger("streamscope")
 
@@ -85,6 +89,7 @@ class Engine:
         self._last_stall_check = 0.0
         self._stop_control = threading.Event()
         self._finishing: list[threading.Thread] = []  # recordings being closed
+        self._remote_control: RemoteControl | None = None  # made at the first remote command
         self._publish()
         self._control = threading.Thread(target=self._control_loop, name="engine", daemon=True)
         self._control.start()
@@ -93,10 +98,37 @@ class Engine:
     # Each returns the command's number: once `view.applied` reaches it, the view shows its
     # effect (a front end can hold back a stale view meanwhile).
     def start(self, name: str) -> int:
+        if REMOTE_SEP in name:
+            return self._command(lambda: self._unless_closing(self._remote, name, "start"))
         return self._command(lambda: self._unless_closing(self.supervisor.start, name))
 
     def stop(self, name: str) -> int:
+        if REMOTE_SEP in name:
+            return self._command(lambda: self._remote(name, "stop"))
         return self._command(lambda: self.supervisor.stop(name))
+
+    def _remote(self, name: str, command: str) -> None:
+        """Start/Stop of a producer elsewhere (a row `<subscriber>:<remote>`): a command sent
+        through the subscriber's broker, if the remote's publisher allows control."""
+        local, _, remote = name.partition(REMOTE_SEP)
+        entry = self.supervisor.entries.get(local)
+        info = entry.remotes.get(remote) if entry is not None else None
+        if not info or not info.get("control") or not info.get("cmd_topic"):
+            self._tell(logging.WARNING, f"{name}: cannot be controlled from here (its "
+                       "publisher runs without --allow-control)", local)  # fmt: skip
+            return
+        if self._remote_control is None:
+            self._remote_control = RemoteControl(self._remote_done)
+        params = resolve_paths(get_kind(entry.spec.kind).params, entry.spec.params,
+                               entry.spec.base_dir)  # fmt: skip
+        self._remote_control.send(RemoteCommand(params, info["cmd_topic"], command, name))
+        self._tell(logging.INFO, f"{name}: {command} sent to {info['cmd_topic']}", local)
+
+    def _remote_done(self, command: RemoteCommand, error: str | None) -> None:
+        if error is not None:
+            local = command.label.partition(REMOTE_SEP)[0]
+            self._tell(logging.WARNING, f"{command.label}: {command.command} failed: {error}",
+                       local)  # fmt: skip
 
     def start_all(self) -> int:
         return self._command(
@@ -343,6 +375,8 @@ class Engine:
         self._stop_control.set()
         self._commands.put(lambda: None)
         self._control.join(2.0)
+        if self._remote_control is not None:
+            self._remote_control.close()
         self._end_processes(grace)
         summary = None
         recorder = self.detach_recorder()

@@ -31,6 +31,7 @@ class RowStatus:
     can_stop: bool
     stalled: bool
     has_drops: bool
+    remote: bool = False  # a producer elsewhere, reported by this app's subscriber
 
 
 def format_rate(per_s: float) -> str:
@@ -134,6 +135,53 @@ def build_rows(
                 or (entry.state is State.STOPPING and entry.start_after_stop),
                 stalled=sup.is_stalled(entry),
                 has_drops=counts.dropped > 0,
+            )
+        )
+        rows.extend(remote_rows(entry))
+    return rows
+
+
+REMOTE_KIND = "remote"
+REMOTE_SEP = ":"  # `<subscriber>:<remote>`: no session producer's name holds one
+
+
+def remote_rows(entry: Entry) -> list[RowStatus]:
+    """The rows `entry` reports of producers running elsewhere (`ctx.report_remote`), named
+    `<entry>:<remote>` (a name no session producer can have). While `entry` itself is not
+    running, nobody here is listening: they read UNKNOWN, whatever they said last."""
+    listening = entry.state is State.RUNNING
+    rows = []
+    for name, info in sorted(entry.remotes.items()):
+        try:
+            state = State(info.get("state", "UNKNOWN"))
+        except ValueError:
+            state = State.UNKNOWN
+        text = info.get("state_text") or state.value
+        if not listening:
+            state, text = State.UNKNOWN, f"UNKNOWN · not watched ({entry.name} is not running)"
+        dropped = int(info.get("dropped", 0))
+        pid = info.get("pid")
+        control = bool(info.get("control")) and bool(info.get("cmd_topic")) and listening
+        rows.append(
+            RowStatus(
+                name=f"{entry.name}{REMOTE_SEP}{name}",
+                kind=info.get("kind") or REMOTE_KIND,
+                state=state,
+                state_text=text,
+                pid=str(pid) if pid and state in ALIVE else "",
+                rate=format_rate(float(info.get("rate", 0.0))) if state in ALIVE else "",
+                total=format_count(int(info.get("total", 0))),
+                dropped=format_count(dropped),
+                last_value="",
+                uptime="",
+                error=info.get("error", ""),
+                traceback="",
+                # from here only if its publisher allows it (`publish --allow-control`)
+                can_start=control and state not in ALIVE,
+                can_stop=control and state in (State.STARTING, State.RUNNING, State.BACKOFF),
+                stalled=False,
+                has_drops=dropped > 0,
+                remote=True,
             )
         )
     return rows

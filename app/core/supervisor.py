@@ -28,6 +28,7 @@ class State(enum.Enum):
     STOPPING = "STOPPING"
     EXITED = "EXITED"
     FATAL = "FATAL"
+    UNKNOWN = "UNKNOWN"  # a remote producer nobody can vouch for (its publisher is gone)
 
 
 ALIVE = (State.STARTING, State.RUNNING, State.STOPPING)
@@ -89,6 +90,7 @@ class Entry:
     problem: str = ""  # the run's latest bad input, shown where an error would be
     problems: int = 0  # bad inputs the run counted
     details: str = ""  # longer text for the details dialog
+    remotes: dict = field(default_factory=dict)  # rows it reports of producers elsewhere
 
     @property
     def name(self) -> str:
@@ -197,6 +199,7 @@ class Supervisor:
         for key in ("status", "problem", "problems", "details"):
             if key in info:
                 setattr(entry, key, info[key])
+        entry.remotes.update(info.get("remote", {}))
         adopt = getattr(entry.handle, "adopt_groups", None)
         if info.get("pgids") and adopt is not None:
             adopt(info["pgids"])
