@@ -1,13 +1,15 @@
 """The dashboard's side of `streamscope publish`: remote producers' rows from their MQTT topics.
 
-The contract (README, "Publishing over MQTT"): under a publisher's prefix X (default
+The contract (what `streamscope publish` sends): under a publisher's prefix X (default
 `streamscope/<hostname>`), each producer P publishes `X/P/data` (binary batches, QoS 0),
 `X/P/status` (JSON, retained) and the publisher `X/_publisher` (JSON, retained; its Last Will
 says `{"online": false, "reason": "publisher lost"}`). The `mqtt` kind in remote mode
 subscribes to those three under each prefix it is given (wildcards allowed:
 `streamscope/+` is every host), and this module turns what arrives into:
 - series `<host>/<P>/<series>` (host: the last level of X), and
-- one row per remote producer, `<host>/<P>`, for `ctx.report_remote(name, info)`.
+- one row per remote producer, `<host>/<P>`, for `ctx.report_remote(name, info)`, with its
+  command topic `X/P/cmd` and `control` true when its publisher takes commands
+  (`publish --allow-control`): the app's Start/Stop for that row publish there.
 
 A row's state is the publisher's word for it (`state`, `state_text`), unless its publisher is
 offline: then `UNKNOWN · <reason>` ("publisher lost" when its connection died, "publisher
@@ -18,7 +20,8 @@ Samples lost in transit (QoS 0 data dropped by the broker or the network) are kn
 the status's `published` count: the first status a run of this dashboard sees sets a baseline
 (what was published before we listened), and after that `published - baseline - received` is
 what never arrived. The row's `dropped` is the publisher's own `dropped` plus that (never
-negative). A restarted publisher (its `published` goes down) sets a new baseline.
+negative). A restarted publisher (another pid in `_publisher`, or `published` going down)
+sets a new baseline.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class BadMessage(ValueError):
 @dataclass
 class _Remote:
     prefix: str  # its publisher's prefix X
+    producer: str  # its name there, P
     status: dict = field(default_factory=dict)
     received: int = 0  # samples of it this run received
     baseline: int | None = None  # `published` minus `received` at its first status
@@ -48,6 +52,7 @@ class _Publisher:
     online: bool | None = None  # None: not heard of yet
     reason: str = ""
     pid: object = None  # the publisher's process: another one counts `published` from 0
+    control: bool = False  # it takes start/stop commands (`publish --allow-control`)
     producers: list[str] = field(default_factory=list)
 
 
@@ -90,14 +95,15 @@ class RemoteRows:
     def name(prefix: str, producer: str) -> str:
         return f"{prefix.rpartition('/')[2]}/{producer}"
 
-    def _remote(self, prefix: str, name: str) -> _Remote:
+    def _remote(self, prefix: str, producer: str) -> _Remote:
+        name = self.name(prefix, producer)
         remote = self._remotes.get(name)
         if remote is None:
-            remote = self._remotes[name] = _Remote(prefix)
+            remote = self._remotes[name] = _Remote(prefix, producer)
         return remote
 
-    def received(self, prefix: str, name: str, samples: int) -> None:
-        self._remote(prefix, name).received += samples
+    def received(self, prefix: str, producer: str, samples: int) -> None:
+        self._remote(prefix, producer).received += samples
 
     def status(self, prefix: str, producer: str, payload: bytes) -> tuple[str, dict]:
         """A status message: the row's (name, info). Raises BadMessage."""
@@ -106,7 +112,7 @@ class RemoteRows:
         if state not in STATES:
             raise BadMessage(f"status with an unknown state {str(state)[:40]!r}")
         name = self.name(prefix, producer)
-        remote = self._remote(prefix, name)
+        remote = self._remote(prefix, producer)
         published = _count(status.get("published"))
         if remote.baseline is not None and published < _count(remote.status.get("published")):
             remote.baseline, remote.received = None, 0  # its count started again
@@ -123,6 +129,7 @@ class RemoteRows:
             raise BadMessage("publisher message without online true/false")
         pub = self._publishers.setdefault(prefix, _Publisher())
         pub.online, pub.reason = online, str(said.get("reason") or "")
+        pub.control = online and said.get("control") is True
         if online and said.get("pid") != pub.pid:
             if pub.pid is not None:  # another publisher process: its counts start from 0
                 for remote in self._remotes.values():
@@ -132,7 +139,7 @@ class RemoteRows:
         if isinstance(said.get("producers"), list):
             pub.producers = [str(p) for p in said["producers"]]
         for producer in pub.producers:  # listed, no status yet: a row all the same
-            self._remote(prefix, self.name(prefix, producer))
+            self._remote(prefix, producer)
         return self.rows(prefix)
 
     def connection(self, connected: bool) -> list[tuple[str, dict]]:
@@ -163,6 +170,8 @@ class RemoteRows:
             "error": str(s.get("error") or ""),
             "kind": str(s.get("kind") or ""),
             "received": remote.received,
+            "control": False,
+            "cmd_topic": f"{remote.prefix}/{remote.producer}/cmd",
         }
         pub = self._publishers.get(remote.prefix)
         if not self._connected:
@@ -172,6 +181,8 @@ class RemoteRows:
             info["state_text"] = f"UNKNOWN · {pub.reason or 'publisher offline'}"
         elif not s:
             info["state_text"] = "UNKNOWN · no status yet"
+        else:
+            info["control"] = pub is not None and pub.control
         return info
 
 

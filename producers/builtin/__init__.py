@@ -6,6 +6,7 @@ from producers.builtin import (  # noqa: F401
     command,
     fail,
     file_tail,
+    mqtt_source,
     noise,
     python_function,
     random_walk,

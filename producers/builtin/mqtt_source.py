@@ -7,10 +7,11 @@ Why it is built this way:
   then drives paho's network loop itself (`client.loop(0.1)`): callbacks run on this thread,
   Stop is seen within 0.1 s, and there is no thread of paho's to end. Tries back off 1, 2, 4,
   8, 16, then every 30 s; a lost connection waits 1 s before its first try.
-- A wrong password is not retried: the broker said no, and asking again every second only
-  fills its log. The run ends with `not authorized by host:port (check username 'u' and the
-  password in $VAR)` as its error; the restart policy decides what next (`on-failure` tries
-  3 more times, 1, 2 and 3 s apart, then the row is FATAL).
+- A wrong password is not retried here: the broker said no, and asking again every second
+  only fills its log. The run ends with `not authorized by host:port (check username 'u'
+  and the password in $VAR)` as its error. A run that fails that early is a failed start to
+  the supervisor, which tries 3 more times, 1, 2 and 3 s apart, then marks the row FATAL:
+  4 tries in about 7 s, then none until the user starts it again.
 - The password is never a parameter: `password_env` names an environment variable of the
   app's that holds it, so a saved session can be shared without it. A variable that is not
   set is the run's error, before any connection.
@@ -259,8 +260,8 @@ class MqttSource(Producer):
         remote = self._remote
         what, prefix, producer = remote.route(topic)
         if what == "data":
-            name = remote.name(prefix, producer)
-            remote.received(prefix, name, self._reader.binary(f"{name}/", payload))
+            samples = self._reader.binary(f"{remote.name(prefix, producer)}/", payload)
+            remote.received(prefix, producer, samples)
         elif what == "status":
             self._tell_rows([remote.status(prefix, producer, payload)])
         elif what == "publisher":
