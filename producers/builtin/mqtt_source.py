@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import ssl
 from collections import deque
 
 from producers.base import Producer
@@ -65,6 +64,8 @@ def check_topics(topics: list[str]) -> None:
 
 def connect_failure(exc: BaseException, host: str) -> str:
     """Why a connection could not be made, in a few words."""
+    import ssl  # here: 7 ms that every producer the fork server makes would pay
+
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
     if isinstance(exc, TimeoutError | socket.timeout):
