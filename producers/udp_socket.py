@@ -74,10 +74,9 @@ def set_receive_buffer(sock: socket.socket, kb: int) -> tuple[int, str]:
     if granted >= 2 * wanted:
         return granted, line + "; Linux doubles a request for its bookkeeping)"
     cap = ""
-    with contextlib.suppress(OSError, ValueError):
-        with open(RMEM_MAX) as f:
-            cap = f" net.core.rmem_max = {int(f.read()):,} bytes; raise it with " \
-                  f"`sysctl -w net.core.rmem_max={wanted}` as root"  # fmt: skip
+    with contextlib.suppress(OSError, ValueError), open(RMEM_MAX) as f:
+        limit = int(f.read())
+        cap = f" net.core.rmem_max is {limit:,} bytes; as root: sysctl net.core.rmem_max={wanted}"
     return granted, line + f"; capped:{cap or ' by the kernel'})"
 
 
