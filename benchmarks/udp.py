@@ -62,12 +62,12 @@ def send(port: int, seconds: float, rate: float) -> None:
         if rate and sent >= (now - start) * rate:
             time.sleep(0.0005)
             continue
-        for payload in payloads[sent % 800 : sent % 800 + burst]:
-            try:
+        try:
+            for payload in payloads[sent % 800 : sent % 800 + burst]:
                 sock.send(payload)
-            except ConnectionRefusedError:  # ICMP from an earlier send: the port closed
-                pass
-            sent += 1
+                sent += 1
+        except ConnectionRefusedError:  # ICMP after an earlier send: the port closed
+            sent += 1  # that send was made; the datagram went nowhere
     print(sent, flush=True)
 
 
