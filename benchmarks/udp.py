@@ -66,8 +66,8 @@ def send(port: int, seconds: float, rate: float) -> None:
             for payload in payloads[sent % 800 : sent % 800 + burst]:
                 sock.send(payload)
                 sent += 1
-        except ConnectionRefusedError:  # ICMP after an earlier send: the port closed
-            sent += 1  # that send was made; the datagram went nowhere
+        except ConnectionRefusedError:  # the port closed (an earlier send's ICMP): not sent
+            pass
     print(sent, flush=True)
 
 
