@@ -35,12 +35,13 @@ def sender():
     s.close()
 
 
-def start(engines, name: str = "u", **params):
+def start(engines, name: str = "u", host: str = HOST, **params):
     """An engine running one udp producer on a free loopback port, listening; (engine, port)."""
     params.setdefault("port", free_port())
-    engine = engines(session_from(producer(name, "udp", host=HOST, **params)))
+    engine = engines(session_from(producer(name, "udp", host=host, **params)))
     engine.start_autostart()
-    listening = f"RUNNING · listening on {HOST}:{params['port']}"
+    shown = f"[{host}]" if ":" in host else host
+    listening = f"RUNNING · listening on {shown}:{params['port']}"
     drain_until(engine, lambda: engine_row(engine, name).state_text == listening)
     return engine, params["port"]
 
@@ -111,6 +112,16 @@ def test_line_formats_take_every_line_of_every_datagram(engines, sender, fmt, da
     if fmt == "kv":
         assert held(engine, "temp")[0][1] == 5.0  # a line's own time
     assert engine_row(engine, "u").error == ""
+
+
+def test_ipv6_all_addresses_hears_ipv6_and_ipv4_senders(engines):
+    engine, port = start(engines, host="::", format="number")
+    for n, (family, address) in enumerate(((socket.AF_INET6, "::1"), (socket.AF_INET, HOST))):
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.sendto(b"1.5", (address, port))
+        drain_until(engine, lambda n=n: samples(engine) == n + 1)
+    assert held(engine, "value")[1] == [1.5, 1.5]
+    assert f"UDP on [::]:{port}, number format" in engine_row(engine, "u").traceback
 
 
 def test_malformed_datagrams_are_counted_and_shown_while_good_ones_keep_flowing(engines, sender):
