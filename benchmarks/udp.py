@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import statistics
 import subprocess
@@ -171,7 +170,6 @@ def main() -> None:
     if len(sys.argv) == 5 and sys.argv[1] == "--send":
         send(int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]))
         return
-    os.environ.setdefault("STREAMSCOPE_TEST_KINDS", "1")  # until the entry point is installed
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one short run of each")

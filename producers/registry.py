@@ -27,10 +27,7 @@ from producers.base import Producer
 from producers.params import short_repr
 
 GROUP = "streamscope.producers"
-TEST_KINDS = {
-    "fail": "producers.builtin.fail:Fail",
-    "udp": "producers.builtin.udp_source:UdpSource",
-}
+TEST_KINDS = {"fail": "producers.builtin.fail:Fail"}
 TEST_KINDS_ENV = "STREAMSCOPE_TEST_KINDS"
 
 
