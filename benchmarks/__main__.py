@@ -115,6 +115,7 @@ MODULES = (
     "text_sources",
     "sweep",
     "replay",
+    "udp",
     "mqtt_source",
 )
 
@@ -236,6 +237,10 @@ SOURCE_FIGURES = {
     "sweep_speedup_2w_over_1w": ("sweep", "figures.speedup_2w_over_1w.median"),
     "sweep_dispatch_us_per_task": ("sweep", "figures.noop_us_per_task_1w.median"),
     "serial_pty_number_lines_per_s": ("serial_pty", "number.lines_s"),
+    "udp_blast_datagrams_per_s": ("udp", "blast.datagrams_s"),
+    "udp_paced_100k_datagrams_per_s": ("udp", "paced.datagrams_s"),
+    "udp_paced_100k_kernel_drops": ("udp", "paced.kernel_drops"),
+    "udp_paced_100k_source_drops": ("udp", "paced.outbox_dropped_samples"),
 }
 
 
@@ -292,6 +297,8 @@ TARGETS = {
     "file_json_lines_per_s": (">=", 200_000),
     "replay_csv_samples_per_s": (">=", 2_000_000),
     "sweep_speedup_2w_over_1w": (">=", 1.8),
+    "udp_paced_100k_datagrams_per_s": (">=", 99_000),
+    "udp_paced_100k_source_drops": ("<=", 0),
 }
 
 

@@ -15,4 +15,5 @@ from producers.builtin import (  # noqa: F401
     sine,
     sweep,
     system,
+    udp_source,
 )
