@@ -27,10 +27,7 @@ from producers.base import Producer
 from producers.params import short_repr
 
 GROUP = "streamscope.producers"
-TEST_KINDS = {
-    "fail": "producers.builtin.fail:Fail",
-    "mqtt": "producers.builtin.mqtt_source:MqttSource",
-}
+TEST_KINDS = {"fail": "producers.builtin.fail:Fail"}
 TEST_KINDS_ENV = "STREAMSCOPE_TEST_KINDS"
 
 
