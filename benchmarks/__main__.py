@@ -241,6 +241,9 @@ SOURCE_FIGURES = {
     "udp_paced_100k_datagrams_per_s": ("udp", "paced.datagrams_s"),
     "udp_paced_100k_kernel_drops": ("udp", "paced.kernel_drops"),
     "udp_paced_100k_source_drops": ("udp", "paced.outbox_dropped_samples"),
+    "mqtt_binary_samples_per_s": ("mqtt_source", "binary.samples_s"),
+    "mqtt_binary_messages_per_s": ("mqtt_source", "binary.messages_s"),
+    "mqtt_json_number_messages_per_s": ("mqtt_source", "json_number.messages_s"),
 }
 
 
