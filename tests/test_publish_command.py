@@ -420,3 +420,18 @@ def test_a_bad_session_is_one_line_and_exit_2(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {bad}"), lines
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP])
+def test_ctrl_c_and_sighup_end_it_too(tmp_path, broker, run_publish, watchers, sig):
+    session = session_file(tmp_path, producer("a", "sine", rate_hz=1000.0))
+    watch = watchers(broker)
+    publish = run_publish(session, broker.address, "--prefix", "t")
+    pid = watch.wait_state("a", "RUNNING")["pid"]
+    took = publish.end(sig)
+    assert publish.proc.returncode == 0 and took <= 2.5, (took, publish.stderr())
+    watch.wait(lambda: watch.publisher()["online"] is False, what="publisher stopped")
+    assert watch.publisher()["reason"] == "publisher stopped"
+    assert watch.status("a")["state"] == "STOPPED"
+    assert summary_of(publish.stdout())["a"][0] == watch.status("a")["published"]
+    assert_pids_gone([pid])
