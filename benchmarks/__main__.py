@@ -115,6 +115,7 @@ MODULES = (
     "text_sources",
     "sweep",
     "replay",
+    "publish",
 )
 
 
