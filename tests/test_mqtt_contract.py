@@ -58,7 +58,16 @@ def test_commands(command):
 
 @pytest.mark.parametrize(
     "payload",
-    [b"", b"stop", b"\xff\xfe", b'"stop"', b'{"command": "kill"}', b"[1]", b"[" * 100_000],
+    [
+        b"",
+        b"stop",
+        b"\xff\xfe",
+        b'"stop"',
+        b'{"command": "kill"}',
+        b"[1]",
+        b"[" * 1000,
+        b" " * 10_000,
+    ],
 )
 def test_anything_else_is_a_contract_error_never_another_exception(payload):
     with pytest.raises(contract.ContractError):

@@ -21,6 +21,7 @@ from app.core.supervisor import ALIVE
 
 DATA_QOS, STATUS_QOS, PUBLISHER_QOS, CMD_QOS = 0, 1, 1, 1
 COMMANDS = ("start", "stop")
+MAX_COMMAND_BYTES = 1024  # a command is a few bytes: a larger one is not parsed at all
 LOST = {"online": False, "reason": "publisher lost"}  # the Will
 STOPPED = {"online": False, "reason": "publisher stopped"}
 
@@ -75,6 +76,8 @@ class Topics:
 
 def parse_command(payload: bytes) -> str:
     """The command a cmd message asks for; ContractError (one line) for anything else."""
+    if len(payload) > MAX_COMMAND_BYTES:
+        raise ContractError(f"a {len(payload):,}-byte message is not a command")
     try:
         message = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
