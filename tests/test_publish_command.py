@@ -93,8 +93,8 @@ class Publish:
     """A `streamscope publish` subprocess; stdout and stderr go to files we can read while
     it runs."""
 
-    def __init__(self, tmp_path: Path, session: Path, broker: str, *extra, env=None):
-        self.out, self.err = tmp_path / "publish.out", tmp_path / "publish.err"
+    def __init__(self, folder: Path, session: Path, broker: str, *extra, env=None):
+        self.out, self.err = folder / "publish.out", folder / "publish.err"
         command = [sys.executable, "-m", "app", "publish", "--session", str(session),
                    "--broker", broker, *extra]  # fmt: skip
         with self.out.open("w") as out, self.err.open("w") as err:
@@ -127,7 +127,9 @@ def run_publish(tmp_path):
     made: list[Publish] = []
 
     def start(session: Path, broker: str, *extra, env=None) -> Publish:
-        p = Publish(tmp_path, session, broker, *extra, env=env)
+        folder = tmp_path / f"publish{len(made)}"
+        folder.mkdir()
+        p = Publish(folder, session, broker, *extra, env=env)
         made.append(p)
         return p
 
@@ -435,3 +437,60 @@ def test_ctrl_c_and_sighup_end_it_too(tmp_path, broker, run_publish, watchers, s
     assert watch.status("a")["state"] == "STOPPED"
     assert summary_of(publish.stdout())["a"][0] == watch.status("a")["published"]
     assert_pids_gone([pid])
+
+
+def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for 127.0.0.1 signed by it: (ca, cert, key)."""
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ca, ca_key = folder / "ca.pem", folder / "ca.key"
+    cert, key, csr = folder / "server.pem", folder / "server.key", folder / "server.csr"
+    ext = folder / "san.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+    for args in (
+        ["req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=test"],
+        ["req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
+        ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+         "-out", cert, "-days", "2", "-extfile", ext],
+    ):  # fmt: skip
+        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+    for path in (ca, cert, key):
+        path.chmod(0o644)  # mosquitto drops to its own user, which must read them
+    return ca, cert, key
+
+
+def test_tls_with_a_ca_file(tmp_path, make_broker, two_sines, run_publish, watchers):
+    broker = make_broker()
+    ca, cert, key = make_certificates(broker.folder)
+    with (broker.folder / "mosquitto.conf").open("a") as conf:  # for the listener above
+        conf.write(f"cafile {ca}\ncertfile {cert}\nkeyfile {key}\n")
+    broker.start()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)  # a subscriber over TLS
+    client.tls_set(ca_certs=str(ca))
+    got = []
+    client.on_connect = lambda c, *_: c.subscribe("t/#", qos=1)
+    client.on_message = lambda _c, _u, m: got.append(m.topic)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        publish = run_publish(two_sines, broker.address, "--prefix", "t", "--tls", str(ca))
+        deadline = time.monotonic() + WAIT_S
+        while "t/a/data" not in got:
+            assert time.monotonic() < deadline, publish.stderr()
+            time.sleep(0.05)  # paho's thread collects
+        publish.end()
+        assert publish.proc.returncode == 0
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    # a CA that did not sign the broker's certificate: waited for, and said why, once
+    other_ca, _, _ = make_certificates(tmp_path)
+    wrong = run_publish(two_sines, broker.address, "--prefix", "t", "--tls", str(other_ca))
+    deadline = time.monotonic() + WAIT_S
+    while "waiting for broker" not in wrong.stderr():
+        assert time.monotonic() < deadline, wrong.stderr()
+        time.sleep(0.05)
+    lines = [line for line in wrong.stderr().splitlines() if "waiting for broker" in line]
+    assert lines == [f"waiting for broker {broker.address}: TLS: certificate verify failed: "
+                     "self-signed certificate in certificate chain"]  # fmt: skip
+    wrong.end()
+    assert wrong.proc.returncode == 0

@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import socket
+import ssl
 import threading
 import time
 from collections import Counter, deque
@@ -106,8 +107,13 @@ class _Client(mqtt.Client):
 
 
 def _describe(exc: OSError | None) -> str:
+    """`connection refused`, `TLS: certificate verify failed: ...`: one line for the user."""
     if exc is None:
         return "cannot connect"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return one_line(f"TLS: certificate verify failed: {exc.verify_message}")
+    if isinstance(exc, ssl.SSLError):
+        return one_line(f"TLS: {exc.reason or exc}")
     text = exc.strerror or str(exc) or type(exc).__name__
     return one_line(text[:1].lower() + text[1:])
 
