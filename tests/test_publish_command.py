@@ -212,6 +212,10 @@ def test_data_statuses_online_then_sigterm_stops_everything_within_2_s(
     assert status["host"] == socket.gethostname() and status["total"] > 0
     assert late.status("idle")["state"] == "STOPPED" and late.status("idle")["pid"] is None
     pids = [late.status(n)["pid"] for n in ("a", "b")]
+    # a status that does not change is published again at least every 2 s
+    late.wait(lambda: len(late.statuses("idle")) >= 3, timeout=8, what="heartbeats")
+    times = [s["time"] for s in late.statuses("idle")]
+    assert max(np.diff(times)) <= 2.1, times
 
     took = publish.end(signal.SIGTERM)
     assert publish.proc.returncode == 0, publish.stderr()

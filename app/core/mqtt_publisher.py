@@ -44,7 +44,7 @@ log = logging.getLogger("streamscope")
 
 MiB = 1 << 20
 INTERVAL_S = 0.025  # samples of this long go out as one message per producer
-STATUS_EVERY_S = 2.0  # every status again this often, changed or not
+STATUS_EVERY_S = 1.9  # every status again this often, changed or not (contract: <= 2 s)
 KEEPALIVE_S = 5  # the broker publishes the Will after 1.5 x this without hearing from us
 RECONNECT_DELAY_S = (0.5, 2.0)  # paho retries after 0.5 s, doubling up to 2 s
 CONNECT_TIMEOUT_S = 3.0
