@@ -59,7 +59,9 @@ def _add_publish(sub) -> None:
     pub.add_argument(
         "--session", metavar="FILE", default=argparse.SUPPRESS, help="session file (TOML)"
     )
-    pub.add_argument("--broker", metavar="HOST:PORT", required=True, type=_broker)
+    pub.add_argument(
+        "--broker", metavar="HOST:PORT", required=True, type=_broker, help="the MQTT broker"
+    )
     pub.add_argument(
         "--prefix", metavar="TOPIC", help="topic prefix (default: streamscope/<hostname>)"
     )
