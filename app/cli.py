@@ -1,5 +1,5 @@
-"""The `streamscope` command: open the window, record headless, list producer kinds, or recover
-a recording that a crash cut short.
+"""The `streamscope` command: open the window, record headless, publish headless through an MQTT
+broker, list producer kinds, or recover a recording that a crash cut short.
 
 Qt is imported only when the window is opened, so `record` and `producers` work on machines
 without a display or Qt libraries, and producer processes never load Qt.
@@ -43,10 +43,50 @@ def build_parser() -> argparse.ArgumentParser:
         help="file to write; its suffix chooses the format: .parquet, .arrows (Arrow IPC "
         "stream) or .csv",
     )
+    _add_publish(sub)
     sub.add_parser("producers", help="list producer kinds and their parameters")
     fix = sub.add_parser("recover", help="make a recording cut short by a crash readable again")
     fix.add_argument("file", metavar="FILE", help="a .csv, .parquet or .arrows recording")
     return parser
+
+
+def _add_publish(sub) -> None:
+    pub = sub.add_parser(
+        "publish",
+        help="run the session's producers headless and publish them through an MQTT broker",
+    )
+    pub.error = lambda message: pub.exit(EXIT_USAGE, f"error: {message}\n")  # one line
+    pub.add_argument(
+        "--session", metavar="FILE", default=argparse.SUPPRESS, help="session file (TOML)"
+    )
+    pub.add_argument(
+        "--broker", metavar="HOST:PORT", required=True, type=_broker, help="the MQTT broker"
+    )
+    pub.add_argument(
+        "--prefix", metavar="TOPIC", help="topic prefix (default: streamscope/<hostname>)"
+    )
+    pub.add_argument("--username", metavar="USER", help="user name for the broker")
+    pub.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="read the broker password from this environment variable (never the command line)",
+    )
+    pub.add_argument("--tls", metavar="CA_FILE", help="connect with TLS, trusting this CA file")
+    pub.add_argument(
+        "--allow-control",
+        action="store_true",
+        help="obey start/stop commands from <prefix>/<producer>/cmd (anyone who can publish "
+        "there can then start and stop the producers)",
+    )
+
+
+def _broker(text: str):
+    from app.core.mqtt_publisher import parse_broker
+
+    try:
+        return parse_broker(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive(text: str) -> float:
@@ -66,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             return list_producers(sys.stdout)
         if args.command == "record":
             return _record(args)
+        if args.command == "publish":
+            return _publish(args)
         if args.command == "recover":
             return _recover(args.file)
         return _open_window(args.session)
@@ -82,6 +124,19 @@ def _record(args) -> int:
         return EXIT_USAGE
     session = load_session(args.session)
     return record(session, args.duration, Path(args.out), sys.stdout)
+
+
+def _publish(args) -> int:
+    from app.publish_command import PublishOptions, publish
+
+    if not args.session:
+        print("error: publish needs --session FILE", file=sys.stderr)
+        return EXIT_USAGE
+    session = load_session(args.session)
+    options = PublishOptions(
+        args.broker, args.prefix, args.username, args.password_env, args.tls, args.allow_control
+    )
+    return publish(session, options, sys.stdout)
 
 
 def _recover(path: str) -> int:

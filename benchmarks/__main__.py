@@ -117,6 +117,7 @@ MODULES = (
     "replay",
     "udp",
     "mqtt_source",
+    "publish",
 )
 
 
