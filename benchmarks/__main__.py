@@ -100,7 +100,7 @@ def machine() -> dict:
     }
 
 
-REPEATED = ("load", "load20", "dense", "default", "scale100", "series1000")
+REPEATED = ("load", "load20", "dense", "default", "scale100", "series1000", "fleet")
 ONCE = ("idle", "slow1hz")
 # benchmarks of one part each, in their own modules; each writes benchmarks/out/NAME.json
 MODULES = (
@@ -219,6 +219,12 @@ def figures(raw: dict) -> dict:
         "lines_json_per_s": pick(lines, "json_lines_per_s"),
         "lines_csv_per_s": pick(lines, "csv_lines_per_s"),
         **source_figures(raw),
+        "fleet_samples_per_s": pick(raw["fleet"], "throughput_samples_per_s"),
+        "fleet_drops": pick(raw["fleet"], "drops"),
+        "fleet_remote_drops": pick(raw["fleet"], "remote_drops"),
+        "fleet_fps": pick(raw["fleet"], "fps"),
+        "fleet_lag_p99_ms": pick(raw["fleet"], "lag_p99_ms"),
+        "fleet_frame_latency_p99_ms": pick(raw["fleet"], "latency_frame_p99_ms"),
     }
     return {key: value for key, value in out.items() if value["runs"]}
 
@@ -245,6 +251,9 @@ SOURCE_FIGURES = {
     "mqtt_binary_samples_per_s": ("mqtt_source", "binary.samples_s"),
     "mqtt_binary_messages_per_s": ("mqtt_source", "binary.messages_s"),
     "mqtt_json_number_messages_per_s": ("mqtt_source", "json_number.messages_s"),
+    "publish_samples_per_s": ("publish", "delivered_samples_per_s.median"),
+    "publish_dropped": ("publish", "dropped.median"),
+    "publish_batch_age_p99_ms": ("publish", "age_p99_ms.median"),
 }
 
 
@@ -303,6 +312,10 @@ TARGETS = {
     "sweep_speedup_2w_over_1w": (">=", 1.8),
     "udp_paced_100k_datagrams_per_s": (">=", 99_000),
     "udp_paced_100k_source_drops": ("<=", 0),
+    "fleet_samples_per_s": (">=", 2_000_000),
+    "fleet_drops": ("<=", 0),
+    "fleet_remote_drops": ("<=", 0),
+    "fleet_lag_p99_ms": ("<=", 30),
 }
 
 

@@ -223,6 +223,12 @@ class Measurement:
             "duration_s": elapsed,
             "throughput_samples_per_s": (w.engine.counters.total_samples - self.samples0) / elapsed,
             "drops": w.engine.counters.total_dropped(),
+            # producers elsewhere (publish -> broker -> an mqtt subscriber here): what their
+            # publishers dropped plus what was lost in transit, as their rows say
+            "remote_drops": sum(
+                int(r.dropped.replace(",", "")) for r in w.engine.view.rows if r.remote
+            ),
+            "remote_rows": sum(1 for r in w.engine.view.rows if r.remote),
             "fps": (w.chart.frames_painted - self.frames0) / elapsed,
             "lag_p99_ms": percentile(lags, 99) * 1e3,
             "lag_max_ms": max(lags) * 1e3,

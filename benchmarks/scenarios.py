@@ -14,6 +14,8 @@ scale100:   100 producers x 100 samples/s: time until all RUNNING, start-up stal
             each producer's CPU and memory.
 series1000: 100 producers x 10 channels x 100 samples/s = 1,000 series: fps, lag, memory.
 slow1hz:    20 producers x 1 sample/s: what one slow producer costs.
+fleet:      `streamscope publish` (4 x 500 k samples/s) -> a real mosquitto on loopback -> the
+            window's `mqtt` producer in remote mode: throughput, drops on every side, fps, lag.
 """
 
 from __future__ import annotations
@@ -90,7 +92,49 @@ def slow1hz(quick: bool) -> dict:
     return run_window(session, warmup_s=2, measure_s=10 if quick else 30, probes=False)
 
 
+FLEET_RATE, FLEET_PRODUCERS = 550_000, 4  # 2.2 M/s offered: the target is >= 2 M/s
+
+
+def fleet(quick: bool) -> dict:
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from tests.mosquitto_broker import Broker, available
+
+    if not available():
+        return {"skipped": "mosquitto is not installed (make test installs it)"}
+    broker = Broker().start()
+    folder = Path(tempfile.mkdtemp(prefix="fleet-"))
+    remote = folder / "publisher.toml"
+    remote.write_text("".join(
+        f'[[producers]]\nname = "sine{i}"\nkind = "sine"\n'
+        f"[producers.params]\nrate_hz = {float(FLEET_RATE)}\n"
+        for i in range(FLEET_PRODUCERS)
+    ))  # fmt: skip
+    publish = subprocess.Popen(
+        [sys.executable, "-m", "app", "publish", "--session", str(remote),
+         "--broker", broker.address, "--prefix", "streamscope/bench"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ),
+    )  # fmt: skip
+    session = parse_session(
+        '[[producers]]\nname = "fleet"\nkind = "mqtt"\n[producers.params]\n'
+        f'port = {broker.port}\ntopics = ["streamscope/+"]\nremote = true\n',
+        "<bench fleet>",
+    )
+    try:
+        result = run_window(session, warmup_s=4, measure_s=6 if quick else 20)
+    finally:
+        publish.terminate()
+        publish.wait(10)
+        broker.close()
+    return {**result, "offered_samples_per_s": float(FLEET_RATE * FLEET_PRODUCERS)}
+
+
 SCENARIOS = {
+    "fleet": fleet,
     "load": load,
     "load20": load20,
     "dense": dense,
