@@ -105,8 +105,13 @@ class RemoteRows:
     def received(self, prefix: str, producer: str, samples: int) -> None:
         self._remote(prefix, producer).received += samples
 
-    def status(self, prefix: str, producer: str, payload: bytes) -> tuple[str, dict]:
-        """A status message: the row's (name, info). Raises BadMessage."""
+    def status(
+        self, prefix: str, producer: str, payload: bytes, retained: bool = False
+    ) -> tuple[str, dict]:
+        """A status message: the row's (name, info). Raises BadMessage. A `retained` one is
+        the broker's copy of an older status (up to 2 s old when we subscribe): it says the
+        state, but its `published` count predates data we never could receive, so it sets
+        no baseline for the samples lost in transit (counting them as lost was wrong)."""
         status = _json_object(payload, "status")
         state = status.get("state")
         if state not in STATES:
@@ -114,9 +119,13 @@ class RemoteRows:
         name = self.name(prefix, producer)
         remote = self._remote(prefix, producer)
         published = _count(status.get("published"))
-        if remote.baseline is not None and published < _count(remote.status.get("published")):
+        if (
+            not retained
+            and remote.baseline is not None
+            and published < _count(remote.status.get("published"))
+        ):
             remote.baseline, remote.received = None, 0  # its count started again
-        if remote.baseline is None:  # what was published before we listened
+        if remote.baseline is None and not retained:  # what was published before we listened
             remote.baseline = published - remote.received
         remote.status = status
         return name, self.info(name)

@@ -163,9 +163,14 @@ class ProducerPanel(QTableWidget):
         scroll into it: with 100 producers, refreshing every cell 4 times a second was most of
         the GUI thread's time for nothing anyone could see."""
         self._last = {status.name: status for status in rows}
+        added = False
         for status in rows:  # producers elsewhere appear as their subscriber hears of them
             if status.name not in self._rows:
                 self._add_row(status.name, status.kind, remote=status.remote)
+                added = True
+        if added:
+            for col in (COL["Name"], COL["Kind"], ACTIONS):
+                self.resizeColumnToContents(col)
         first, last = self._visible_rows()
         widened: set[int] = set()
         for status in rows:

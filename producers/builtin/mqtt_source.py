@@ -246,7 +246,7 @@ class MqttSource(Producer):
             if self._remote is None:
                 self._reader.read(topic, payload)
             else:
-                self._remote_message(topic, payload)
+                self._remote_message(topic, payload, bool(msg.retain))
         except (Malformed, BadMessage) as exc:
             self._bad(f"{topic}: {exc}")
         except Exception as exc:  # a bug here must not end the connection: count it
@@ -257,14 +257,14 @@ class MqttSource(Producer):
         self._ctx.report_bad_input(1, [example], what="malformed messages")
         self._tell_details()  # report_bad_input wrote the details: put the broker's back
 
-    def _remote_message(self, topic: str, payload: bytes) -> None:
+    def _remote_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
         remote = self._remote
         what, prefix, producer = remote.route(topic)
         if what == "data":
             samples = self._reader.binary(f"{remote.name(prefix, producer)}/", payload)
             remote.received(prefix, producer, samples)
         elif what == "status":
-            self._tell_rows([remote.status(prefix, producer, payload)])
+            self._tell_rows([remote.status(prefix, producer, payload, retained)])
         elif what == "publisher":
             self._tell_rows(remote.publisher(prefix, payload))
 
