@@ -11,7 +11,7 @@ DEB_PACKAGES := libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2
 
 export XDG_RUNTIME_DIR ?= /tmp/streamscope-runtime-$(shell id -u)
 
-.PHONY: run test lint format bench bench-quick screenshot deps clean
+.PHONY: run test lint format bench bench-quick screenshot fleet-screenshot deps clean
 
 $(STAMP): pyproject.toml
 	@scripts/install-debian-deps $(DEB_PACKAGES)
@@ -48,6 +48,10 @@ bench-quick: $(STAMP)
 screenshot: $(STAMP)
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
 	xvfb-run -a -s "-screen 0 1400x900x24" $(PY) scripts/screenshot.py resources/screenshot.png
+
+fleet-screenshot: $(STAMP)
+	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
+	xvfb-run -a -s "-screen 0 1400x900x24" env PYTHONPATH=. $(PY) scripts/fleet_screenshot.py resources/fleet.png
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
