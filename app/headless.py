@@ -67,10 +67,10 @@ def record(
         with _SignalStop() as stopped:
             engine.start_autostart()
             begin = _wait_up(engine, session, stopped)
-            _drain_until(engine, lambda: stopped.is_set() or recorder.error, begin + duration)
+            drain_until(engine, lambda: stopped.is_set() or recorder.error, begin + duration)
             stop_at = time.monotonic()
             engine.shutdown()
-            _drain_until(engine, lambda: engine.view.drained, stop_at + STOP_BUDGET_S - 0.4)
+            drain_until(engine, lambda: engine.view.drained, stop_at + STOP_BUDGET_S - 0.4)
             budget = max(stop_at + STOP_BUDGET_S - time.monotonic(), 0.2)
     finally:
         summary = engine.close(recorder_timeout=budget if "budget" in locals() else 0.5)
@@ -94,11 +94,13 @@ def _wait_up(engine: Engine, session: Session, stopped: threading.Event) -> floa
         return all(n in view.up or view.entries[n].state not in ALIVE for n in names)
 
     # a producer starts only after the control thread handled the command: give it a cycle
-    _drain_until(engine, lambda: stopped.is_set() or (up() and engine.view.active), deadline)
+    drain_until(engine, lambda: stopped.is_set() or (up() and engine.view.active), deadline)
     return time.monotonic()
 
 
-def _drain_until(engine: Engine, done, deadline: float) -> None:
+def drain_until(engine: Engine, done, deadline: float) -> None:
+    """Drain `engine` until `done()` or the `deadline` (monotonic): what every headless
+    command does between its steps."""
     while not done():
         left = deadline - time.monotonic()
         if left <= 0:

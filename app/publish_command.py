@@ -22,7 +22,7 @@ from app.core.engine import Engine
 from app.core.mqtt_contract import ContractError, check_prefix, default_prefix
 from app.core.mqtt_publisher import BrokerAddress, MqttPublisher, PublishSetupError
 from app.core.session import Session
-from app.headless import _SignalStop
+from app.headless import _SignalStop, drain_until
 
 EXIT_OK, EXIT_ERROR = 0, 2
 FIRST_CONNECT_WAIT_S = 1.0  # producers start once the broker answered, or after this
@@ -89,7 +89,7 @@ def publish(
                 _tell(engine)
             stop_at = time.monotonic()
             engine.shutdown()
-            _drain_until(engine, lambda: engine.view.drained, stop_at + DRAIN_BUDGET_S)
+            drain_until(engine, lambda: engine.view.drained, stop_at + DRAIN_BUDGET_S)
             _tell(engine)
     finally:
         engine.detach_recorder()
@@ -122,14 +122,6 @@ def _tell(engine: Engine) -> None:
 def _wait(done, deadline: float) -> None:
     while not done() and time.monotonic() < deadline:
         pass  # `done` itself waits (a short Event wait)
-
-
-def _drain_until(engine: Engine, done, deadline: float) -> None:
-    while not done():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        engine.drain(min(0.05, left))
 
 
 def _print_summary(engine: Engine, publisher, summary, elapsed: float, stdout: TextIO) -> None:
