@@ -30,7 +30,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 log = logging.getLogger("streamscope")
 
 
-class _SignalStop:
+class SignalStop:
     """Turns SIGINT/SIGTERM/SIGHUP into a flag for the loop; restores the old handlers on exit."""
 
     def __init__(self):
@@ -64,7 +64,7 @@ def record(
     engine.attach_recorder(recorder)
     started = time.monotonic()
     try:
-        with _SignalStop() as stopped:
+        with SignalStop() as stopped:
             engine.start_autostart()
             begin = _wait_up(engine, session, stopped)
             drain_until(engine, lambda: stopped.is_set() or recorder.error, begin + duration)

@@ -22,7 +22,7 @@ from app.core.engine import Engine
 from app.core.mqtt_contract import ContractError, check_prefix, default_prefix
 from app.core.mqtt_publisher import BrokerAddress, MqttPublisher, PublishSetupError
 from app.core.session import Session
-from app.headless import _SignalStop, drain_until
+from app.headless import SignalStop, drain_until
 
 EXIT_OK, EXIT_ERROR = 0, 2
 FIRST_CONNECT_WAIT_S = 1.0  # producers start once the broker answered, or after this
@@ -78,7 +78,7 @@ def publish(
     started = time.monotonic()
     stop_at = None
     try:
-        with _SignalStop() as stopped:
+        with SignalStop() as stopped:
             publisher.start()
             _wait(lambda: stopped.is_set() or publisher.wait_first_outcome(0.05),
                   started + FIRST_CONNECT_WAIT_S)  # fmt: skip
