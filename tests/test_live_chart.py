@@ -317,3 +317,20 @@ def test_the_y_range_grows_to_include_a_new_large_value(qtbot, make_chart):
     qtbot.waitUntil(lambda: y_range(chart)[1] >= 40.0, timeout=WAIT_MS)
     assert y_range(chart)[0] <= -1.0
     assert chart.drawn(NOISE)[2].max() == 40.0
+
+
+def test_a_stop_between_two_runs_is_a_gap_in_a_sparse_series_line(qtbot, make_chart):
+    """A producer stopped and started again: its slow series' line is not drawn across the
+    pause (the dense strip always showed it; the line used to bridge it)."""
+    store = new_store()
+    now = time.time()
+    feed_sparse(store, now - np.array([9.0, 8.0, 7.0]), [1.0, 2.0, 3.0])  # the first run
+    store.new_run(SPARSE[0])  # Stop, then Start: what the pipeline says at the new run
+    feed_sparse(store, now - np.array([3.0, 2.0, 1.0]), [4.0, 5.0, 6.0])
+    chart = make_chart(store)
+    chart.set_live(True)
+    chart.redraw()
+    x, y = chart.curve(SPARSE).getData()
+    (gap,) = np.flatnonzero(np.isnan(y))
+    assert y[gap - 1] == 3.0 and y[gap + 1] == 4.0  # the line stops, then starts again
+    assert now - 7.0 < x[gap] + chart.origin < now - 3.0

@@ -23,6 +23,7 @@ from app.core.store import (
     SeriesBuffer,
     SeriesStore,
 )
+from app.core.strip_grid import envelope_line
 from producers.wire import Chunk
 from tests.envelope_oracle import check_envelope
 from tests.test_pyramid import assert_same_state, pyramid_state
@@ -712,6 +713,15 @@ def test_a_new_run_newer_than_the_series_keeps_its_history():
     store.append("p", regular("v", [4.0, 5.0], T_BASE + 10, 1.0))
     assert store.buffer(("p", "v")) is before and store.stats(("p", "v")) == (5, 0)
     assert store.restarted == 0 and not store._new_run  # looked at once: nothing pending
+    # the stop between the runs is a gap, which the series' line is not drawn across
+    env = store.envelope(("p", "v"), T_BASE - 1, T_BASE + 12, 1000)
+    assert len(env.gaps) == 1 and T_BASE + 2 < env.gaps[0] < T_BASE + 10
+    x, y = envelope_line(env)
+    finite = ~np.isnan(y)
+    assert sorted(set(y[finite].tolist())) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    (gap,) = np.flatnonzero(~finite)
+    assert y[gap - 1] == 3.0 and y[gap + 1] == 4.0 and x[gap] == env.gaps[0]
+    assert store.envelope(("p", "v"), T_BASE + 10, T_BASE + 12, 100).gaps == ()  # not in view
 
 
 def test_only_a_runs_first_chunk_decides_and_without_a_new_run_old_samples_are_late():

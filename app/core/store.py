@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,6 +55,7 @@ SeriesKey = tuple[str, str]  # (producer, series)
 Budget = Callable[[int, bool], bool]  # (bytes, needed by a view) -> granted (and taken)
 
 _F8 = np.dtype(np.float64)
+GAPS_KEPT = 256  # stops between runs a series remembers (its history holds fewer, in view)
 SMALL = 32  # samples a chunk may have to be stored the scalar way (see SeriesBuffer.append)
 RAW_MIN, LEVEL_MIN = 64, 8  # rows a new series starts with: raw ring, each level
 RAW_SAMPLES = 2048  # raw rows worth keeping however slow the series
@@ -72,6 +74,7 @@ class Envelope:
     ymax: np.ndarray
     width: float = 0.0  # of a column, seconds; 0 for raw samples
     last_time: float = -math.inf  # of the newest sample in the series (drawn or not)
+    gaps: tuple = ()  # times in range where the producer stopped between two runs
 
     @property
     def is_raw(self) -> bool:
@@ -101,6 +104,7 @@ class SeriesBuffer:
             self.pyramid = Pyramid(bucket_capacity)
         self._raw_retry = self._rebase_at = 0  # raw rows: ask to grow, look at the rate, from
         self.count = self.late = self.denied = 0  # denied: growths the budget refused
+        self.gaps: deque[float] = deque(maxlen=GAPS_KEPT)  # stops between runs (see Envelope)
         self.last_value, self.last_time = math.nan, -math.inf
 
     @property
@@ -273,7 +277,9 @@ class SeriesStore:
 
     def _first_of_run(self, key: SeriesKey, chunk: Chunk) -> None:
         """The new run's first chunk for `key`: start the series afresh if the chunk is older
-        than what it holds (its samples would all be late)."""
+        than what it holds (its samples would all be late); if it is newer, note the stop
+        between the runs as a gap, which a series' line breaks at (`Envelope.gaps`): a line
+        drawn straight across a stopped producer's pause suggested data that never was."""
         producer, series = key
         waiting = self._new_run[producer]
         if series not in waiting:
@@ -286,6 +292,10 @@ class SeriesStore:
             return
         lock, old = entry
         first = chunk.t0 if chunk.explicit_times is None else float(chunk.explicit_times[0])
+        if first > old.last_time:  # a later run: the history stays, the pause is a gap
+            with lock:
+                old.gaps.append((old.last_time + first) / 2)
+            return
         if not first < old.last_time:
             return
         with self._registry:
@@ -342,6 +352,8 @@ class SeriesStore:
         with lock:
             env = buf.envelope(t0, t1, columns)
             env.last_time = buf.last_time
+            if buf.gaps:
+                env.gaps = tuple(g for g in buf.gaps if t0 <= g <= t1)
             return env
 
     def latest(self, key: SeriesKey) -> tuple[float, float]:

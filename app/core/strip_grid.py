@@ -119,9 +119,15 @@ def is_dense(j: np.ndarray) -> bool:
 
 
 def envelope_line(env: Envelope) -> tuple[np.ndarray, np.ndarray]:
-    """A sparse series' polyline: raw samples as they are; columns as min then max."""
+    """A sparse series' polyline: raw samples as they are; columns as min then max; a NaN at
+    each gap (a stop between two runs), which the curve is not drawn across."""
     if env.is_raw:
-        return env.x, env.ymin
-    y = np.empty(2 * len(env.x))
-    y[0::2], y[1::2] = env.ymin, env.ymax
-    return np.repeat(env.x, 2), y
+        x, y = env.x, env.ymin
+    else:
+        y = np.empty(2 * len(env.x))
+        y[0::2], y[1::2] = env.ymin, env.ymax
+        x = np.repeat(env.x, 2)
+    if env.gaps:
+        at = np.searchsorted(x, env.gaps)
+        x, y = np.insert(x, at, env.gaps), np.insert(y, at, math.nan)
+    return x, y
