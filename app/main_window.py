@@ -16,17 +16,22 @@ that is why none of those paths may skip it.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from pathlib import Path
 
-from PyQt5.QtCore import QObject, Qt, QTimer, pyqtSignal, pyqtSlot
-from PyQt5.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter
+from PyQt5.QtCore import QEvent, QObject, Qt, QTimer, pyqtSignal, pyqtSlot
+from PyQt5.QtGui import QKeySequence
+from PyQt5.QtWidgets import QAction, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter
 
 from app.consumer import ConsumerThread
+from app.core import export
 from app.core.engine import Engine
 from app.core.recording import Recorder, RecordingError
 from app.core.session import Session
 from app.core.tuning import tune_gui_process
 from app.window_exits import guard_every_exit, stop_core
+from widgets.help_dialogs import ShortcutsDialog, about_text
 from widgets.lag_meter import EventLoopLagMeter
 from widgets.live_chart import LiveChart
 from widgets.main_toolbar import MainToolbar
@@ -43,12 +48,18 @@ SHUTDOWN_DEADLINE_S = 2.5
 RECORDER_CLOSE_S = 5.0
 
 
+IMAGE_FORMATS = {"PNG image (*.png)": "png", "SVG drawing (*.svg)": "svg"}
+
+
 class MainWindow(QMainWindow):
     """Signals:
     shutdown_finished(): producers ended and the consumer thread joined; the window closes.
+    export_finished(str, str): an export to the path (first) ended; the second is the error
+        text, "" when it succeeded.
     """
 
     shutdown_finished = pyqtSignal()
+    export_finished = pyqtSignal(str, str)
 
     def __init__(self, session: Session, parent=None):
         super().__init__(parent)
@@ -104,6 +115,7 @@ class MainWindow(QMainWindow):
         self.toolbar.record_requested.connect(self.start_recording)
         self.toolbar.record_stop_requested.connect(self.stop_recording)
         self.addToolBar(self.toolbar)
+        self._build_menus()
         self.readout = StatusReadout(self.statusBar())
         self.consumer_status = QLabel()
         self.consumer_status.setObjectName("consumerStatus")
@@ -114,6 +126,198 @@ class MainWindow(QMainWindow):
         self._status_timer.timeout.connect(self._on_status_timer)
         self._status_timer.start()
         self._on_status_timer()
+
+    def _build_menus(self) -> None:
+        """The menu bar. Actions the toolbar has are the same QActions (one state, one
+        shortcut); every action says what it does in its tooltip and status tip."""
+        tb = self.toolbar
+        bar = self.menuBar()
+        self.exportImageAction = self._menu_action(
+            "Export &image…", "exportImageAction", "Ctrl+E", self.ask_export_image,
+            "Save the chart as shown, as a PNG image or an SVG drawing",
+        )  # fmt: skip
+        self.exportCsvAction = self._menu_action(
+            "Export &CSV…", "exportCsvAction", "Ctrl+Shift+E", self.ask_export_csv,
+            "Save the samples of the visible series in the visible time range as CSV",
+        )  # fmt: skip
+        self.quitAction = self._menu_action(
+            "&Quit", "quitAction", "Ctrl+Q", self.close,
+            "Stop every producer, finish the recording and close the window",
+        )  # fmt: skip
+        _describe(tb.record, "Ctrl+R", tb.record.toolTip())
+        file = bar.addMenu("&File")
+        file.addActions([self.exportImageAction, self.exportCsvAction])
+        file.addSeparator()
+        file.addAction(tb.record)
+        file.addSeparator()
+        file.addAction(self.quitAction)
+
+        _describe(tb.follow, "F", tb.follow.toolTip())
+        self.autoRangeAction = self._menu_action(
+            "&Auto range: follow the newest", "autoRangeAction", "A",
+            lambda: self.chart.set_follow(True),
+            "Show the newest data again (what pyqtgraph's auto range did: Follow on)",
+        )  # fmt: skip
+        self.fullScreenAction = self._menu_action(
+            "F&ull screen", "fullScreenAction", "F11", self._set_full_screen,
+            "Show the window on the whole screen, or back as it was", checkable=True,
+        )  # fmt: skip
+        view = bar.addMenu("&View")
+        view.addActions([tb.follow, self.autoRangeAction])
+        view.addSeparator()
+        view.addAction(self.fullScreenAction)
+
+        start_all = tb.findChild(QAction, "startAllAction")
+        stop_all = tb.findChild(QAction, "stopAllAction")
+        _describe(start_all, "", "Start every producer that is not running")
+        _describe(stop_all, "", "Stop every running producer")
+        bar.addMenu("&Producers").addActions([start_all, stop_all])
+
+        self.shortcutsAction = self._menu_action(
+            "&Keyboard shortcuts", "shortcutsAction", "F1", self.show_shortcuts,
+            "List every action with its keyboard shortcut",
+        )  # fmt: skip
+        self.aboutAction = self._menu_action(
+            "&About streamscope", "aboutAction", "", self.show_about,
+            "The version of streamscope and of Qt, PyQt, pyqtgraph, numpy and Python",
+        )  # fmt: skip
+        bar.addMenu("&Help").addActions([self.shortcutsAction, self.aboutAction])
+        self.chart.set_context_actions([self.exportImageAction, self.exportCsvAction])
+
+    def _menu_action(self, text, name, keys, slot, tip, checkable=False) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        action.setCheckable(checkable)
+        _describe(action, keys, tip)
+        if checkable:
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    # -- view and help ---------------------------------------------------------------------------
+    @pyqtSlot(bool)
+    def _set_full_screen(self, on: bool) -> None:
+        if on != self.isFullScreen():
+            self.setWindowState(self.windowState() ^ Qt.WindowFullScreen)
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QEvent.WindowStateChange and hasattr(self, "fullScreenAction"):
+            self.fullScreenAction.setChecked(self.isFullScreen())  # also when left by the WM
+        super().changeEvent(event)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self.menuBar(), self)
+        dialog.open()
+        return dialog
+
+    def show_about(self) -> QMessageBox:
+        box = _message_box(QMessageBox.Information, "About streamscope", self)
+        box.setObjectName("aboutDialog")
+        box.setText(about_text())
+        box.open()
+        return box
+
+    # -- export ----------------------------------------------------------------------------------
+    def ask_export_image(self) -> QFileDialog:
+        dialog = self._save_dialog("Export image…", "chart.png", IMAGE_FORMATS, "exportImageDialog")
+        dialog.fileSelected.connect(self.export_image)
+        dialog.open()
+        return dialog
+
+    def ask_export_csv(self) -> QFileDialog:
+        formats = {"CSV text (*.csv)": "csv"}
+        dialog = self._save_dialog("Export CSV…", "chart.csv", formats, "exportCsvDialog")
+        dialog.fileSelected.connect(self.export_csv)
+        dialog.open()
+        return dialog
+
+    def _save_dialog(self, title, name, formats, object_name) -> QFileDialog:
+        dialog = QFileDialog(self, title, name)
+        dialog.setObjectName(object_name)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.setAcceptMode(QFileDialog.AcceptSave)
+        dialog.setNameFilters(list(formats))
+        dialog.setDefaultSuffix(next(iter(formats.values())))
+        dialog.filterSelected.connect(lambda f: dialog.setDefaultSuffix(formats[f]))
+        return dialog
+
+    @pyqtSlot(str)
+    def export_image(self, path: str) -> None:
+        """Save the chart as shown: PNG (the widget's pixels, at its device pixel ratio) or SVG
+        (by the suffix). The picture is taken now; the file is written on a thread, and the
+        status bar (or an error dialog) says how it went: `export_finished` tells when."""
+        suffix = Path(path).suffix.lower()
+        if suffix == ".png":
+            image = self.chart.grab().toImage()  # exactly what is shown, strip image included
+
+            def write() -> str:
+                if not image.save(path, "PNG"):
+                    raise OSError(f"cannot write {path} (is the folder writable?)")
+                return f"exported the chart ({image.width()} x {image.height()} px) to {path}"
+
+        elif suffix == ".svg":
+            from pyqtgraph.exporters import SVGExporter
+
+            svg = SVGExporter(self.chart.getPlotItem()).export(toBytes=True)
+
+            def write() -> str:
+                Path(path).write_bytes(svg)
+                return f"exported the chart to {path}"
+
+        else:
+            self._export_failed(path, f"Cannot export to {path}: choose a .png or .svg file")
+            return
+        self._run_export(path, write)
+
+    @pyqtSlot(str)
+    def export_csv(self, path: str) -> None:
+        """Save the samples of the visible series in the visible time range, as the store
+        holds them at full resolution (app.core.export), as CSV; written on a thread."""
+        t0, t1 = self.chart.visible_range()
+        gathered = export.gather(self.engine.store, self.chart.visible_series(), t0, t1)
+
+        def write() -> str:
+            rows = export.write_csv(gathered, path)
+            note = gathered.note()
+            return f"exported {rows:,} samples to {path}" + (f"; {note}" if note else "")
+
+        self._run_export(path, write)
+
+    def _run_export(self, path: str, write) -> None:
+        bridge = _ExportBridge()  # no parent: the thread may end after the window
+        bridge.done.connect(self._on_export_done)
+
+        def run() -> None:
+            try:
+                message, error = write(), ""
+            except OSError as exc:
+                message, error = "", f"Cannot export to {path}: {exc.strerror or exc}"
+            except Exception as exc:  # a bug: say so rather than lose it on a thread
+                log.exception("export to %s failed", path)
+                message, error = "", f"Cannot export to {path}: {exc}"
+            bridge.done.emit(path, message, error)
+
+        self._export_bridges = getattr(self, "_export_bridges", set()) | {bridge}
+        self.statusBar().showMessage(f"exporting to {path}…")
+        threading.Thread(target=run, name="export", daemon=True).start()
+
+    @pyqtSlot(str, str, str)
+    def _on_export_done(self, path: str, message: str, error: str) -> None:
+        self._export_bridges = {b for b in self._export_bridges if b is not self.sender()}
+        if self._closed:
+            return
+        if error:
+            self._export_failed(path, error)
+            return
+        log.info("%s", message)
+        self.statusBar().showMessage(message, 15000)
+        self.export_finished.emit(path, "")
+
+    def _export_failed(self, path: str, error: str) -> None:
+        log.error("%s", error)
+        self.show_error(error)
+        self.export_finished.emit(path, error)
 
     # -- producer control ------------------------------------------------------------------------
     @pyqtSlot(str)
@@ -319,6 +523,23 @@ class _ViewBridge(QObject):
     """
 
     changed = pyqtSignal()
+
+
+class _ExportBridge(QObject):
+    """Carries an export's outcome from its thread to the GUI thread (a queued signal).
+
+    Signals:
+    done(str, str, str): path, the message to show (success), the error text (failure).
+    """
+
+    done = pyqtSignal(str, str, str)
+
+
+def _describe(action: QAction, keys: str, tip: str) -> None:
+    if keys:
+        action.setShortcut(QKeySequence(keys))
+    action.setToolTip(f"{tip} ({keys})" if keys else tip)
+    action.setStatusTip(tip)
 
 
 def _message_box(icon, title: str, parent) -> QMessageBox:

@@ -23,6 +23,7 @@ from app.core.frames import Frame, FrameRequest
 from app.core.stable_range import StableRange
 from app.core.store import SeriesKey, SeriesStore
 from widgets.chart_legend import ChartLegend
+from widgets.follow_view_box import FollowViewBox
 from widgets.strip_image import StripImageItem
 from widgets.time_axis import WallClockAxis
 
@@ -57,7 +58,9 @@ class LiveChart(pg.PlotWidget):
     def __init__(self, store: SeriesStore, window_s: float = 30.0, fps: float = 40.0, parent=None):
         self.origin = math.floor(time.time() / 60.0) * 60.0
         super().__init__(
-            parent, axisItems={"bottom": WallClockAxis(self.origin, orientation="bottom")}
+            parent,
+            axisItems={"bottom": WallClockAxis(self.origin, orientation="bottom")},
+            viewBox=FollowViewBox(),
         )
         self.setObjectName("liveChart")
         self.store = store
@@ -105,7 +108,13 @@ class LiveChart(pg.PlotWidget):
         self._strip.setZValue(-1)  # under the sparse curves
         item.addItem(self._strip)
         self.legend = ChartLegend(item)
+        # pyqtgraph's "A" button and its scene's "Export..." fit a wrong range and write a
+        # nearly empty CSV: auto range means Follow (FollowViewBox); the window puts its own
+        # export actions in the context menu (set_context_actions)
+        item.hideButtons()
+        self.sceneObj.contextMenu = []
         view = item.getViewBox()
+        view.follow_requested.connect(lambda: self.set_follow(True))
         view.disableAutoRange()  # x follows time, y follows self.y_range (see stable_range.py)
         view.setXRange(time.time() - self.origin - self.window_s, time.time() - self.origin, 0)
         view.sigRangeChangedManually.connect(self._on_range_changed_manually)
@@ -118,6 +127,20 @@ class LiveChart(pg.PlotWidget):
                 self.y_range.reset()
                 self._drawn = None
             self.follow_changed.emit(follow)
+
+    def set_context_actions(self, actions: list) -> None:
+        """Actions the chart's right-click menu offers after pyqtgraph's view entries."""
+        self.sceneObj.contextMenu = list(actions)
+
+    def visible_range(self) -> tuple[float, float]:
+        """The time span shown, epoch seconds."""
+        (x0, x1), _ = self.getPlotItem().getViewBox().viewRange()
+        return x0 + self.origin, x1 + self.origin
+
+    def visible_series(self) -> list[SeriesKey]:
+        """Series ticked in the legend, in legend order."""
+        keys = [k for k in self._curves if k not in self._hidden_keys]
+        return sorted(keys, key=self._legend_order)
 
     def set_producers(self, names: list[str], hidden: set[str] = frozenset()) -> None:
         """Legend order follows the session; series of `hidden` producers start unticked."""

@@ -356,6 +356,21 @@ class SeriesStore:
                 env.gaps = tuple(g for g in buf.gaps if t0 <= g <= t1)
             return env
 
+    def raw_samples(self, key: SeriesKey, t0: float, t1: float):
+        """The samples of `key` with t0 <= time <= t1 that the raw ring still holds, at full
+        resolution: (times, values, full_from), copies in arrival order. `full_from` is the
+        time from which the ring holds every sample (-inf: it never forgot one); older times
+        live only as pyramid buckets (min/max), which are not samples."""
+        lock, buf = self._series[key]
+        with lock:
+            raw = buf.raw
+            t, v = raw.held(0), raw.held(1)
+            keep = (t >= t0) & (t <= t1)
+            full_from = -math.inf
+            if raw.wrapped:
+                full_from = float(t.min()) if len(t) else math.inf
+            return t[keep], v[keep], full_from  # boolean indexing copies
+
     def latest(self, key: SeriesKey) -> tuple[float, float]:
         """(time, value) of the newest sample."""
         lock, buf = self._series[key]
