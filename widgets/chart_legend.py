@@ -68,6 +68,17 @@ class EntryLabel(pg.LabelItem):
             event.accept()
 
 
+class EntrySample(pg.ItemSample):
+    """The entry's line, 3 px thick: the curves are 1 px, too thin to tell colours apart in a
+    20-px sample. Hidden: pyqtgraph's crossed-out eye."""
+
+    def paint(self, p, *args):
+        if not self.item.isVisible():
+            return super().paint(p, *args)
+        p.setPen(pg.mkPen(self.item.opts["pen"].color(), width=3))
+        p.drawLine(0, 11, 20, 11)
+
+
 class _LegendItem(pg.LegendItem):
     """pyqtgraph's legend with clickable names and entries that follow their curve's
     visibility, however it was changed."""
@@ -98,7 +109,7 @@ class _LegendItem(pg.LegendItem):
 class ChartLegend:
     def __init__(self, plot_item: pg.PlotItem):
         self.view = plot_item.getViewBox()
-        self.item = _LegendItem(offset=None, brush=BACKGROUND, pen=BORDER)
+        self.item = _LegendItem(offset=None, brush=BACKGROUND, pen=BORDER, sampleType=EntrySample)
         self.item.setParentItem(self.view)
         self.item.setZValue(100)  # over the strip image and the curves
         self.corner = ""
