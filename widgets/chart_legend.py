@@ -5,23 +5,117 @@ many frames while producers start, so the legend is updated in batches, at most 
 LEGEND_EVERY_S; series that arrive in order are appended, and it is rebuilt only when one must
 go in between (100 producers starting used to rebuild it 100 times: seconds of a frozen window).
 A legend of hundreds of entries would cover the chart anyway.
+
+Clicking an entry's line or its name shows or hides the series; a hidden one's name is dimmed
+and struck through (pyqtgraph's own legend only reacted to the 20-px line). The box is
+translucent, so what it covers still shows, and it sits in the corner of the view where the last
+frame drew least, looked at every PLACE_EVERY_S (never per frame: a count over the frame's image
+is cheap, but not free) and moved only when another corner is clearly emptier. It is anchored in
+the view box, to the right by default: the view's right edge does not move when the y labels
+change width, so the entries stay under the mouse. Dragging the legend places it by hand for
+good.
 """
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pyqtgraph as pg
 
 LEGEND_MAX = 24
 LEGEND_EVERY_S = 0.5
+PLACE_EVERY_S = 3.0
+LINES_LOOKED_AT = 100  # of the sparse series' lines, when there are more
+MARGIN = 10  # px between the legend and the view's edges
+BACKGROUND = (16, 16, 16, 150)  # translucent: the data shows through
+BORDER = (255, 255, 255, 60)
+SHOWN_TEXT, HIDDEN_TEXT = "#d0d0d0", "#6e6e6e"
+
+# corner -> (itemPos = parentPos, offset sign) in pyqtgraph's anchor terms (0 = left/top)
+CORNERS = {
+    "top-right": ((1, 0), (-1, 1)),
+    "top-left": ((0, 0), (1, 1)),
+    "bottom-right": ((1, 1), (-1, -1)),
+    "bottom-left": ((0, 1), (1, -1)),
+}
+
+
+class EntryLabel(pg.LabelItem):
+    """A legend entry's name: clicking it toggles the series, like clicking its line."""
+
+    def __init__(self, curve, name: str):
+        super().__init__("", justify="left", size="9pt")
+        self.curve, self.name = curve, name
+        self.refresh()
+
+    @property
+    def hidden(self) -> bool:
+        return not self.curve.isVisible()
+
+    def refresh(self) -> None:
+        name = html.escape(self.name)
+        if self.hidden:
+            self.setText(f"<s>{name}</s>", color=HIDDEN_TEXT)
+        else:
+            self.setText(name, color=SHOWN_TEXT)
+
+    def mouseClickEvent(self, event):
+        if event.button() == pg.QtCore.Qt.MouseButton.LeftButton:
+            self.curve.setVisible(not self.curve.isVisible())
+            event.accept()
+
+
+class EntrySample(pg.ItemSample):
+    """The entry's line, 3 px thick: the curves are 1 px, too thin to tell colours apart in a
+    20-px sample. Hidden: pyqtgraph's crossed-out eye."""
+
+    def paint(self, p, *args):
+        if not self.item.isVisible():
+            return super().paint(p, *args)
+        p.setPen(pg.mkPen(self.item.opts["pen"].color(), width=3))
+        p.drawLine(0, 11, 20, 11)
+
+
+class _LegendItem(pg.LegendItem):
+    """pyqtgraph's legend with clickable names and entries that follow their curve's
+    visibility, however it was changed."""
+
+    placed_by_hand = False
+
+    def addItem(self, item, name):
+        label = EntryLabel(item, name)
+        sample = self.sampleType(item)
+        sample.sigClicked.connect(self.sigSampleClicked)
+        item.visibleChanged.connect(label.refresh)
+        item.visibleChanged.connect(sample.update)
+        self.items.append((sample, label))
+        self._addItemToLayout(sample, label)
+        self.updateSize()
+
+    def clear(self):
+        for sample, label in self.items:
+            label.curve.visibleChanged.disconnect(label.refresh)
+            label.curve.visibleChanged.disconnect(sample.update)
+        super().clear()
+
+    def mouseDragEvent(self, ev):
+        super().mouseDragEvent(ev)
+        self.placed_by_hand = True
 
 
 class ChartLegend:
     def __init__(self, plot_item: pg.PlotItem):
-        self.item = plot_item.addLegend(offset=(10, 10))
+        self.view = plot_item.getViewBox()
+        self.item = _LegendItem(offset=None, brush=BACKGROUND, pen=BORDER, sampleType=EntrySample)
+        self.item.setParentItem(self.view)
+        self.item.setZValue(100)  # over the strip image and the curves
+        self.corner = ""
+        self.place("top-right")
         self.due: float | None = None  # when the entries should be brought up to date
+        self.place_due = 0.0  # when to look for the emptiest corner again
         self.more: pg.LabelItem | None = None  # "… and N more series"
         self._keys: list = []  # the entries shown, in order
 
@@ -29,6 +123,10 @@ class ChartLegend:
     def items(self) -> list:
         """(sample, label) per entry, as pyqtgraph keeps them."""
         return self.item.items
+
+    def entry(self, curve) -> tuple | None:
+        """(sample, label) of a curve's entry, if it has one."""
+        return next((e for e in self.item.items if e[0].item is curve), None)
 
     def schedule(self) -> None:
         """New series exist: update soon (at once for the very first ones)."""
@@ -56,6 +154,69 @@ class ChartLegend:
         hidden = len(ordered) - LEGEND_MAX
         if hidden > 0:
             if self.more is None:
-                self.more = pg.LabelItem("")
+                self.more = pg.LabelItem("", color=SHOWN_TEXT)
             self.more.setText(f"… and {hidden} more series")
             self.item.layout.addItem(self.more, self.item.layout.rowCount(), 0, 1, 2)
+
+    # -- placement -------------------------------------------------------------------------------
+    def place(self, corner: str) -> None:
+        if corner != self.corner:
+            self.corner = corner
+            anchor, (sx, sy) = CORNERS[corner]
+            self.item.anchor(itemPos=anchor, parentPos=anchor, offset=(sx * MARGIN, sy * MARGIN))
+
+    def place_if_due(self, strip, origin: float) -> None:
+        """Every PLACE_EVERY_S: move to the corner where `strip` (the frame just shown) drew
+        least, if it is clearly emptier than the one the legend is in."""
+        now = time.monotonic()
+        if now < self.place_due or self.item.placed_by_hand or not self.item.items:
+            return
+        self.place_due = now + PLACE_EVERY_S
+        ink = corner_ink(strip, origin, self.view.viewRange(), self._size_in_view())
+        if ink is None:
+            return
+        best = min(CORNERS, key=lambda c: (ink[c], c != self.corner, list(CORNERS).index(c)))
+        if ink[best] < 0.5 * ink[self.corner]:
+            self.place(best)
+
+    def _size_in_view(self) -> tuple[float, float] | None:
+        """The legend with its margin as fractions of the view's width and height."""
+        width, height = self.view.width(), self.view.height()
+        if width <= 0 or height <= 0:
+            return None
+        return (
+            min((self.item.width() + MARGIN) / width, 1.0),
+            min((self.item.height() + MARGIN) / height, 1.0),
+        )
+
+
+def corner_ink(strip, origin: float, view_range, size) -> dict[str, int] | None:
+    """How much each corner of the view, in a rectangle of `size` (fractions of the view), holds
+    of the frame: painted pixels of its image and points of its lines. Qt-free: numpy only."""
+    if size is None:
+        return None
+    (x0, x1), (y0, y1) = view_range
+    fw, fh = size
+    xs = {"left": (x0, x0 + fw * (x1 - x0)), "right": (x1 - fw * (x1 - x0), x1)}
+    ys = {"bottom": (y0, y0 + fh * (y1 - y0)), "top": (y1 - fh * (y1 - y0), y1)}
+    grid, image = strip.grid, strip.image
+    lines = [v for v in strip.lines.values() if len(v[0])]
+    lines = lines[:: max(len(lines) // LINES_LOOKED_AT, 1)]  # an estimate: 1,000 cost 6 ms
+    lx = np.concatenate([x for x, _ in lines]) - origin if lines else np.empty(0)
+    ly = np.concatenate([y for _, y in lines]) if lines else np.empty(0)
+    ink = {}
+    for corner in CORNERS:
+        vertical, horizontal = corner.split("-")
+        (a, b), (c, d) = xs[horizontal], ys[vertical]
+        count = 0
+        if image is not None and image.size and grid.y1 > grid.y0:
+            c0 = int(np.clip((a + origin - grid.t0) / grid.cw, 0, grid.ncols))
+            c1 = int(np.clip(np.ceil((b + origin - grid.t0) / grid.cw), 0, grid.ncols))
+            scale = grid.height / (grid.y1 - grid.y0)
+            r0 = int(np.clip((c - grid.y0) * scale, 0, grid.height))
+            r1 = int(np.clip(np.ceil((d - grid.y0) * scale), 0, grid.height))
+            count += int(np.count_nonzero(image[r0:r1, c0:c1]))
+        if len(lx):
+            count += int(np.count_nonzero((lx >= a) & (lx <= b) & (ly >= c) & (ly <= d)))
+        ink[corner] = count
+    return ink

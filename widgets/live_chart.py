@@ -20,6 +20,7 @@ import pyqtgraph as pg
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
 
 from app.core.frames import Frame, FrameRequest
+from app.core.series_colors import PALETTE, SeriesColors, argb
 from app.core.stable_range import StableRange
 from app.core.store import SeriesKey, SeriesStore
 from widgets.chart_legend import ChartLegend
@@ -27,10 +28,7 @@ from widgets.follow_view_box import FollowViewBox
 from widgets.strip_image import StripImageItem
 from widgets.time_axis import WallClockAxis
 
-PALETTE = (
-    "#4e9af1", "#f28e2b", "#59c36a", "#e15759", "#b07aa1",
-    "#edc948", "#76b7b2", "#ff9da7", "#9c755f", "#bab0ac",
-)  # fmt: skip
+__all__ = ["PALETTE", "LiveChart", "argb", "series_label"]
 MAX_COLUMNS = 2048
 IDLE_FRAME_MS = 200
 
@@ -38,11 +36,6 @@ IDLE_FRAME_MS = 200
 def series_label(key: SeriesKey) -> str:
     producer, series = key
     return producer if series == "value" else f"{producer}/{series}"
-
-
-def argb(color: str) -> int:
-    """'#rrggbb' as an opaque ARGB32 pixel."""
-    return 0xFF000000 | int(color.lstrip("#"), 16)
 
 
 class LiveChart(pg.PlotWidget):
@@ -73,7 +66,7 @@ class LiveChart(pg.PlotWidget):
         self._lined: set[SeriesKey] = set()  # series whose curve holds a line
         self._shown: dict[SeriesKey, tuple] = {}  # (x, lo, hi) of the last frame, epoch x
         self._order: dict[str, int] = {}  # producer -> position in the legend
-        self._siblings: dict[str, int] = {}  # producer -> series of it seen so far
+        self.colors = SeriesColors()  # the curve, the strip image and the legend agree
         self._hidden: set[str] = set()  # producers whose series start hidden
         self._drawn: tuple | None = None  # (store version, t0, t1, width) of the last frame
         self._newest_in_frame: float | None = None
@@ -145,6 +138,7 @@ class LiveChart(pg.PlotWidget):
     def set_producers(self, names: list[str], hidden: set[str] = frozenset()) -> None:
         """Legend order follows the session; series of `hidden` producers start unticked."""
         self._order = {name: i for i, name in enumerate(names)}
+        self.colors.set_producers(names)
         self._hidden = set(hidden)
 
     def set_live(self, live: bool) -> None:
@@ -262,6 +256,7 @@ class LiveChart(pg.PlotWidget):
             y_range = self.y_range.update(*strip.extent)
             if y_range is not None and y_range != request.y_range:
                 self._drawn = None  # the next frame redraws at the new scale
+        self.legend.place_if_due(strip, self.origin)  # every few seconds, not per frame
         self._newest_in_frame = strip.newest
         self.show_costs.append(time.perf_counter() - started)
 
@@ -271,10 +266,9 @@ class LiveChart(pg.PlotWidget):
     def _add_curves(self, keys: list[SeriesKey]) -> None:
         """Create curves for new series; the legend follows in a batch (`_rebuild_legend`)."""
         colors = dict(self._colors)
-        for key in sorted((k for k in keys if k not in self._curves), key=self._legend_order):
-            siblings = self._siblings.get(key[0], 0)
-            self._siblings[key[0]] = siblings + 1
-            color = PALETTE[(self._order.get(key[0], len(self._curves)) + siblings) % len(PALETTE)]
+        new = self.colors.assign([k for k in keys if k not in self._curves])
+        for key in sorted(new, key=self._legend_order):
+            color = new[key]
             curve = pg.PlotCurveItem(
                 pen=pg.mkPen(color, width=1), antialias=False, name=series_label(key)
             )
