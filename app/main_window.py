@@ -15,6 +15,7 @@ that is why none of those paths may skip it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -31,6 +32,7 @@ from app.core.recording import Recorder, RecordingError
 from app.core.session import Session
 from app.core.tuning import tune_gui_process
 from app.window_exits import guard_every_exit, stop_core
+from producers.registry import KindError, get_kind
 from widgets.help_dialogs import ShortcutsDialog, about_text
 from widgets.lag_meter import EventLoopLagMeter
 from widgets.live_chart import LiveChart
@@ -49,6 +51,21 @@ RECORDER_CLOSE_S = 5.0
 
 
 IMAGE_FORMATS = {"PNG image (*.png)": "png", "SVG drawing (*.svg)": "svg"}
+
+
+def units_of(session: Session):
+    """The unit of each series (producer, series) -> "%" as its kind declares it
+    (`Producer.units`): known from the session alone, without asking the producers' processes."""
+    kinds = {}
+    for spec in session.producers:
+        with contextlib.suppress(KindError):  # a broken kind: its row says why; no unit
+            kinds[spec.name] = get_kind(spec.kind)
+
+    def unit_of(key) -> str:
+        kind = kinds.get(key[0])
+        return kind.unit_of(key[1]) if kind is not None else ""
+
+    return unit_of
 
 
 class MainWindow(QMainWindow):
@@ -94,6 +111,7 @@ class MainWindow(QMainWindow):
             [s.name for s in session.producers],
             {s.name for s in session.producers if not s.visible},
         )
+        self.chart.set_units(units_of(session))
         self.panel = ProducerPanel()
         self.panel.set_producers([(s.name, s.kind) for s in session.producers])
         self.panel.start_requested.connect(self._on_start_requested)

@@ -22,6 +22,16 @@ class Producer:
     # True: a thread sends pending samples within the batch interval whatever `run` is doing.
     # A kind that calls `ctx.wait` after each emit may say False and save that thread's wakes.
     flushes_in_background: ClassVar[bool] = True
+    # The unit of each series the kind emits (series name -> "%", "Hz", "s"; the key "*" for
+    # every series), declared here rather than sent with the data so the window knows it from
+    # the kind alone, without asking the producer's process. The chart's value axis shows the
+    # unit when every visible series shares one. Undeclared: no unit.
+    units: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def unit_of(cls, series: str) -> str:
+        """The declared unit of `series`, "" when none is declared."""
+        return cls.units.get(series, cls.units.get("*", ""))
 
     def __init__(self, **params):
         self.p = validate_params(self.params, params, self.kind)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -27,6 +28,7 @@ from widgets.chart_legend import ChartLegend
 from widgets.follow_view_box import FollowViewBox
 from widgets.strip_image import StripImageItem
 from widgets.time_axis import WallClockAxis
+from widgets.value_axis import ValueAxis
 
 __all__ = ["PALETTE", "LiveChart", "argb", "series_label"]
 MAX_COLUMNS = 2048
@@ -50,9 +52,13 @@ class LiveChart(pg.PlotWidget):
 
     def __init__(self, store: SeriesStore, window_s: float = 30.0, fps: float = 40.0, parent=None):
         self.origin = math.floor(time.time() / 60.0) * 60.0
+        self.value_axis = ValueAxis("left")
         super().__init__(
             parent,
-            axisItems={"bottom": WallClockAxis(self.origin, orientation="bottom")},
+            axisItems={
+                "bottom": WallClockAxis(self.origin, orientation="bottom"),
+                "left": self.value_axis,
+            },
             viewBox=FollowViewBox(),
         )
         self.setObjectName("liveChart")
@@ -68,6 +74,7 @@ class LiveChart(pg.PlotWidget):
         self._order: dict[str, int] = {}  # producer -> position in the legend
         self.colors = SeriesColors()  # the curve, the strip image and the legend agree
         self._hidden: set[str] = set()  # producers whose series start hidden
+        self._unit_of: Callable[[SeriesKey], str] = lambda key: ""
         self._drawn: tuple | None = None  # (store version, t0, t1, width) of the last frame
         self._newest_in_frame: float | None = None
         self._pending: FrameRequest | None = None  # asked for, not shown yet
@@ -140,6 +147,12 @@ class LiveChart(pg.PlotWidget):
         self._order = {name: i for i, name in enumerate(names)}
         self.colors.set_producers(names)
         self._hidden = set(hidden)
+
+    def set_units(self, unit_of: Callable[[SeriesKey], str]) -> None:
+        """Where the unit of a series comes from ("" for none): the value axis shows it when
+        every visible series has the same one."""
+        self._unit_of = unit_of
+        self._show_unit()
 
     def set_live(self, live: bool) -> None:
         """Producers are running: redraw at the frame rate. Otherwise poll a few times a
@@ -281,6 +294,7 @@ class LiveChart(pg.PlotWidget):
         # new objects, not changed in place: requests in flight keep the ones they were sent with
         self._colors = colors
         self._hidden_keys = frozenset(k for k, c in self._curves.items() if not c.isVisible())
+        self._show_unit()
         self.legend.schedule()
 
     # -- events ----------------------------------------------------------------------------------
@@ -299,7 +313,12 @@ class LiveChart(pg.PlotWidget):
         """A series was ticked or unticked in the legend: redraw without it (the hidden set is
         kept here, on change, rather than asked of every curve on every frame)."""
         self._hidden_keys = frozenset(k for k, c in self._curves.items() if not c.isVisible())
+        self._show_unit()
         self._drawn = None
+
+    def _show_unit(self) -> None:
+        units = {self._unit_of(key) for key in self._curves if key not in self._hidden_keys}
+        self.value_axis.set_unit(units.pop() if len(units) == 1 else "")
 
     @pyqtSlot(object)
     def _on_range_changed_manually(self, _mask) -> None:

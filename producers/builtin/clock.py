@@ -9,6 +9,7 @@ from producers.params import Param
 class Clock(Producer):
     flushes_in_background = False  # it calls ctx.wait after every emit
     kind = "clock"
+    units = {"second": "s"}
     help = "the current time once per period; value = seconds within the minute"
     params = (Param("period_s", float, 1.0, "seconds between samples", min=0.001, max=3600.0),)
 

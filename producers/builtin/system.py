@@ -9,6 +9,7 @@ from producers.params import Param
 class System(Producer):
     flushes_in_background = False  # it calls ctx.wait after every emit
     kind = "system"
+    units = {"*": "%"}  # CPU and memory, each as a percentage
     help = "CPU % (total and per core) and memory % of this machine, via psutil"
     params = (
         Param("interval_s", float, 0.5, "seconds between readings", min=0.05, max=3600.0),
