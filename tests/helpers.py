@@ -100,3 +100,16 @@ def wait_state(qtbot, window, name: str, word: str, timeout: int = WAIT_MS) -> N
 def points_in_chart(window, producer: str, series: str = "value") -> int:
     """Points or columns the chart drew for a series in its last frame."""
     return len(window.chart.drawn((producer, series))[0])
+
+
+def axis_labels(axis) -> list[str]:
+    """The tick labels an axis draws now, in the order it draws them (major ticks first)."""
+    from PyQt5.QtGui import QImage, QPainter
+
+    image = QImage(8, 8, QImage.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _axis, _ticks, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [text for _rect, _flags, text in texts]

@@ -93,8 +93,26 @@ class WallClockAxis(pg.DateAxisItem):
             (most, date_axis.ZoomLevel(level.tickSpecs, example))
             for most, level, example in ZOOM_LEVELS
         )
+        # ticks come no closer than a label's width (minSpacing): pyqtgraph's default fill
+        # limits (80 %) dropped every label of a level whose labels were that close
+        self.setStyle(textFillLimits=[(0, 1.0)])
         self._ticks: _Ticks | None = None
         self._labels: dict[tuple[float, float], str] = {}
+
+    def setZoomLevelForDensity(self, density):
+        super().setZoomLevelForDensity(density)
+        fine = self.zoomLevel.tickSpecs[-1]
+        if fine.spacing >= 1:
+            return
+        # below a second a label is as wide as its decimals, and how many it needs depends on
+        # the spacing this width allows: the fewest decimals whose width leaves room for ticks
+        # that need no more (pyqtgraph sized every such label for milliseconds)
+        for decimals in range(MAX_DECIMALS + 1):
+            example = "99:99:99" + ("." + "9" * decimals if decimals else "")
+            least = density * (self.fontMetrics.boundingRect(example).width() + 10)
+            if decimals_for(fine.spacing * fine.skipFactor(least)) <= decimals:
+                break
+        self.minSpacing = least
 
     def tickValues(self, minVal, maxVal, size):
         lo, hi, span = minVal + self.origin, maxVal + self.origin, maxVal - minVal
