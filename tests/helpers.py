@@ -103,13 +103,20 @@ def points_in_chart(window, producer: str, series: str = "value") -> int:
 
 
 def axis_labels(axis) -> list[str]:
-    """The tick labels an axis draws now, in the order it draws them (major ticks first)."""
+    """The tick labels an axis draws, in the order it draws them (major ticks first), once it
+    made room for them (an axis widens itself for longer labels after drawing them)."""
     from PyQt5.QtGui import QImage, QPainter
+    from PyQt5.QtWidgets import QApplication
 
-    image = QImage(8, 8, QImage.Format_ARGB32)
-    painter = QPainter(image)
-    try:
-        _axis, _ticks, texts = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
-    return [text for _rect, _flags, text in texts]
+    def draw() -> list[str]:
+        image = QImage(8, 8, QImage.Format_ARGB32)
+        painter = QPainter(image)
+        try:
+            _axis, _ticks, texts = axis.generateDrawSpecs(painter)
+        finally:
+            painter.end()
+        return [text for _rect, _flags, text in texts]
+
+    draw()
+    QApplication.processEvents()
+    return draw()
