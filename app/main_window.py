@@ -361,6 +361,7 @@ class MainWindow(QMainWindow):
         if self._shutdown_started is not None or self._closed:
             return False
         session_files.remember_recent(path)
+        _watch_quit()
         self.statusBar().showMessage(f"opening {path}: stopping producers…")
         self.shutdown_finished.connect(lambda: self._open_replacement(session))
         self.begin_shutdown()
@@ -762,6 +763,9 @@ def _keep_until_closed(window: MainWindow) -> None:
     _KEPT[key] = window
     window.shutdown_finished.connect(window.deleteLater)
     window.destroyed.connect(lambda *_: _KEPT.pop(key, None))
+
+
+def _watch_quit() -> None:
     app = QCoreApplication.instance()
     if app is not None and not getattr(app, "_streamscope_open_hook", False):
         app._streamscope_open_hook = True
