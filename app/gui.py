@@ -20,9 +20,11 @@ CLOSE_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # HUP: the termi
 def run(session: Session, error: str | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     app = QApplication(sys.argv[:1])
+    app.setOrganizationName("streamscope")  # QSettings: ~/.config/streamscope/streamscope.conf
     app.setApplicationName("streamscope")
     window = MainWindow(session)
-    window.resize(1280, 800)
+    if not window.restored_geometry:
+        window.resize(1280, 800)
     window.show()
     if error:
         window.show_error(error)
@@ -56,7 +58,9 @@ def _close_on_signals(window: MainWindow) -> QSocketNotifier:
 
     def on_signal():
         reader.recv(64)
-        window.close()
+        for each in QApplication.topLevelWidgets():  # File → Open may have replaced `window`
+            if isinstance(each, MainWindow) and not each._closed:
+                each.close()  # a close by code: never asks about unsaved changes
 
     notifier.activated.connect(on_signal)
     notifier._sockets = (reader, writer)  # keep them alive as long as the notifier

@@ -16,20 +16,23 @@ that is why none of those paths may skip it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
 from pathlib import Path
 
-from PyQt5.QtCore import QEvent, QObject, Qt, QTimer, pyqtSignal, pyqtSlot
+from PyQt5.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter
 
+from app import session_files
 from app.consumer import ConsumerThread
 from app.core import export
 from app.core.engine import Engine
 from app.core.recording import Recorder, RecordingError
-from app.core.session import Session
+from app.core.session import DEFAULT_SESSION, Session, SessionError, load_session
+from app.core.session_writer import SessionWriteError, write_session
 from app.core.tuning import tune_gui_process
 from app.window_exits import guard_every_exit, stop_core
 from producers.registry import KindError, get_kind
@@ -73,17 +76,19 @@ class MainWindow(QMainWindow):
     shutdown_finished(): producers ended and the consumer thread joined; the window closes.
     export_finished(str, str): an export to the path (first) ended; the second is the error
         text, "" when it succeeded.
+    replaced_by(object): File → Open replaced this window by a new MainWindow (the argument)
+        for the opened session; this one has stopped its producers and closed.
     """
 
     shutdown_finished = pyqtSignal()
     export_finished = pyqtSignal(str, str)
+    replaced_by = pyqtSignal(object)
 
     def __init__(self, session: Session, parent=None):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.session = session
-        title = session.path.name if session.path else "untitled"
-        self.setWindowTitle(f"streamscope — {title}")
+        self._init_session_state(session)
         tune_gui_process()
         self._shutdown_started: float | None = None
         self._closed = False
@@ -97,6 +102,7 @@ class MainWindow(QMainWindow):
         self.consumer.failed.connect(self._on_consumer_failed)
         self.lag_meter = EventLoopLagMeter(LAG_MS[1], parent=self)
         self._build_ui(session)
+        self.restored_geometry = session_files.restore_geometry(self, self.splitter)
         guard_every_exit(self, self.consumer, self.engine)
         self.consumer.start()
         self.lag_meter.start()
@@ -127,6 +133,7 @@ class MainWindow(QMainWindow):
         panel_height = self.panel.horizontalHeader().sizeHint().height() + 32 * rows + 8
         splitter.setSizes([600, panel_height])
         self.setCentralWidget(splitter)
+        self.splitter = splitter
         self.toolbar = MainToolbar(self, self.chart, session.window_s)
         self.toolbar.start_all.connect(self._on_start_all)
         self.toolbar.stop_all.connect(self._on_stop_all)
@@ -159,11 +166,12 @@ class MainWindow(QMainWindow):
             "Save the samples of the visible series in the visible time range as CSV",
         )  # fmt: skip
         self.quitAction = self._menu_action(
-            "&Quit", "quitAction", "Ctrl+Q", self.close,
+            "&Quit", "quitAction", "Ctrl+Q", self.close_asking,
             "Stop every producer, finish the recording and close the window",
         )  # fmt: skip
         _describe(tb.record, "Ctrl+R", tb.record.toolTip())
         file = bar.addMenu("&File")
+        self._build_session_menu(file)
         file.addActions([self.exportImageAction, self.exportCsvAction])
         file.addSeparator()
         file.addAction(tb.record)
@@ -212,6 +220,212 @@ class MainWindow(QMainWindow):
         else:
             action.triggered.connect(lambda _checked=False: slot())
         return action
+
+    # -- session files ---------------------------------------------------------------------------
+    def _init_session_state(self, session: Session) -> None:
+        """What Save needs: the specs as configured now (the window's record: the engine's
+        view may not have the latest yet), whether the session's own file may be saved over
+        (not the packaged default, not a file that did not load), and unsaved changes."""
+        self._specs = {spec.name: spec for spec in session.producers}
+        self._dirty = False
+        self._source = session.path  # the file the session came from (its comments are kept)
+        self._save_in_place = False
+        if session.path is not None and Path(session.path).exists():
+            try:
+                same_default = Path(session.path).resolve() == DEFAULT_SESSION.resolve()
+                self._save_in_place = not same_default and bool(load_session(session.path))
+            except (SessionError, OSError):
+                self._save_in_place = False
+        self._update_title()
+
+    def _build_session_menu(self, file) -> None:
+        """File → Open…, Open recent, Save, Save as… (first in the File menu)."""
+        self.openSessionAction = self._menu_action(
+            "&Open session…", "openSessionAction", "Ctrl+O", self.ask_open_session,
+            "Open a session file: its producers replace the running ones",
+        )  # fmt: skip
+        self.saveSessionAction = self._menu_action(
+            "&Save session", "saveSessionAction", "Ctrl+S", self.ask_save_session,
+            "Save the producers as configured now, and the chart and store settings",
+        )  # fmt: skip
+        self.saveSessionAsAction = self._menu_action(
+            "Save session &as…", "saveSessionAsAction", "Ctrl+Shift+S", self.ask_save_session_as,
+            "Save the session to another file",
+        )  # fmt: skip
+        file.addAction(self.openSessionAction)
+        self.recentMenu = file.addMenu("Open &recent")
+        self.recentMenu.setObjectName("recentMenu")
+        self.recentMenu.aboutToShow.connect(self._fill_recent_menu)
+        self._fill_recent_menu()
+        file.addActions([self.saveSessionAction, self.saveSessionAsAction])
+        file.addSeparator()
+
+    def _fill_recent_menu(self) -> None:
+        self.recentMenu.clear()
+        paths = session_files.recent_paths()
+        for i, path in enumerate(paths):
+            action = self.recentMenu.addAction(f"&{i + 1} {path}")
+            action.setObjectName(f"recentSessionAction:{i}")
+            action.setData(path)
+            action.setStatusTip(f"Open {path}")
+            action.triggered.connect(
+                lambda _c=False, p=path: self._unless_unsaved(self.open_session, p)
+            )
+        self.recentMenu.setEnabled(bool(paths))
+
+    def current_session(self) -> Session:
+        """The session as it runs now: each producer's current spec (Configure… changes it),
+        shown or hidden as in the legend, the chart's time window."""
+        producers = []
+        visible_keys = set(self.chart.visible_series())
+        drawn = [k for k in self.engine.store.series_keys() if self.chart.curve(k) is not None]
+        for name in self.engine.names:
+            spec = self._specs[name]
+            keys = [k for k in drawn if k[0] == name]
+            visible = any(k in visible_keys for k in keys) if keys else spec.visible
+            producers.append(dataclasses.replace(spec, visible=visible))
+        return Session(
+            producers,
+            self.session.path,
+            window_s=float(self.chart.window_s),
+            fps=self.session.fps,
+            budget_mb=self.session.budget_mb,
+        )
+
+    def save_session(self, path: str | Path) -> bool:
+        """Write the session to `path` (File → Save / Save as without the dialog). The file it
+        came from is edited, keeping its comments; an error is shown, and False returned."""
+        path = Path(path)
+        session = self.current_session()
+        original = None
+        if self._source is not None:
+            try:
+                original = Path(self._source).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                original = None
+        try:
+            try:
+                write_session(session, path, original)
+            except SessionWriteError:
+                if original is None or _same_file(path, self._source):
+                    raise
+                write_session(session, path, None)  # Save as, from a file that is not TOML
+        except SessionWriteError as exc:
+            self.show_error(f"Cannot save the session: {exc}")
+            return False
+        self.session.path = self._source = path
+        self._save_in_place = True
+        self._set_dirty(False)
+        session_files.remember_recent(path)
+        log.info("saved the session to %s", path)
+        self.statusBar().showMessage(f"saved the session to {path}", 10000)
+        return True
+
+    def ask_save_session(self, then=None) -> QFileDialog | None:
+        """Ctrl+S: save over the session's file, or ask where (a new or the default session)."""
+        if self._save_in_place and self.session.path is not None:
+            if self.save_session(self.session.path) and then is not None:
+                then()
+            return None
+        return self.ask_save_session_as(then)
+
+    def ask_save_session_as(self, then=None) -> QFileDialog:
+        name = self.session.path.name if self.session.path else "session.toml"
+        formats = {"Session files (*.toml)": "toml"}
+        dialog = self._save_dialog("Save session as…", name, formats, "saveSessionDialog")
+        if self.session.path is not None and self._save_in_place:
+            dialog.setDirectory(str(Path(self.session.path).absolute().parent))
+
+        def chosen(path: str) -> None:
+            if self.save_session(path) and then is not None:
+                then()
+
+        dialog.fileSelected.connect(chosen)
+        dialog.open()
+        return dialog
+
+    def ask_open_session(self) -> None:
+        """Ctrl+O: (after asking about unsaved changes) a file dialog, then `open_session`."""
+        self._unless_unsaved(self._open_dialog)
+
+    def _open_dialog(self) -> QFileDialog:
+        dialog = QFileDialog(self, "Open session…")
+        dialog.setObjectName("openSessionDialog")
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.setAcceptMode(QFileDialog.AcceptOpen)
+        dialog.setFileMode(QFileDialog.ExistingFile)
+        dialog.setNameFilters(["Session files (*.toml)", "All files (*)"])
+        if self.session.path is not None:
+            dialog.setDirectory(str(Path(self.session.path).absolute().parent))
+        dialog.fileSelected.connect(self.open_session)
+        dialog.open()
+        return dialog
+
+    def open_session(self, path: str | Path) -> bool:
+        """Open the session file at `path` in place of this one (File → Open without the
+        dialog; unsaved changes are not asked about). A file that does not load: an error
+        dialog, and this session keeps running (False).
+
+        How: this window stops its producers (its usual shutdown) and, once they are gone, a
+        new MainWindow for the file takes its place (same geometry) and this one closes;
+        `replaced_by` carries the new window. A fresh window is built exactly as at start-up
+        and ended by the exits every window has (app/window_exits.py): nothing is rebuilt in
+        place, so nothing of the old session can linger."""
+        try:
+            session = load_session(path)
+        except SessionError as exc:
+            self.show_error(f"Cannot open the session: {exc}")
+            return False
+        if self._shutdown_started is not None or self._closed:
+            return False
+        session_files.remember_recent(path)
+        _watch_quit()
+        self.statusBar().showMessage(f"opening {path}: stopping producers…")
+        self.shutdown_finished.connect(lambda: self._open_replacement(session))
+        self.begin_shutdown()
+        return True
+
+    def _open_replacement(self, session: Session) -> None:
+        if _QUITTING or QCoreApplication.instance() is None:
+            return  # the app is quitting (aboutToQuit ended this window): no new window
+        window = MainWindow(session)
+        window.restoreGeometry(self.saveGeometry())
+        window.splitter.restoreState(self.splitter.saveState())
+        _keep_until_closed(window)
+        window.show()
+        self.replaced_by.emit(window)
+
+    def _unless_unsaved(self, action, *args) -> None:
+        """Run `action(*args)`, after asking Save / Discard / Cancel if there are changes."""
+        if self._dirty:
+            self._ask_unsaved(lambda: action(*args))
+        else:
+            action(*args)
+
+    def _ask_unsaved(self, then) -> None:
+        name = self.session.path.name if self.session.path else "untitled"
+
+        def answered(button) -> None:
+            if button == QMessageBox.Save:
+                self.ask_save_session(then)
+            elif button == QMessageBox.Discard:
+                self._set_dirty(False)
+                then()
+
+        session_files.ask_unsaved(self, name, answered)
+
+    def _set_dirty(self, dirty: bool) -> None:
+        self._dirty = dirty
+        self._update_title()
+
+    @property
+    def unsaved(self) -> bool:
+        """A Configure… was applied since the last save or open."""
+        return self._dirty
+
+    def _update_title(self) -> None:
+        title = self.session.path.name if self.session.path else "untitled"
+        self.setWindowTitle(f"streamscope — {title}{'*' if self._dirty else ''}")
 
     # -- view and help ---------------------------------------------------------------------------
     @pyqtSlot(bool)
@@ -472,6 +686,8 @@ class MainWindow(QMainWindow):
 
     @pyqtSlot(object)
     def _on_config_applied(self, spec) -> None:
+        self._specs[spec.name] = spec
+        self._set_dirty(True)
         running = self.engine.view.entries[spec.name].state.value in ("STARTING", "RUNNING")
         self._sent = self.engine.reconfigure(spec.name, spec)
         if running:  # it stops to start again: Stop must stay possible meanwhile
@@ -497,7 +713,19 @@ class MainWindow(QMainWindow):
             event.accept()
             return
         event.ignore()
+        if event.spontaneous() and self._dirty and self._shutdown_started is None:
+            self.close_asking()  # the user closed it (window manager): ask first
+            return
         self.begin_shutdown()
+
+    def close_asking(self) -> None:
+        """A user's close (Quit, the window's close button): with unsaved changes, ask
+        Save / Discard / Cancel first. Every other way out (close(), app.quit(), a signal,
+        deleteLater) never asks."""
+        if self._dirty and self._shutdown_started is None and not self._closed:
+            self._ask_unsaved(self.close)
+        else:
+            self.close()
 
     def begin_shutdown(self) -> None:
         """Stop producers without blocking; the window closes once they are gone."""
@@ -523,6 +751,10 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        try:  # every way out: the next run opens where this one was
+            session_files.save_geometry(self, self.splitter)
+        except Exception:  # settings are a nicety; never let them stop a shutdown
+            log.exception("cannot save the window geometry")
         for timer in (self._status_timer, getattr(self, "_shutdown_timer", None)):
             if timer is not None:
                 timer.stop()
@@ -530,6 +762,39 @@ class MainWindow(QMainWindow):
         self.lag_meter.stop()
         stop_core(self.consumer, self.engine)
         self.shutdown_finished.emit()
+
+
+_QUITTING = False  # set by aboutToQuit: no window may open in place of a closing one
+_KEPT: dict[int, MainWindow] = {}  # windows opened in place of another: nobody else holds them
+_KEPT_KEYS = iter(range(1, 1 << 62))
+
+
+def _on_about_to_quit() -> None:
+    global _QUITTING
+    _QUITTING = True
+
+
+def _keep_until_closed(window: MainWindow) -> None:
+    """Hold a window opened by File → Open (no caller keeps a reference to it) until it is
+    gone: deleted once its shutdown finished, released when destroyed."""
+    key = next(_KEPT_KEYS)
+    _KEPT[key] = window
+    window.shutdown_finished.connect(window.deleteLater)
+    window.destroyed.connect(lambda *_: _KEPT.pop(key, None))
+
+
+def _watch_quit() -> None:
+    app = QCoreApplication.instance()
+    if app is not None and not getattr(app, "_streamscope_open_hook", False):
+        app._streamscope_open_hook = True
+        app.aboutToQuit.connect(_on_about_to_quit)
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return b is not None and Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
 
 
 class _ViewBridge(QObject):

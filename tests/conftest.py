@@ -17,6 +17,10 @@ if "XDG_RUNTIME_DIR" not in os.environ:  # Qt warns without it, and warnings fai
     os.makedirs(runtime, mode=0o700, exist_ok=True)
     os.environ["XDG_RUNTIME_DIR"] = runtime
 
+# QSettings (recent sessions, window geometry) go to a private folder, never the user's: here
+# and in every child (tests that start the app as a process)
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="streamscope-test-config-")
+
 CHILD_GRACE_S = 3.0
 
 

@@ -79,6 +79,20 @@ def quit_from_the_event_loop(app):
     globals()["kept_window"] = window
 
 
+def quit_with_unsaved_changes(app):
+    """Unsaved changes are asked about only when a user closes the window: app.quit() exits
+    without a question (a modal box here would hang the process and fail the test)."""
+    import dataclasses
+
+    window = running_window(app)
+    spec = window.engine.view.entries["b"].spec
+    window._on_config_applied(dataclasses.replace(spec, params={**spec.params, "offset": 1.0}))
+    assert window.unsaved
+    QTimer.singleShot(100, app.quit)
+    app.exec_()
+    globals()["kept_window"] = window
+
+
 SCENARIOS = {
     f.__name__: f
     for f in (
@@ -87,6 +101,7 @@ SCENARIOS = {
         last_reference_dropped,
         application_torn_down,
         quit_from_the_event_loop,
+        quit_with_unsaved_changes,
     )
 }
 
