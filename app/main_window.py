@@ -101,6 +101,8 @@ class MainWindow(QMainWindow):
         self.panel.details_requested.connect(self.show_details)
         self.panel.configure_requested.connect(self.show_configure)
         splitter = QSplitter(Qt.Vertical)
+        splitter.setChildrenCollapsible(False)
+        self.chart.setMinimumHeight(200)  # a small window shrinks the table (it scrolls) first
         splitter.addWidget(self.chart)
         splitter.addWidget(self.panel)
         splitter.setStretchFactor(0, 1)
