@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         self.toolbar.record_stop_requested.connect(self.stop_recording)
         self.addToolBar(self.toolbar)
         self._build_menus()
-        self.readout = StatusReadout(self.statusBar())
+        self.readout = StatusReadout(self.statusBar(), self.engine.store)
         self.consumer_status = QLabel()
         self.consumer_status.setObjectName("consumerStatus")
         self.consumer_status.setStyleSheet("color: #d64545; font-weight: bold;")
