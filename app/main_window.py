@@ -125,6 +125,8 @@ class MainWindow(QMainWindow):
         self.panel.details_requested.connect(self.show_details)
         self.panel.configure_requested.connect(self.show_configure)
         splitter = QSplitter(Qt.Vertical)
+        splitter.setChildrenCollapsible(False)
+        self.chart.setMinimumHeight(200)  # a small window shrinks the table (it scrolls) first
         splitter.addWidget(self.chart)
         splitter.addWidget(self.panel)
         splitter.setStretchFactor(0, 1)
@@ -141,7 +143,7 @@ class MainWindow(QMainWindow):
         self.toolbar.record_stop_requested.connect(self.stop_recording)
         self.addToolBar(self.toolbar)
         self._build_menus()
-        self.readout = StatusReadout(self.statusBar())
+        self.readout = StatusReadout(self.statusBar(), self.engine.store)
         self.consumer_status = QLabel()
         self.consumer_status.setObjectName("consumerStatus")
         self.consumer_status.setStyleSheet("color: #d64545; font-weight: bold;")

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 
+from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QColor, QFontMetrics, QPalette
 from PyQt5.QtWidgets import QLabel, QPushButton
 
 from app.core.producer_rows import RowStatus
 from app.core.supervisor import State
-from widgets.producer_panel import COL, ProducerPanel
+from widgets.producer_panel import (
+    ACTIONS,
+    COL,
+    COLUMNS,
+    STATE_COLORS,
+    ProducerPanel,
+    is_fixed_pitch,
+)
 
 NAMES = [f"p{i:02d}" for i in range(60)]
 
@@ -25,6 +35,9 @@ def row(name: str, **changes) -> RowStatus:
 def make_panel(qtbot) -> ProducerPanel:
     panel = ProducerPanel()
     qtbot.addWidget(panel)
+    # held until the test ends: a panel only the garbage collector holds can be collected
+    # while one of its state labels paints (Python code), deleting the label under its painter
+    qtbot.kept_panel = panel
     panel.set_producers([(n, "sine") for n in NAMES])
     panel.resize(900, 300)  # room for a handful of the 60 rows
     panel.show()
@@ -72,7 +85,8 @@ def test_drops_are_red_and_the_error_has_its_traceback_on_hover(qtbot):
     item = panel.item(0, COL["Dropped"])
     assert item.text() == "12" and item.foreground().color().name() == "#d64545"
     assert panel.item(0, COL["Last error"]).toolTip() == "Traceback ..."
-    assert panel.findChild(QLabel, f"stateLabel:{NAMES[0]}").toolTip() == "Traceback ..."
+    tip = panel.findChild(QLabel, f"stateLabel:{NAMES[0]}").toolTip()
+    assert tip == "RUNNING\n\nTraceback ..."  # the state first: the cell may show it elided
 
 
 def test_double_click_asks_for_details(qtbot):
@@ -125,3 +139,94 @@ def test_a_producer_elsewhere_gets_a_row_when_first_heard_of_without_controls(qt
         assert not panel.findChild(QPushButton, f"{kind}Button:fleet:lab1/sine").isEnabled()
     panel.update_rows([row(NAMES[0]), remote])  # heard of again: still one row
     assert panel.rowCount() == len(NAMES) + 1
+
+
+LONG = "RUNNING · " + "a status text much longer than any column should be, " * 6
+
+
+def test_actions_come_first_and_stay_in_sight_at_2x_scale(qtbot):
+    """At 2x, 1280x800 is a 640x400 window: the buttons were at the right, off screen."""
+    panel = make_panel(qtbot)
+    panel.resize(640, 400)
+    panel.update_rows([row(n, state_text=LONG) for n in NAMES])
+    assert panel.columnViewportPosition(ACTIONS) == 0 and COLUMNS[0] == ""
+    viewport = panel.viewport()
+    first, last = panel._visible_rows()
+    for name in NAMES[first : last + 1]:
+        for kind in ("start", "stop", "configure"):
+            button = panel.findChild(QPushButton, f"{kind}Button:{name}")
+            left = button.mapTo(viewport, button.rect().topLeft()).x()
+            assert left >= 0 and left + button.width() <= viewport.width() // 2, (name, kind)
+    assert panel.columnWidth(ACTIONS) < 250  # compact: as wide as the three texts
+
+
+def test_figures_have_equal_width_digits_and_their_columns_do_not_move(qtbot):
+    panel = make_panel(qtbot)
+    item = panel.item(0, COL["Total"])
+    assert is_fixed_pitch(item.font())
+    metrics = QFontMetrics(item.font())
+    assert len({metrics.horizontalAdvance(d) for d in "0123456789"}) == 1
+    assert item.textAlignment() & Qt.AlignRight
+    before = [panel.columnWidth(c) for c in range(len(COLUMNS))]
+    panel.update_rows([row(NAMES[0], total="1", dropped="0", rate="1.0/s", pid="7")])
+    panel.update_rows([row(NAMES[0], total="99,999,999,999", dropped="12,345,678,901",
+                           rate="999.99 M/s", pid="4194304", uptime="999:59:59",
+                           last_value="-1.23457e+308")])  # fmt: skip
+    assert [panel.columnWidth(c) for c in range(len(COLUMNS))] == before
+    for col in ("Total", "Dropped", "Samples/s", "PID", "Last value", "Uptime"):
+        text = panel.item(0, COL[col]).text()
+        assert metrics.horizontalAdvance(text) + 8 <= panel.columnWidth(COL[col]), col
+
+
+def test_a_long_state_is_elided_within_its_column_and_does_not_widen_it_for_good(qtbot):
+    panel = make_panel(qtbot)
+    panel.update_rows([row(n) for n in NAMES])
+    usual = panel.columnWidth(COL["State"])
+    panel.update_rows([row(NAMES[0], state_text=LONG)])
+    label = panel.state_label(NAMES[0])
+    assert panel.columnWidth(COL["State"]) <= 0.4 * panel.viewport().width()
+    assert label.text() == LONG and label.is_elided()  # shown elided; the text stays whole
+    assert label.toolTip().startswith(LONG)
+    panel.update_rows([row(NAMES[0])])  # the long text has gone: so has the width
+    assert panel.columnWidth(COL["State"]) == usual
+    panel.horizontalHeader().resizeSection(COL["State"], 500)  # the user's choice stays
+    panel.update_rows([row(NAMES[0], state_text=LONG)])
+    assert panel.columnWidth(COL["State"]) == 500
+    qtbot.waitUntil(lambda: label.width() >= 490, timeout=2000)  # the elision follows
+    assert label.is_elided()
+    panel.update_rows([row(NAMES[0])])
+    assert panel.columnWidth(COL["State"]) == 500
+
+
+def _contrast(a: QColor, b: QColor) -> float:
+    def lum(c: QColor) -> float:
+        def ch(v: float) -> float:
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+        return 0.2126 * ch(c.redF()) + 0.7152 * ch(c.greenF()) + 0.0722 * ch(c.blueF())
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _background(panel: ProducerPanel, row_index: int) -> QColor:
+    """The most common colour of the row's state cell, as drawn."""
+    rect = panel.visualRect(panel.model().index(row_index, COL["State"]))
+    image = panel.viewport().grab(rect).toImage()
+    counts = Counter(image.pixel(x, y) for x in range(image.width()) for y in range(image.height()))
+    return QColor.fromRgb(counts.most_common(1)[0][0])
+
+
+def test_a_selected_row_keeps_its_state_colour_readable(qtbot):
+    panel = make_panel(qtbot)
+    panel.update_rows([row(n) for n in NAMES])
+    green = STATE_COLORS[State.RUNNING]
+    unselected = _contrast(green, _background(panel, 2))
+    panel.selectRow(2)
+    panel.setFocus()
+    qtbot.waitUntil(lambda: _background(panel, 2) != _background(panel, 3), timeout=2000)
+    selected = _contrast(green, _background(panel, 2))
+    assert selected >= 0.8 * unselected, (selected, unselected)  # the full highlight: 1.2
+    item = panel.item(2, COL["Name"])
+    assert panel.palette().color(QPalette.HighlightedText) == panel.palette().color(QPalette.Text)
+    assert item.isSelected()

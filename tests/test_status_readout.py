@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
+import numpy as np
+from PyQt5.QtCore import QEvent, QPoint
+from PyQt5.QtGui import QHelpEvent
 from PyQt5.QtWidgets import QMainWindow
 
+from app.core.store import SeriesStore
+from producers.wire import Chunk
 from widgets.status_readout import StatusReadout
 
 
@@ -34,3 +41,26 @@ def test_figures_and_drops_in_red(qtbot):
     assert readout.perf.styleSheet() == ""
     readout.show_perf(100, 30, 0.0, 1 << 20, 7)
     assert readout.perf.text().endswith("dropped 7") and "#d64545" in readout.perf.styleSheet()
+
+
+def test_the_buffers_tooltip_tells_each_series_history_and_memory(qtbot):
+    store = SeriesStore(raw_capacity=1 << 12, bucket_capacity=512)
+    now = time.time()
+    store.append("slow", Chunk("t", np.arange(7.0), explicit_times=now - 3600 + 600 * np.arange(7)))
+    store.append("fast", Chunk("v", np.zeros(50_000), t0=now - 50, dt=1e-3))
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    readout = StatusReadout(window.statusBar(), store)
+    readout.keep = window
+    readout.show_perf(1000, 40, 0.0, store.nbytes, 0, store.usage_text())
+    assert "history" not in readout.perf.toolTip()  # worked out on hover, not per update
+    hover = QHelpEvent(QEvent.ToolTip, QPoint(2, 2), QPoint(2, 2))
+    readout.eventFilter(readout.perf, hover)  # what the label's hover goes through (no popup)
+    tip = readout.perf.toolTip()
+    assert tip.startswith("memory for the chart's buffers: ") and "in 2 series" in tip
+    slow = next(line for line in tip.splitlines() if line.startswith("slow/t:"))
+    assert slow.startswith("slow/t: 60 min at full resolution, 60 min in all, ")  # all 7 held
+    fast = next(line for line in tip.splitlines() if line.startswith("fast/v:"))
+    # its ring keeps the last 2,048 samples (RAW_SAMPLES: 2 s at 1 kHz); the pyramid all 50 s
+    assert fast.startswith("fast/v: 2 s at full resolution, 50 s in all, ")
+    assert fast.endswith(" KB") or fast.endswith(" MB")

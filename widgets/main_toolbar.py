@@ -6,12 +6,17 @@ engine opens and writes the file on a thread of its own); the toolbar only shows
 
 from __future__ import annotations
 
-from PyQt5.QtCore import pyqtSignal, pyqtSlot
+import math
+import time
+
+from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt5.QtWidgets import QAction, QComboBox, QFileDialog, QLabel, QToolBar
 
 from app.core.producer_rows import format_count
 
-WINDOWS_S = (5, 10, 30, 60, 300, 900, 3600)
+WINDOWS_S = (10, 60, 600, 3600)  # presets; the session's window is added if not among them
+EVERYTHING = 0.0  # the Window box's data for "everything buffered"
+EVERYTHING_MS = 1000  # how often "everything buffered" looks again at what the series hold
 # the file's suffix chooses the format (as for `streamscope record --out`)
 RECORD_FORMATS = {
     "Parquet, compact and fast enough for the full rate (*.parquet)": "parquet",
@@ -21,7 +26,9 @@ RECORD_FORMATS = {
 
 
 def window_label(seconds: float) -> str:
-    return f"{seconds:g} s" if seconds < 60 else f"{seconds / 60:g} min"
+    if seconds < 60:
+        return f"{seconds:g} s"
+    return f"{seconds / 60:g} min" if seconds < 3600 else f"{seconds / 3600:g} h"
 
 
 class MainToolbar(QToolBar):
@@ -70,15 +77,47 @@ class MainToolbar(QToolBar):
         return action
 
     def _window_combo(self, window_s: float) -> QComboBox:
+        """The presets, the session's window among them, and "everything buffered": from the
+        oldest sample any visible series holds to now (looked at again every second, as the
+        history grows). Choosing one follows the newest data: the span is what one asked for."""
         combo = QComboBox()
         combo.setObjectName("windowCombo")
         choices = sorted(set(WINDOWS_S) | {window_s})
         for seconds in choices:
             combo.addItem(window_label(seconds), float(seconds))
+        combo.addItem("everything buffered", EVERYTHING)
+        tip = "From the oldest sample a visible series holds to now"
+        combo.setItemData(combo.count() - 1, tip, Qt.ToolTipRole)
         combo.setCurrentIndex(choices.index(window_s))
-        combo.currentIndexChanged.connect(lambda i: self._chart.set_window(combo.itemData(i)))
+        self._everything = QTimer(self)
+        self._everything.setInterval(EVERYTHING_MS)
+        self._everything.timeout.connect(self._show_everything)
+        combo.currentIndexChanged.connect(self._on_window_chosen)
         self.addWidget(combo)
         return combo
+
+    @pyqtSlot(int)
+    def _on_window_chosen(self, index: int) -> None:
+        seconds = self.window.itemData(index)
+        if seconds == EVERYTHING:
+            self._everything.start()
+            self._show_everything()
+        else:
+            self._everything.stop()
+            self._chart.set_window(seconds)
+        self._chart.set_follow(True)
+
+    def everything_span(self) -> float | None:
+        """Seconds from the oldest sample a visible series holds to now (None: none holds any)."""
+        chart = self._chart
+        oldest = chart.store.oldest_time(chart.visible_series())
+        return None if math.isinf(oldest) else max(time.time() - oldest, 1.0)
+
+    @pyqtSlot()
+    def _show_everything(self) -> None:
+        span = self.everything_span()
+        if span is not None and span != self._chart.window_s:
+            self._chart.set_window(span)
 
     @pyqtSlot(bool)
     def _on_record(self, checked: bool) -> None:

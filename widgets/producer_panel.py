@@ -5,12 +5,19 @@ Rows are built once per producer; `update_rows` copies the strings of
 into existing cells, so a refresh is cheap and never re-creates widgets under the mouse.
 Object names (`startButton:<name>`, `stopButton:<name>`, `stateLabel:<name>`, and
 `configureButton:<name>`) are a contract for automation and accessibility tools.
+
+Layout, from what users tripped over: the compact Start/Stop/Configure… buttons come first
+(at the right, a 2x scale pushed them off screen); the figures are right-aligned in a font
+whose digits have one width, in columns sized once for their largest plausible text (numbers
+no longer shift or widen the column as they grow); the state column stays within 40% of the
+table and a longer state is elided (full text in the label's text and tooltip); a selected
+row is a light tint under the normal text colour, so the state colours stay readable.
 """
 
 from __future__ import annotations
 
-from PyQt5.QtCore import Qt, pyqtSignal, pyqtSlot
-from PyQt5.QtGui import QBrush, QColor, QPalette
+from PyQt5.QtCore import QSize, Qt, pyqtSignal, pyqtSlot
+from PyQt5.QtGui import QBrush, QColor, QFont, QFontDatabase, QFontMetrics, QPainter, QPalette
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -26,11 +33,23 @@ from app.core.producer_rows import RowStatus
 from app.core.supervisor import State
 
 COLUMNS = (
-    "Name", "Kind", "State", "PID", "Samples/s", "Total", "Dropped",
-    "Last value", "Uptime", "Last error", "",
+    "", "Name", "Kind", "State", "PID", "Samples/s", "Total", "Dropped",
+    "Last value", "Uptime", "Last error",
 )  # fmt: skip
 COL = {name: i for i, name in enumerate(COLUMNS)}
-ACTIONS = len(COLUMNS) - 1
+ACTIONS = COL[""]  # first: at the right, a 2x scale pushed them off screen
+# the figures' largest plausible texts: each column is sized for its own once, not widened
+# (and everything after it shifted) as the numbers grow
+WIDEST = {
+    "PID": "9999999",  # pid_max is 4,194,304
+    "Samples/s": "999.99 M/s",
+    "Total": "99,999,999,999",
+    "Dropped": "99,999,999,999",
+    "Last value": "-1.23457e+308",
+    "Uptime": "999:59:59",
+}
+STATE_SHARE = 0.4  # of the table's width, at most, for the state column when sized for its text
+STATE_MIN_TEXT = "STOPPING…  "  # the state column is never narrower than this
 STATE_COLORS = {
     State.RUNNING: QColor("#2e9d4f"),
     State.STARTING: QColor("#c9a227"),
@@ -42,6 +61,75 @@ STATE_COLORS = {
     State.UNKNOWN: QColor("#9a6fb0"),
 }
 WARN = QColor("#d64545")
+
+
+class StateLabel(QLabel):
+    """The state of a row, drawn elided at the right when it is longer than its cell. `text()`
+    stays the full text (automation reads it; so does a screen reader), and the tooltip
+    starts with it; the size hint asks for no width, so a long state never widens the column.
+    """
+
+    def paintEvent(self, _event) -> None:
+        rect = self.contentsRect()
+        shown = self.fontMetrics().elidedText(self.text(), Qt.ElideRight, rect.width())
+        painter = QPainter(self)
+        self.style().drawItemText(
+            painter, rect, Qt.AlignLeft | Qt.AlignVCenter, self.palette(), self.isEnabled(),
+            shown, self.foregroundRole(),
+        )  # fmt: skip
+
+    def text_width(self) -> int:
+        """What the full text needs, margins included."""
+        margins = self.contentsMargins()
+        return self.fontMetrics().horizontalAdvance(self.text()) + margins.left() + margins.right()
+
+    def is_elided(self) -> bool:
+        return self.text_width() > self.width()
+
+    def sizeHint(self) -> QSize:
+        return QSize(0, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+
+def figures_font(table_font: QFont) -> QFont:
+    """A fixed-pitch font at the table's size: every digit has one width, so a right-aligned
+    number does not shift as its digits change. The system's fixed font, or where that is not
+    fixed-pitch (Qt's offscreen platform gives a proportional one), the "monospace" family."""
+    font = QFontDatabase.systemFont(QFontDatabase.FixedFont)
+    if not is_fixed_pitch(font):
+        font = QFont("monospace")
+        font.setStyleHint(QFont.TypeWriter)
+        font.setFixedPitch(True)
+    if table_font.pointSizeF() > 0:
+        font.setPointSizeF(table_font.pointSizeF())
+    elif table_font.pixelSize() > 0:
+        font.setPixelSize(table_font.pixelSize())
+    return font
+
+
+def is_fixed_pitch(font: QFont) -> bool:
+    """As drawn (QFontInfo.fixedPitch is unreliable with fontconfig)."""
+    metrics = QFontMetrics(font)
+    return metrics.horizontalAdvance("i") == metrics.horizontalAdvance("M")
+
+
+def selection_palette(palette: QPalette) -> QPalette:
+    """A selected row as a light tint of the highlight colour under the normal text colour: the
+    full highlight (dark blue in most themes) made the coloured state word unreadable."""
+    palette = QPalette(palette)
+    for group in (QPalette.Active, QPalette.Inactive):
+        base, mark = palette.color(group, QPalette.Base), palette.color(group, QPalette.Highlight)
+        share = 0.15  # (the Fusion highlight: #308cc6 on white becomes #e0eef6)
+        tint = QColor(
+            round(base.red() + (mark.red() - base.red()) * share),
+            round(base.green() + (mark.green() - base.green()) * share),
+            round(base.blue() + (mark.blue() - base.blue()) * share),
+        )
+        palette.setColor(group, QPalette.Highlight, tint)
+        palette.setColor(group, QPalette.HighlightedText, palette.color(group, QPalette.Text))
+    return palette
 
 
 class ProducerPanel(QTableWidget):
@@ -65,44 +153,110 @@ class ProducerPanel(QTableWidget):
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.setAlternatingRowColors(True)
+        self.setPalette(selection_palette(self.palette()))
+        self.figures_font = figures_font(self.font())
         # ResizeToContents would re-measure every row on every setText (4 times a second per
         # cell at full load, measured as most of the GUI thread's time): size on changes instead.
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setSectionResizeMode(COL["Last error"], QHeaderView.Stretch)
+        header.setSectionResizeMode(ACTIONS, QHeaderView.Fixed)
         self._rows: dict[str, int] = {}
+        self._labels: dict[str, StateLabel] = {}
         self._last: dict[str, RowStatus] = {}
+        self._sizing = False  # the panel itself is resizing a column (not the user)
+        self._state_width_chosen = False  # the user resized the state column: leave it
+        self._size_figures()
+        header.sectionResized.connect(self._on_section_resized)
         self.cellDoubleClicked.connect(self._on_cell_double_clicked)
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
 
     def set_producers(self, names_and_kinds: list[tuple[str, str]]) -> None:
         self.setRowCount(0)
         self._rows.clear()
+        self._labels.clear()
         for name, kind in names_and_kinds:
             self._add_row(name, kind)
-        for col in range(len(COLUMNS)):
-            if col != COL["Last error"]:
+        self._size_to_names()
+
+    def _set_width(self, col: int, width: int) -> None:
+        self._sizing = True
+        try:
+            self.setColumnWidth(col, width)
+        finally:
+            self._sizing = False
+
+    def _size_figures(self) -> None:
+        """Each figure column once, for its largest plausible text (and its title)."""
+        metrics = QFontMetrics(self.figures_font)
+        header = self.horizontalHeader()
+        for name, widest in WIDEST.items():
+            col = COL[name]
+            width = max(metrics.horizontalAdvance(widest) + 14, header.sectionSizeHint(col))
+            self._set_width(col, width)
+
+    def _size_to_names(self) -> None:
+        self._sizing = True
+        try:
+            for col in (COL["Name"], COL["Kind"]):
                 self.resizeColumnToContents(col)
+        finally:
+            self._sizing = False
+        if self._rows:
+            self._set_width(ACTIONS, self.cellWidget(0, ACTIONS).sizeHint().width())
+        self._fit_state_column()
+
+    def _fit_state_column(self) -> None:
+        """Wide enough for the longest state, within STATE_SHARE of the table (longer ones are
+        elided); shrinks back when that state is gone. In steps of a few characters, so a
+        status that changes its length a little does not move the columns after it."""
+        if self._state_width_chosen:
+            return
+        metrics = QFontMetrics(self._bold())
+        step = 4 * max(metrics.averageCharWidth(), 1)
+        floor = metrics.horizontalAdvance(STATE_MIN_TEXT) + 8
+        need = max((label.text_width() for label in self._labels.values()), default=0)
+        need = -(-need // step) * step  # rounded up to a step
+        cap = int(self.viewport().width() * STATE_SHARE)
+        width = max(floor, min(need, cap))
+        if width != self.columnWidth(COL["State"]):
+            self._set_width(COL["State"], width)
+
+    def _bold(self) -> QFont:
+        bold = QFont(self.font())
+        bold.setBold(True)
+        return bold
+
+    @pyqtSlot(int, int, int)
+    def _on_section_resized(self, col: int, _old: int, _new: int) -> None:
+        if col == COL["State"] and not self._sizing:
+            self._state_width_chosen = True  # the user's width; the elision follows it
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_state_column()  # its cap is a share of the width
 
     def _add_row(self, name: str, kind: str, remote: bool = False) -> None:
         row = self.rowCount()
         self.insertRow(row)
         self._rows[name] = row
-        for col in range(ACTIONS):
-            self.setItem(row, col, QTableWidgetItem())
+        for col in range(len(COLUMNS)):
+            if col != ACTIONS:
+                self.setItem(row, col, QTableWidgetItem())
         self.item(row, COL["Name"]).setText(name)
         self.item(row, COL["Kind"]).setText(kind)
-        for col in (COL["PID"], COL["Samples/s"], COL["Total"], COL["Dropped"]):
-            self.item(row, col).setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-        state = QLabel()
+        for figure in WIDEST:
+            item = self.item(row, COL[figure])
+            item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            item.setFont(self.figures_font)
+        state = StateLabel()
         state.setObjectName(f"stateLabel:{name}")
         state.setTextFormat(Qt.PlainText)
         # in a table, a label's text takes the Text role by default: colour the one we set
         state.setForegroundRole(QPalette.WindowText)
-        bold = state.font()
-        bold.setBold(True)
-        state.setFont(bold)
+        state.setFont(self._bold())
         state.setContentsMargins(4, 0, 4, 0)
+        self._labels[name] = state
         self.setCellWidget(row, COL["State"], state)
         self.setCellWidget(row, ACTIONS, self._buttons(name))
         if remote:  # its parameters are its publisher's; Start/Stop only if that allows it
@@ -115,9 +269,11 @@ class ProducerPanel(QTableWidget):
                 button.setEnabled(False)  # until its row says its publisher allows control
 
     def _buttons(self, name: str) -> QWidget:
+        """Start, Stop, Configure…: compact (as wide as their text), so the column is narrow."""
         box = QWidget()
         layout = QHBoxLayout(box)
         layout.setContentsMargins(2, 0, 2, 0)
+        layout.setSpacing(2)
         start, stop = QPushButton("Start"), QPushButton("Stop")
         start.setObjectName(f"startButton:{name}")
         stop.setObjectName(f"stopButton:{name}")
@@ -129,12 +285,12 @@ class ProducerPanel(QTableWidget):
         start.clicked.connect(lambda: self.start_requested.emit(name))
         stop.clicked.connect(lambda: self.stop_requested.emit(name))
         configure.clicked.connect(lambda: self.configure_requested.emit(name))
-        layout.addWidget(start)
-        layout.addWidget(stop)
-        layout.addWidget(configure)
+        for button in (start, stop, configure):
+            button.setFixedWidth(button.fontMetrics().horizontalAdvance(button.text()) + 12)
+            layout.addWidget(button)
         return box
 
-    def mark_pending(self, name: str, action: str) -> None:
+    def mark_pending(self, name: str, action: str, fit: bool = True) -> None:
         """Show a Start/Stop the user just asked for until the engine's view confirms it (its
         thread applies it within milliseconds): no button to click twice meanwhile."""
         row = self._rows.get(name)
@@ -145,6 +301,8 @@ class ProducerPanel(QTableWidget):
         actions.findChild(QPushButton, f"stopButton:{name}").setEnabled(action == "start")
         label = self.cellWidget(row, COL["State"])
         label.setText("STARTING…" if action == "start" else "STOPPING…")
+        if fit:
+            self._fit_state_column()
 
     def mark_all_pending(self, action: str) -> None:
         """Start all / Stop all: every row it applies to, as `mark_pending` (a Stop clicked
@@ -152,7 +310,8 @@ class ProducerPanel(QTableWidget):
         button = "startButton" if action == "start" else "stopButton"
         for name, row in self._rows.items():  # the buttons know best, pending clicks included
             if self.cellWidget(row, ACTIONS).findChild(QPushButton, f"{button}:{name}").isEnabled():
-                self.mark_pending(name, action)
+                self.mark_pending(name, action, fit=False)
+        self._fit_state_column()
 
     def state_label(self, name: str) -> QLabel:
         return self.findChild(QLabel, f"stateLabel:{name}")
@@ -168,19 +327,18 @@ class ProducerPanel(QTableWidget):
             if status.name not in self._rows:
                 self._add_row(status.name, status.kind, remote=status.remote)
                 added = True
-        if added:
-            for col in (COL["Name"], COL["Kind"], ACTIONS):
-                self.resizeColumnToContents(col)
         first, last = self._visible_rows()
-        widened: set[int] = set()
+        restated = False
         for status in rows:
             row = self._rows.get(status.name)
             if row is not None:
-                widened |= self._update_state(row, status)
+                restated |= self._update_state(row, status)
                 if first <= row <= last:
-                    widened |= self._update_figures(row, status)
-        for col in widened:
-            self.resizeColumnToContents(col)
+                    self._update_figures(row, status)
+        if added:
+            self._size_to_names()  # (fits the state column too)
+        elif restated:
+            self._fit_state_column()
 
     def _visible_rows(self) -> tuple[int, int]:
         first = self.rowAt(0)
@@ -191,30 +349,30 @@ class ProducerPanel(QTableWidget):
     def _on_scrolled(self, _value: int) -> None:
         self.update_rows(list(self._last.values()))
 
-    def _update_state(self, row: int, s: RowStatus) -> set[int]:
-        """The row's state label and buttons; returns the columns a text outgrew."""
+    def _update_state(self, row: int, s: RowStatus) -> bool:
+        """The row's state label and buttons; returns whether the state's text changed."""
         label = self.cellWidget(row, COL["State"])
         color = WARN if s.stalled else STATE_COLORS[s.state]
         if label.palette().color(QPalette.WindowText) != color:  # a palette, not a style sheet:
             palette = label.palette()  # re-polishing 100 style sheets stalled the window
             palette.setColor(QPalette.WindowText, color)
             label.setPalette(palette)
-        if label.text() != s.state_text:
+        changed = label.text() != s.state_text
+        if changed:
             label.setText(s.state_text)
-        tip = s.traceback or s.error or s.state_text
+        why = s.traceback or s.error
+        tip = f"{s.state_text}\n\n{why}" if why else s.state_text  # the state may be elided
         if label.toolTip() != tip:
             label.setToolTip(tip)
         actions = self.cellWidget(row, ACTIONS)
         actions.findChild(QPushButton, f"startButton:{s.name}").setEnabled(s.can_start)
         actions.findChild(QPushButton, f"stopButton:{s.name}").setEnabled(s.can_stop)
-        self.item(row, COL["Last error"]).setToolTip(tip if s.error else "")
-        too_wide = label.sizeHint().width() > self.columnWidth(COL["State"])
-        return {COL["State"]} if too_wide else set()
+        self.item(row, COL["Last error"]).setToolTip(why if s.error else "")
+        return changed
 
-    def _update_figures(self, row: int, s: RowStatus) -> set[int]:
-        """The row's figures (only while it is in sight); returns the columns a text outgrew."""
-        widened = set()
-        metrics = self.fontMetrics()
+    def _update_figures(self, row: int, s: RowStatus) -> None:
+        """The row's figures (only while it is in sight). Their columns are not re-measured:
+        each was sized for its largest plausible text (WIDEST)."""
         for col, text in (
             ("PID", s.pid), ("Samples/s", s.rate), ("Total", s.total), ("Dropped", s.dropped),
             ("Last value", s.last_value), ("Uptime", s.uptime), ("Last error", s.error),
@@ -222,14 +380,10 @@ class ProducerPanel(QTableWidget):
             item = self.item(row, COL[col])
             if item.text() != text:
                 item.setText(text)
-                too_wide = metrics.horizontalAdvance(text) + 16 > self.columnWidth(COL[col])
-                if too_wide and col != "Last error":  # that one stretches to fill the row
-                    widened.add(COL[col])
         dropped = self.item(row, COL["Dropped"])
         if dropped.data(Qt.UserRole) != s.has_drops:
             dropped.setData(Qt.UserRole, s.has_drops)
             dropped.setForeground(QBrush(WARN) if s.has_drops else self.palette().text())
-        return widened
 
     @pyqtSlot(int, int)
     def _on_cell_double_clicked(self, row: int, _col: int) -> None:

@@ -184,6 +184,24 @@ class SeriesBuffer:
         parts += [(p.levels[j].rows, max(STEAL_FLOOR, p.shrink_floor(j))) for j in range(p.base, k)]
         return free_by_halving(parts, extra, lambda net: self._budget(net, True))
 
+    def history(self) -> tuple[float, float]:
+        """(the oldest time it holds anything of, the time from which the raw ring holds every
+        sample): a look at a few parts' first rows, no search. While the ring has forgotten
+        nothing its first row is the oldest; else the finest level that has forgotten nothing
+        tells, within one of its buckets (its first bucket's start); else the coarsest."""
+        raw = self.raw
+        first_raw = float(raw.columns[0][raw.start]) if len(raw) else math.inf
+        if not raw.wrapped:
+            return first_raw, first_raw
+        oldest = first_raw
+        for k, level in enumerate(self.pyramid.levels):
+            rows = level.rows
+            if len(rows):
+                oldest = min(oldest, int(rows.columns[0][rows.start]) * bucket_width(k))
+                if not rows.wrapped:
+                    break
+        return oldest, first_raw
+
     def envelope(self, t0: float, t1: float, columns: int) -> Envelope:
         width = (t1 - t0) / max(columns, 1)
         in_order = self.raw.in_order  # else raw reads cannot search the ring by time
@@ -382,6 +400,24 @@ class SeriesStore:
         lock, buf = self._series[key]
         with lock:
             return buf.count, buf.late
+
+    def history(self, key: SeriesKey) -> tuple[float, float, float, int]:
+        """How much of `key` is held: (oldest time, time from which every sample is held at
+        full resolution, newest time, bytes). For a hover, not a frame: cheap all the same."""
+        lock, buf = self._series[key]
+        with lock:
+            oldest, full_from = buf.history()
+            return oldest, full_from, buf.last_time, buf.nbytes
+
+    def oldest_time(self, keys: list[SeriesKey]) -> float:
+        """The oldest time any of `keys` holds (inf: none holds anything)."""
+        oldest = math.inf
+        for key in keys:
+            entry = self._series.get(key)
+            if entry is not None:
+                with entry[0]:
+                    oldest = min(oldest, entry[1].history()[0])
+        return oldest
 
     def newest_time(self) -> float:
         with self._registry:
