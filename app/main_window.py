@@ -289,7 +289,8 @@ class MainWindow(QMainWindow):
         return Session(
             producers,
             self.session.path,
-            window_s=float(self.chart.window_s),
+            # the chosen preset, not the span "everything buffered" happens to cover now
+            window_s=self.toolbar.chosen_window_s() or self.session.window_s,
             fps=self.session.fps,
             budget_mb=self.session.budget_mb,
         )

@@ -110,7 +110,8 @@ def test_save_then_open_gives_the_same_producers_and_chart(
     qtbot, open_window, session_file, tmp_path
 ):
     window = open_window(load_session(session_file))
-    window.chart.set_window(120.0)
+    combo = window.toolbar.window  # the Window box: 10 min
+    combo.setCurrentIndex(combo.findData(600.0))
     _configure(qtbot, window, "wave", "frequency_hz", "3.5")
     saved = window.current_session()
     copy = tmp_path / "copy.toml"
@@ -126,7 +127,7 @@ def test_save_then_open_gives_the_same_producers_and_chart(
         assert window._closed  # the old window stopped its producers and closed
         assert new.session.producers == saved.producers
         assert new.session.producers[0].params["frequency_hz"] == 3.5
-        assert (new.chart.window_s, new.session.fps) == (120.0, saved.fps)
+        assert (new.chart.window_s, new.session.fps) == (600.0, saved.fps)
         assert new.windowTitle() == "streamscope — copy.toml"
         assert not new.unsaved
     finally:
@@ -214,3 +215,12 @@ def test_a_close_by_code_never_asks(qtbot, open_window, session_file):
     _configure(qtbot, window, "wave", "rate_hz", "60")
     with qtbot.waitSignal(window.shutdown_finished, timeout=WAIT_MS):
         window.close()
+
+
+def test_everything_buffered_saves_the_sessions_own_window(qtbot, open_window, session_file):
+    """ "Everything buffered" is a span that grows by itself: the file keeps its window_s
+    rather than whatever span that happened to cover at the moment of saving."""
+    window = open_window(load_session(session_file))
+    combo = window.toolbar.window
+    combo.setCurrentIndex(combo.count() - 1)  # everything buffered
+    assert window.current_session().window_s == window.session.window_s

@@ -107,6 +107,12 @@ class MainToolbar(QToolBar):
             self._chart.set_window(seconds)
         self._chart.set_follow(True)
 
+    def chosen_window_s(self) -> float | None:
+        """The window chosen in the box, in seconds; None for "everything buffered" (a span
+        that grows by itself, which a session file cannot say)."""
+        seconds = self.window.currentData()
+        return None if seconds == EVERYTHING else float(seconds)
+
     def everything_span(self) -> float | None:
         """Seconds from the oldest sample a visible series holds to now (None: none holds any)."""
         chart = self._chart
