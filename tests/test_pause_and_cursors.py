@@ -10,7 +10,7 @@ from PyQt5.QtGui import QMouseEvent, QWheelEvent
 from PyQt5.QtWidgets import QAction, QApplication, QLabel
 
 from app.core.readout import delta, delta_text, duration, exact
-from tests.helpers import WAIT_MS, points_in_chart, producer, session_from, wait_state
+from tests.helpers import WAIT_MS, button, points_in_chart, producer, session_from, wait_state
 
 pytestmark = pytest.mark.slow
 
@@ -109,9 +109,13 @@ def test_space_pauses_the_view_not_the_data_and_resumes(qtbot, open_window):
     resumed = _x_range(window)
     qtbot.waitUntil(lambda: _x_range(window)[1] > resumed[1] + 0.2, timeout=WAIT_MS)
 
-    # Follow ends a pause too
-    qtbot.keyClick(chart, Qt.Key_Space)
-    assert chart.paused
+    # Space pauses even where a button has the focus (it never clicks Stop), and Follow
+    # ends a pause too
+    stop = button(window, "stop", "a")
+    stop.setFocus()
+    qtbot.waitUntil(stop.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(stop, Qt.Key_Space)
+    assert chart.paused and window.engine.supervisor.entries["a"].state.value == "RUNNING"
     follow.trigger()
     assert not chart.paused and chart.following and not pause.isChecked()
 

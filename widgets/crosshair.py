@@ -57,6 +57,8 @@ class Crosshair(QObject):
         self.view.addItem(self._line, ignoreBounds=True)
         self._cursors: dict[str, pg.InfiniteLine] = {}
         self._last_read = 0.0
+        self._cursors_moved = False  # read the cursors' values again (mouse moves don't)
+        self._cursor_keys: list = []  # the series they were read for
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._read)
@@ -88,9 +90,10 @@ class Crosshair(QObject):
             labelOpts={"position": 0.95, "color": CURSOR_PENS[name]},
         )
         line.setZValue(21)
-        line.sigPositionChanged.connect(self._schedule)
+        line.sigPositionChanged.connect(self._on_cursor_moved)
         self.view.addItem(line, ignoreBounds=True)
         self._cursors[name] = line
+        self._cursors_moved = True
         self._read()
 
     def clear_cursors(self) -> None:
@@ -131,6 +134,11 @@ class Crosshair(QObject):
             self._line.setVisible(False)
             self._show()
 
+    @pyqtSlot()
+    def _on_cursor_moved(self) -> None:
+        self._cursors_moved = True
+        self._schedule()
+
     # -- reading ---------------------------------------------------------------------------------
     def _schedule(self, *_args) -> None:
         """Read now if the last read is old enough, else once the interval is up."""
@@ -149,11 +157,13 @@ class Crosshair(QObject):
         store = self.chart.store
         if self.hover_t is not None:
             self.hover_readings = _read(store, keys, self.hover_t)
-        self.cursor_readings = {
-            name: _read(store, keys, t)
-            for name, t in zip("AB", self.cursor_times(), strict=True)
-            if t is not None
-        }
+        if self._cursors_moved or keys != self._cursor_keys:  # else they still hold
+            self._cursors_moved, self._cursor_keys = False, keys
+            self.cursor_readings = {
+                name: _read(store, keys, t)
+                for name, t in zip("AB", self.cursor_times(), strict=True)
+                if t is not None
+            }
         self._show()
 
     def _show(self) -> None:
