@@ -24,7 +24,16 @@ from pathlib import Path
 
 from PyQt5.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import QAction, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter
+from PyQt5.QtWidgets import (
+    QAction,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app import session_files
 from app.consumer import ConsumerThread
@@ -36,10 +45,12 @@ from app.core.session_writer import SessionWriteError, write_session
 from app.core.tuning import tune_gui_process
 from app.window_exits import guard_every_exit, stop_core
 from producers.registry import KindError, get_kind
+from widgets.crosshair import Crosshair
 from widgets.help_dialogs import ShortcutsDialog, about_text
 from widgets.lag_meter import EventLoopLagMeter
 from widgets.live_chart import LiveChart
 from widgets.main_toolbar import MainToolbar
+from widgets.pause_badge import PauseBadge
 from widgets.producer_config import ProducerConfigDialog
 from widgets.producer_panel import ProducerPanel
 from widgets.status_readout import StatusReadout
@@ -143,6 +154,7 @@ class MainWindow(QMainWindow):
         self.toolbar.record_stop_requested.connect(self.stop_recording)
         self.addToolBar(self.toolbar)
         self._build_menus()
+        self._build_pause_and_cursors(splitter)
         self.readout = StatusReadout(self.statusBar(), self.engine.store)
         self.consumer_status = QLabel()
         self.consumer_status.setObjectName("consumerStatus")
@@ -211,6 +223,42 @@ class MainWindow(QMainWindow):
         )  # fmt: skip
         bar.addMenu("&Help").addActions([self.shortcutsAction, self.aboutAction])
         self.chart.set_context_actions([self.exportImageAction, self.exportCsvAction])
+
+    def _build_pause_and_cursors(self, splitter: QSplitter) -> None:
+        """Pause (Space), the crosshair readout under the chart, cursors A/B (click or C; Esc
+        clears): the readout goes in a pane with the chart, the actions in the View menu."""
+        self.crosshair = Crosshair(self.chart)
+        self.pause_badge = PauseBadge(self.chart)
+        pane = QWidget()
+        pane.setObjectName("chartPane")
+        layout = QVBoxLayout(pane)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        splitter.replaceWidget(splitter.indexOf(self.chart), pane)
+        layout.addWidget(self.chart, 1)
+        layout.addWidget(self.crosshair.readout)
+        pane.show()  # replaceWidget hid what it replaced, and may hide the new one
+        self.chart.show()
+        self.pauseAction = self._menu_action(
+            "&Pause", "pauseAction", "Space", self.chart.set_paused,
+            "Freeze the chart (zoom and pan still work) while data keeps coming into the "
+            "buffers and the recording; again, or Follow, to go live", checkable=True,
+        )  # fmt: skip
+        self.chart.paused_changed.connect(self.pauseAction.setChecked)
+        self.dropCursorAction = self._menu_action(
+            "Drop &cursor", "dropCursorAction", "C", self.crosshair.drop_cursor,
+            "Put cursor A, then B, at the mouse (or click the chart); the readout shows Δt "
+            "and each series' Δvalue",
+        )  # fmt: skip
+        self.clearCursorsAction = self._menu_action(
+            "C&lear cursors", "clearCursorsAction", "Esc", self.crosshair.clear_cursors,
+            "Remove cursors A and B",
+        )  # fmt: skip
+        view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
+        after = view.actions()[view.actions().index(self.autoRangeAction) + 1 :]
+        before = after[0] if after else None
+        view.insertActions(before, [self.pauseAction, self.dropCursorAction])
+        view.insertActions(before, [self.clearCursorsAction])
 
     def _menu_action(self, text, name, keys, slot, tip, checkable=False) -> QAction:
         action = QAction(text, self)

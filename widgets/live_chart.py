@@ -6,7 +6,8 @@ arrive as one image that scrolls (app/strip.py, shown by StripImageItem); sparse
 samples as polylines, one curve per series, created once and updated with setData. The curves
 also carry the legend. While following, the chart drives its x range itself and holds its y
 range steady (StableRange); any mouse pan/zoom stops following until the user turns Follow
-back on.
+back on. Paused (`set_paused`, Space in the window) is not following and frozen too: no frame
+is asked for new data, only for a pan or zoom; Follow (or Space again) ends it.
 """
 
 from __future__ import annotations
@@ -43,11 +44,13 @@ def series_label(key: SeriesKey) -> str:
 class LiveChart(pg.PlotWidget):
     """Signals:
     follow_changed(bool): following the newest data was turned on or off.
+    paused_changed(bool): the view was paused (frozen) or resumed.
     frame_requested(object): a FrameRequest; whoever builds frames (the consumer thread, in
         the app) answers by calling `show_frame` with the Frame.
     """
 
     follow_changed = pyqtSignal(bool)
+    paused_changed = pyqtSignal(bool)
     frame_requested = pyqtSignal(object)
 
     def __init__(self, store: SeriesStore, window_s: float = 30.0, fps: float = 40.0, parent=None):
@@ -65,6 +68,7 @@ class LiveChart(pg.PlotWidget):
         self.store = store
         self.window_s = window_s
         self.following = True
+        self.paused = False  # frozen: new data is not drawn (the store still takes it)
         self.live = False  # some producer is running: keep scrolling even without new data
         self._curves: dict[SeriesKey, pg.PlotCurveItem] = {}  # sparse data and the legend
         self._colors: dict[SeriesKey, int] = {}  # replaced whole when series are added
@@ -124,9 +128,17 @@ class LiveChart(pg.PlotWidget):
         if follow != self.following:
             self.following = follow
             if follow:
+                self.set_paused(False)
                 self.y_range.reset()
                 self._drawn = None
             self.follow_changed.emit(follow)
+
+    def set_paused(self, paused: bool) -> None:
+        """Freeze the view where it is (not following, no new data drawn), or resume live."""
+        if paused != self.paused:
+            self.paused = paused
+            self.set_follow(not paused)
+            self.paused_changed.emit(paused)
 
     def set_context_actions(self, actions: list) -> None:
         """Actions the chart's right-click menu offers after pyqtgraph's view entries."""
@@ -226,7 +238,7 @@ class LiveChart(pg.PlotWidget):
     def _unchanged(self, state: tuple) -> bool:
         version, t0, t1, *size = state
         old_version, old_t0, old_t1, *old_size = self._drawn
-        if version != old_version or size != old_size:
+        if (version != old_version and not self.paused) or size != old_size:
             return False
         if self.following and self.live:
             return False  # time moves on: scroll

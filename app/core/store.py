@@ -81,6 +81,18 @@ class Envelope:
         return self.ymin is self.ymax
 
 
+@dataclass(frozen=True)
+class Bucket:
+    """What `SeriesBuffer.nearest` finds where the raw ring has forgotten a time: one pyramid
+    bucket [t0, t1), the min and max of the samples in it. Not a sample: the exact value is
+    gone, what is exact is that every sample of the bucket lay within low..high."""
+
+    t0: float
+    t1: float
+    low: float
+    high: float
+
+
 class SeriesBuffer:
     """One series. `budget(bytes, needed)` is asked before any growth (None: always yes);
     `grow=False` preallocates the maxima, as before sizing by rate (for comparison); chunks of
@@ -212,6 +224,44 @@ class SeriesBuffer:
                 return self._raw_envelope(lo, hi, w, columns)
         x, mn, mx = self.pyramid.envelope(t0, t1, columns, self._raw_columns if in_order else None)
         return Envelope(x, mn, mx, self.pyramid.last_column_width)
+
+    def nearest(self, t: float) -> tuple[float, float | Bucket] | None:
+        """The stored sample nearest to time `t`, (time, value), exactly as stored (the earlier
+        one at a tie), where the raw ring covers t: it has forgotten no sample before t, so
+        the samples either side of t are both held. Elsewhere the finest pyramid level that
+        covers t gives its bucket holding t (else the nearest one): (bucket centre, Bucket).
+        None for a series with no samples. Costs a binary search: a few us."""
+        raw = self.raw
+        if not len(raw):
+            return None
+        times = raw.held(0)
+        if not raw.wrapped and not raw.in_order:  # every sample held, out of order: scan
+            i = int(np.argmin(np.abs(times - t)))
+            return float(times[i]), float(raw.held(1)[i])
+        if raw.in_order and (not raw.wrapped or times[0] <= t):
+            i = int(np.searchsorted(times, t))  # the first at or after t
+            if i == len(times) or (i > 0 and t - times[i - 1] <= times[i] - t):
+                i -= 1
+            return float(times[i]), float(raw.held(1)[i])
+        p = self.pyramid
+        for k in range(p.base, len(p.levels)):
+            b = bucket_width(k)
+            index = math.floor(t / b)
+            p.sync(k)
+            level = p.levels[k]
+            if not len(level.rows) or not (level.covers(index) or k == len(p.levels) - 1):
+                continue
+            idx = level.rows.held(0)
+            i = int(np.searchsorted(idx, index))  # the first bucket at or after t's
+            if i == len(idx) or (
+                i > 0 and idx[i] != index and t - (idx[i - 1] + 1) * b <= idx[i] * b - t
+            ):
+                i -= 1
+            row = level.rows.start + i
+            lo, hi = (float(c[row]) for c in level.rows.columns[1:])
+            t0 = int(idx[i]) * b
+            return t0 + b / 2, Bucket(t0, t0 + b, lo, hi)
+        return None
 
     def _raw_envelope(self, t0: float, t1: float, w: float, columns: int) -> Envelope:
         s = self.raw.slice_between(0, t0, t1)
@@ -388,6 +438,17 @@ class SeriesStore:
             if raw.wrapped:
                 full_from = float(t.min()) if len(t) else math.inf
             return t[keep], v[keep], full_from  # boolean indexing copies
+
+    def nearest(self, key: SeriesKey, t: float) -> tuple[float, float | Bucket] | None:
+        """The sample of `key` nearest to time `t` as stored, (time, value), or where only the
+        pyramid remembers t, (bucket centre, Bucket with the bucket's min and max): see
+        SeriesBuffer.nearest. None if the series has no samples (or is not in the store)."""
+        entry = self._series.get(key)
+        if entry is None:
+            return None
+        lock, buf = entry
+        with lock:
+            return buf.nearest(t)
 
     def latest(self, key: SeriesKey) -> tuple[float, float]:
         """(time, value) of the newest sample."""
