@@ -19,6 +19,9 @@ from widgets.live_chart import PALETTE
 pytestmark = pytest.mark.slow
 
 SHORTCUTS = {
+    "openSessionAction": "Ctrl+O",
+    "saveSessionAction": "Ctrl+S",
+    "saveSessionAsAction": "Ctrl+Shift+S",
     "exportImageAction": "Ctrl+E",
     "exportCsvAction": "Ctrl+Shift+E",
     "recordAction": "Ctrl+R",
