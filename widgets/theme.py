@@ -72,7 +72,7 @@ LIGHT = Theme(
         State.STOPPED: "#6e6e6e",
         State.UNKNOWN: "#7b4f9d",
     },
-    warn="#c62828",
+    warn="#d64545",  # (4.4 on white)
 )
 
 DARK = Theme(
