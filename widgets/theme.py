@@ -87,7 +87,7 @@ DARK = Theme(
         "ToolTipText": "#e0e0e0",
         "PlaceholderText": "#8a8a8a",
         "Text": "#e0e0e0",
-        "Button": "#3a3a3a",
+        "Button": "#4a4a4a",
         "ButtonText": "#e0e0e0",
         "BrightText": "#ff6b6b",
         "Light": "#505050",
