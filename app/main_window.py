@@ -45,6 +45,7 @@ from app.core.session_writer import SessionWriteError, write_session
 from app.core.tuning import tune_gui_process
 from app.window_exits import guard_every_exit, stop_core
 from producers.registry import KindError, get_kind
+from widgets.app_palette import apply_to_application
 from widgets.crosshair import Crosshair
 from widgets.help_dialogs import ShortcutsDialog, about_text
 from widgets.lag_meter import EventLoopLagMeter
@@ -54,6 +55,7 @@ from widgets.pause_badge import PauseBadge
 from widgets.producer_config import ProducerConfigDialog
 from widgets.producer_panel import ProducerPanel
 from widgets.status_readout import StatusReadout
+from widgets.theme import DARK, LIGHT, Theme, theme_named
 
 log = logging.getLogger("streamscope")
 
@@ -155,6 +157,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.toolbar)
         self._build_menus()
         self._build_pause_and_cursors(splitter)
+        self._build_theme()
         self.readout = StatusReadout(self.statusBar(), self.engine.store)
         self.consumer_status = QLabel()
         self.consumer_status.setObjectName("consumerStatus")
@@ -259,6 +262,40 @@ class MainWindow(QMainWindow):
         before = after[0] if after else None
         view.insertActions(before, [self.pauseAction, self.dropCursorAction])
         view.insertActions(before, [self.clearCursorsAction])
+
+    def _build_theme(self) -> None:
+        """View → Dark theme: light (the default) or dark, for the whole window and the chart,
+        remembered across runs (QSettings "theme")."""
+        self.darkThemeAction = self._menu_action(
+            "&Dark theme", "darkThemeAction", "", self._on_dark_theme,
+            "Dark widgets and a dark chart; off: light ones (remembered)", checkable=True,
+        )  # fmt: skip
+        view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
+        view.addSeparator()
+        view.addAction(self.darkThemeAction)
+        self.theme: Theme | None = None
+        theme = theme_named(session_files.saved_theme())
+        self.darkThemeAction.blockSignals(True)  # applied below, not saved again
+        self.darkThemeAction.setChecked(theme.dark)
+        self.darkThemeAction.blockSignals(False)
+        self.apply_theme(theme)
+
+    @pyqtSlot(bool)
+    def _on_dark_theme(self, dark: bool) -> None:
+        theme = DARK if dark else LIGHT
+        self.apply_theme(theme)
+        session_files.remember_theme(theme.name)
+
+    def apply_theme(self, theme: Theme) -> None:
+        """The theme on the application's widgets (one palette, Fusion), the chart, the
+        crosshair and the producer table; instant, and nothing per frame."""
+        self.theme = theme
+        apply_to_application(theme)
+        self.chart.set_theme(theme)
+        self.crosshair.set_theme(theme)
+        self.panel.set_theme(theme)
+        if self.darkThemeAction.isChecked() != theme.dark:
+            self.darkThemeAction.setChecked(theme.dark)  # (toggled: applies it again, a no-op)
 
     def _menu_action(self, text, name, keys, slot, tip, checkable=False) -> QAction:
         action = QAction(text, self)

@@ -1,5 +1,5 @@
-"""What the window remembers across runs (QSettings): the recent session files and its geometry,
-and the question asked before unsaved changes are lost.
+"""What the window remembers across runs (QSettings): the recent session files, its geometry and
+the theme, and the question asked before unsaved changes are lost.
 
 QSettings() uses the application's organization and name: the app sets both (app.gui); tests
 point QSettings at a temporary folder (tests/conftest.py) so they never touch a user's.
@@ -15,6 +15,7 @@ from PyQt5.QtWidgets import QMessageBox
 
 RECENT_MAX = 8
 RECENT_KEY = "sessions/recent"
+THEME_KEY = "theme"
 
 
 def recent_paths() -> list[str]:
@@ -48,6 +49,17 @@ def restore_geometry(window, splitter) -> bool:
     if state is not None:
         splitter.restoreState(state)
     return geometry is not None and bool(window.restoreGeometry(geometry))
+
+
+def saved_theme(default: str = "light") -> str:
+    """The name of the theme chosen last (View → Dark theme), `default` if none was."""
+    return str(QSettings().value(THEME_KEY, default) or default)
+
+
+def remember_theme(name: str) -> None:
+    settings = QSettings()
+    settings.setValue(THEME_KEY, name)
+    settings.sync()
 
 
 def ask_unsaved(parent, name: str, on_answer) -> QMessageBox:

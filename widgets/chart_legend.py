@@ -13,7 +13,7 @@ frame drew least, looked at every PLACE_EVERY_S (never per frame: a count over t
 is cheap, but not free) and moved only when another corner is clearly emptier. It is anchored in
 the view box, to the right by default: the view's right edge does not move when the y labels
 change width, so the entries stay under the mouse. Dragging the legend places it by hand for
-good.
+good. Its box and text take the theme's colours (`set_theme`, widgets/theme.py).
 """
 
 from __future__ import annotations
@@ -25,14 +25,13 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 
+from widgets.theme import LIGHT, Theme
+
 LEGEND_MAX = 24
 LEGEND_EVERY_S = 0.5
 PLACE_EVERY_S = 3.0
 LINES_LOOKED_AT = 100  # of the sparse series' lines, when there are more
 MARGIN = 10  # px between the legend and the view's edges
-BACKGROUND = (16, 16, 16, 150)  # translucent: the data shows through
-BORDER = (255, 255, 255, 60)
-SHOWN_TEXT, HIDDEN_TEXT = "#d0d0d0", "#6e6e6e"
 
 # corner -> (itemPos = parentPos, offset sign) in pyqtgraph's anchor terms (0 = left/top)
 CORNERS = {
@@ -46,9 +45,10 @@ CORNERS = {
 class EntryLabel(pg.LabelItem):
     """A legend entry's name: clicking it toggles the series, like clicking its line."""
 
-    def __init__(self, curve, name: str):
+    def __init__(self, curve, name: str, colors: tuple[str, str]):
         super().__init__("", justify="left", size="9pt")
         self.curve, self.name = curve, name
+        self.colors = colors  # (shown, hidden) text colours
         self.refresh()
 
     @property
@@ -58,9 +58,9 @@ class EntryLabel(pg.LabelItem):
     def refresh(self) -> None:
         name = html.escape(self.name)
         if self.hidden:
-            self.setText(f"<s>{name}</s>", color=HIDDEN_TEXT)
+            self.setText(f"<s>{name}</s>", color=self.colors[1])
         else:
-            self.setText(name, color=SHOWN_TEXT)
+            self.setText(name, color=self.colors[0])
 
     def mouseClickEvent(self, event):
         if event.button() == pg.QtCore.Qt.MouseButton.LeftButton:
@@ -84,9 +84,10 @@ class _LegendItem(pg.LegendItem):
     visibility, however it was changed."""
 
     placed_by_hand = False
+    text_colors = (LIGHT.legend_text, LIGHT.legend_hidden_text)
 
     def addItem(self, item, name):
-        label = EntryLabel(item, name)
+        label = EntryLabel(item, name, self.text_colors)
         sample = self.sampleType(item)
         sample.sigClicked.connect(self.sigSampleClicked)
         item.visibleChanged.connect(label.refresh)
@@ -109,7 +110,12 @@ class _LegendItem(pg.LegendItem):
 class ChartLegend:
     def __init__(self, plot_item: pg.PlotItem):
         self.view = plot_item.getViewBox()
-        self.item = _LegendItem(offset=None, brush=BACKGROUND, pen=BORDER, sampleType=EntrySample)
+        self.item = _LegendItem(
+            offset=None,
+            brush=LIGHT.legend_background,
+            pen=LIGHT.legend_border,
+            sampleType=EntrySample,
+        )
         self.item.setParentItem(self.view)
         self.item.setZValue(100)  # over the strip image and the curves
         self.corner = ""
@@ -154,9 +160,27 @@ class ChartLegend:
         hidden = len(ordered) - LEGEND_MAX
         if hidden > 0:
             if self.more is None:
-                self.more = pg.LabelItem("", color=SHOWN_TEXT)
-            self.more.setText(f"… and {hidden} more series")
+                self.more = pg.LabelItem("")
+            self.more.setText(f"… and {hidden} more series", color=self.item.text_colors[0])
             self.item.layout.addItem(self.more, self.item.layout.rowCount(), 0, 1, 2)
+
+    def set_theme(self, theme: Theme) -> None:
+        """The box, its border and the entries' text in the theme's colours; the entries'
+        lines follow their curves' pens."""
+        self.item.setBrush(theme.legend_background)
+        self.item.setPen(theme.legend_border)
+        self.item.text_colors = (theme.legend_text, theme.legend_hidden_text)
+        for sample, label in self.item.items:
+            if isinstance(label, EntryLabel):
+                label.colors = self.item.text_colors
+                label.refresh()
+            sample.update()
+        if self.more is not None:
+            self.more.setText(self.more.text, color=theme.legend_text)
+
+    def text_color(self) -> str:
+        """The colour shown entries' names are written in."""
+        return self.item.text_colors[0]
 
     # -- placement -------------------------------------------------------------------------------
     def place(self, corner: str) -> None:

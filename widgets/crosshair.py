@@ -9,7 +9,8 @@ can be dragged; Esc clears them.
 
 Reading happens on the GUI thread, on mouse moves: at most ~30 times a second (a trailing read
 catches the last position), and for the first MAX_READ visible series (legend order), a few us
-each. The line itself follows the mouse on every move.
+each. The line itself follows the mouse on every move. Lines and labels take the chart's theme
+(`set_theme`); the readout is a plain label in the window's palette.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from PyQt5.QtWidgets import QLabel
 
 from app.core.readout import Reading, cursors_text, hover_text
 from widgets.live_chart import LiveChart, series_label
+from widgets.theme import Theme
 
 READ_INTERVAL_S = 1 / 30
 MAX_READ = 40  # series read and shown; more are counted ("+N more")
 NEAR_PX = 3  # a sample further than this many pixels from the mouse says how far it is
 HINT = "Hover the chart to read values · click: cursor A, then B · Esc: clear · Space: pause"
-CURSOR_PENS = {"A": "#ffb000", "B": "#00b4ff"}
 
 
 class Crosshair(QObject):
@@ -51,7 +52,8 @@ class Crosshair(QObject):
         self.hover_readings: list[Reading] = []
         self.cursor_readings: dict[str, list[Reading]] = {}
         self._more = 0
-        self._line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#aaaaaa", style=3))
+        self.theme = chart.theme
+        self._line = pg.InfiniteLine(angle=90, movable=False, pen=self._hover_pen())
         self._line.setVisible(False)
         self._line.setZValue(20)
         self.view.addItem(self._line, ignoreBounds=True)
@@ -72,6 +74,24 @@ class Crosshair(QObject):
         return tuple(self._epoch(self._cursors[n].value()) if n in self._cursors else None
                      for n in "AB")  # fmt: skip
 
+    def set_theme(self, theme: Theme) -> None:
+        """The hover line and the cursors (with their labels) in `theme`'s colours."""
+        if theme is self.theme:
+            return
+        self.theme = theme
+        self._line.setPen(self._hover_pen())
+        for name, line in self._cursors.items():
+            color = theme.cursors[name]
+            line.setPen(pg.mkPen(color, width=2))
+            line.setHoverPen(pg.mkPen(color, width=4))
+            line.label.setColor(color)
+
+    def cursor_color(self, name: str) -> str:
+        return self.theme.cursors[name]
+
+    def _hover_pen(self):
+        return pg.mkPen(self.theme.crosshair, style=Qt.DotLine)
+
     def drop_cursor(self, t: float | None = None) -> None:
         """Drop the next cursor at epoch time `t` (default: under the mouse, else the middle
         of the view): A, then B; with both placed, A anew (B removed)."""
@@ -80,14 +100,15 @@ class Crosshair(QObject):
         if len(self._cursors) == 2:
             self.clear_cursors()
         name = "A" if "A" not in self._cursors else "B"
+        color = self.cursor_color(name)
         line = pg.InfiniteLine(
             t - self.chart.origin,
             angle=90,
             movable=True,
-            pen=pg.mkPen(CURSOR_PENS[name], width=2),
-            hoverPen=pg.mkPen(CURSOR_PENS[name], width=4),
+            pen=pg.mkPen(color, width=2),
+            hoverPen=pg.mkPen(color, width=4),
             label=name,
-            labelOpts={"position": 0.95, "color": CURSOR_PENS[name]},
+            labelOpts={"position": 0.95, "color": color},
         )
         line.setZValue(21)
         line.sigPositionChanged.connect(self._on_cursor_moved)

@@ -8,6 +8,10 @@ also carry the legend. While following, the chart drives its x range itself and 
 range steady (StableRange); any mouse pan/zoom stops following until the user turns Follow
 back on. Paused (`set_paused`, Space in the window) is not following and frozen too: no frame
 is asked for new data, only for a pan or zoom; Follow (or Space again) ends it.
+
+Colours come from a theme (widgets/theme.py; light unless `set_theme` says otherwise): the
+background, axes, grid, legend and the series' palette. A switch restyles the items once and
+redraws; nothing is looked up per frame (a frame request carries the colours it was made with).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from app.core.store import SeriesKey, SeriesStore
 from widgets.chart_legend import ChartLegend
 from widgets.follow_view_box import FollowViewBox
 from widgets.strip_image import StripImageItem
+from widgets.theme import LIGHT, Theme
 from widgets.time_axis import WallClockAxis
 from widgets.value_axis import ValueAxis
 
@@ -76,6 +81,7 @@ class LiveChart(pg.PlotWidget):
         self._lined: set[SeriesKey] = set()  # series whose curve holds a line
         self._shown: dict[SeriesKey, tuple] = {}  # (x, lo, hi) of the last frame, epoch x
         self._order: dict[str, int] = {}  # producer -> position in the legend
+        self.theme: Theme | None = None
         self.colors = SeriesColors()  # the curve, the strip image and the legend agree
         self._hidden: set[str] = set()  # producers whose series start hidden
         self._unit_of: Callable[[SeriesKey], str] = lambda key: ""
@@ -96,6 +102,7 @@ class LiveChart(pg.PlotWidget):
         self._timer.setInterval(IDLE_FRAME_MS)
         self._timer.timeout.connect(self._on_frame_timer)
         self._timer.start()
+        self.set_theme(LIGHT)
 
     def _setup_plot(self) -> None:
         item = self.getPlotItem()
@@ -139,6 +146,29 @@ class LiveChart(pg.PlotWidget):
             self.paused = paused
             self.set_follow(not paused)
             self.paused_changed.emit(paused)
+
+    def set_theme(self, theme: Theme) -> None:
+        """Draw in `theme`'s colours: background, axes and their text, grid, legend, and the
+        series (each keeps its palette slot). Costs nothing when the theme is the same."""
+        if theme is self.theme:
+            return
+        self.theme = theme
+        self.setBackground(theme.chart_background)
+        item = self.getPlotItem()
+        for side in ("bottom", "left"):
+            axis = item.getAxis(side)
+            axis.setPen(theme.axis)
+            axis.setTextPen(theme.axis_text)
+        item.showGrid(alpha=theme.grid_alpha)
+        self.colors.set_palette(theme.series)
+        for key, curve in self._curves.items():
+            curve.setPen(pg.mkPen(self.colors.color(key), width=1))
+        # a new object: a request in flight keeps the colours it was sent with
+        self._colors = {key: argb(self.colors.color(key)) for key in self._curves}
+        self.legend.set_theme(theme)
+        self._drawn = None  # the strip image is painted in the series' colours: paint it anew
+        if self._curves:  # now, not at the next tick (a frame in flight is asked again)
+            QTimer.singleShot(0, self._on_frame_timer)
 
     def set_context_actions(self, actions: list) -> None:
         """Actions the chart's right-click menu offers after pyqtgraph's view entries."""

@@ -11,7 +11,9 @@ Layout, from what users tripped over: the compact Start/Stop/Configure… button
 whose digits have one width, in columns sized once for their largest plausible text (numbers
 no longer shift or widen the column as they grow); the state column stays within 40% of the
 table and a longer state is elided (full text in the label's text and tooltip); a selected
-row is a light tint under the normal text colour, so the state colours stay readable.
+row is a light tint under the normal text colour, so the state colours stay readable. State
+and warning colours come from the theme (`set_theme`, widgets/theme.py: light by default), each
+with a contrast of at least 3 against the rows of its theme.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PyQt5.QtCore import QSize, Qt, pyqtSignal, pyqtSlot
 from PyQt5.QtGui import QBrush, QColor, QFont, QFontDatabase, QFontMetrics, QPainter, QPalette
 from PyQt5.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -31,6 +34,7 @@ from PyQt5.QtWidgets import (
 
 from app.core.producer_rows import RowStatus
 from app.core.supervisor import State
+from widgets.theme import LIGHT, Theme
 
 COLUMNS = (
     "", "Name", "Kind", "State", "PID", "Samples/s", "Total", "Dropped",
@@ -50,17 +54,14 @@ WIDEST = {
 }
 STATE_SHARE = 0.4  # of the table's width, at most, for the state column when sized for its text
 STATE_MIN_TEXT = "STOPPING…  "  # the state column is never narrower than this
-STATE_COLORS = {
-    State.RUNNING: QColor("#2e9d4f"),
-    State.STARTING: QColor("#c9a227"),
-    State.STOPPING: QColor("#c9a227"),
-    State.BACKOFF: QColor("#d9822b"),
-    State.EXITED: QColor("#d9822b"),
-    State.FATAL: QColor("#d64545"),
-    State.STOPPED: QColor("#808080"),
-    State.UNKNOWN: QColor("#9a6fb0"),
-}
-WARN = QColor("#d64545")
+
+
+def state_colors(theme: Theme) -> dict[State, QColor]:
+    return {state: QColor(color) for state, color in theme.states.items()}
+
+
+STATE_COLORS = state_colors(LIGHT)  # the default theme's
+WARN = QColor(LIGHT.warn)
 
 
 class StateLabel(QLabel):
@@ -154,6 +155,8 @@ class ProducerPanel(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.setAlternatingRowColors(True)
         self.setPalette(selection_palette(self.palette()))
+        self.theme = LIGHT
+        self.state_colors, self.warn = STATE_COLORS, WARN
         self.figures_font = figures_font(self.font())
         # ResizeToContents would re-measure every row on every setText (4 times a second per
         # cell at full load, measured as most of the GUI thread's time): size on changes instead.
@@ -170,6 +173,25 @@ class ProducerPanel(QTableWidget):
         header.sectionResized.connect(self._on_section_resized)
         self.cellDoubleClicked.connect(self._on_cell_double_clicked)
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+
+    def set_theme(self, theme: Theme) -> None:
+        """State and warning colours of `theme`, and the selection tint taken again from the
+        application's palette (call after the application's palette changed)."""
+        if theme is self.theme:
+            return
+        self.theme = theme
+        self.state_colors, self.warn = state_colors(theme), QColor(theme.warn)
+        palette = QPalette(self.palette())
+        natural = QApplication.palette(self)
+        for group in (QPalette.Active, QPalette.Inactive):
+            palette.setColor(group, QPalette.Highlight, natural.color(group, QPalette.Highlight))
+        self.setPalette(selection_palette(palette))
+        for status in self._last.values():
+            row = self._rows.get(status.name)
+            if row is not None:
+                self._update_state(row, status)
+                dropped = self.item(row, COL["Dropped"])
+                dropped.setData(Qt.ForegroundRole, QBrush(self.warn) if status.has_drops else None)
 
     def set_producers(self, names_and_kinds: list[tuple[str, str]]) -> None:
         self.setRowCount(0)
@@ -352,7 +374,7 @@ class ProducerPanel(QTableWidget):
     def _update_state(self, row: int, s: RowStatus) -> bool:
         """The row's state label and buttons; returns whether the state's text changed."""
         label = self.cellWidget(row, COL["State"])
-        color = WARN if s.stalled else STATE_COLORS[s.state]
+        color = self.warn if s.stalled else self.state_colors[s.state]
         if label.palette().color(QPalette.WindowText) != color:  # a palette, not a style sheet:
             palette = label.palette()  # re-polishing 100 style sheets stalled the window
             palette.setColor(QPalette.WindowText, color)
@@ -383,7 +405,8 @@ class ProducerPanel(QTableWidget):
         dropped = self.item(row, COL["Dropped"])
         if dropped.data(Qt.UserRole) != s.has_drops:
             dropped.setData(Qt.UserRole, s.has_drops)
-            dropped.setForeground(QBrush(WARN) if s.has_drops else self.palette().text())
+            # none: the palette's text colour, whichever theme is on
+            dropped.setData(Qt.ForegroundRole, QBrush(self.warn) if s.has_drops else None)
 
     @pyqtSlot(int, int)
     def _on_cell_double_clicked(self, row: int, _col: int) -> None:

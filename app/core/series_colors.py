@@ -17,6 +17,12 @@ the other producers start, which is what varies between runs. A producer with mo
 slots borrows free slots from the end of the palette (the ones their owners would use last);
 with more series than colours, reuse is unavoidable: a new series takes one of the least used.
 A colour once given is never changed: the curve already drawn keeps it.
+
+On a light background (the light theme) the same slots take LIGHT_PALETTE: a series keeps its
+slot, so it keeps its hue when the theme changes. The full-strength hues stay (orange and olive
+a little darker, to read on white); the light tints, too pale on white (contrast < 2), become
+dark shades of the same hues; the greys darken too. Every colour there has a contrast of at
+least 2.9 with white, and no two are closer (CIE76 ΔE 17) than the closest pair of PALETTE.
 """
 
 from __future__ import annotations
@@ -35,6 +41,17 @@ PALETTE = (
     "#f1ce63", "#86bcb6", "#fabfd2", "#d7b5a6",
     # greys
     "#bab0ac", "#79706e",
+)  # fmt: skip
+
+LIGHT_PALETTE = (
+    # full strength, as on black (orange and olive a little darker)
+    "#4e9af1", "#dd7a12", "#59a14f", "#e15759", "#b07aa1",
+    "#a88b26", "#499894", "#d37295", "#9d7660",
+    # dark shades in place of the light tints
+    "#1f4e8c", "#a34a00", "#2a6e2a", "#8e1b1b", "#6a3d9a",
+    "#665000", "#1b5e5a", "#a0306a", "#5c3d2e",
+    # greys
+    "#8a817c", "#3d3837",
 )  # fmt: skip
 
 
@@ -77,6 +94,16 @@ class SeriesColors:
 
     def color(self, key: SeriesKey) -> str:
         return self.palette[self._slot[key]]
+
+    def slot(self, key: SeriesKey) -> int:
+        """The palette position of a series: it stays when the palette is swapped."""
+        return self._slot[key]
+
+    def set_palette(self, palette: Sequence[str]) -> None:
+        """Another palette with the same slots (a theme's): every series keeps its slot."""
+        if len(palette) != len(self.palette):
+            raise ValueError(f"a palette of {len(self.palette)} colours, not {len(palette)}")
+        self.palette = tuple(palette)
 
     def __contains__(self, key: SeriesKey) -> bool:
         return key in self._slot
