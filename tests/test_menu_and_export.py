@@ -32,6 +32,7 @@ SHORTCUTS = {
     "dropCursorAction": "C",
     "clearCursorsAction": "Esc",
     "fullScreenAction": "F11",
+    "eventLogAction": "Ctrl+L",
     "startAllAction": "",
     "stopAllAction": "",
     "shortcutsAction": "F1",
