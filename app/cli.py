@@ -1,5 +1,6 @@
 """The `streamscope` command: open the window, record headless, publish headless through an MQTT
-broker, list producer kinds, or recover a recording that a crash cut short.
+broker, list producer kinds, recover a recording that a crash cut short, or add the app to the
+desktop's menu.
 
 Qt is imported only when the window is opened, so `record` and `producers` work on machines
 without a display or Qt libraries, and producer processes never load Qt.
@@ -47,7 +48,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("producers", help="list producer kinds and their parameters")
     fix = sub.add_parser("recover", help="make a recording cut short by a crash readable again")
     fix.add_argument("file", metavar="FILE", help="a .csv, .parquet or .arrows recording")
+    _add_install_desktop(sub)
     return parser
+
+
+def _add_install_desktop(sub) -> None:
+    desk = sub.add_parser(
+        "install-desktop",
+        help="add streamscope to the desktop's application menu (a .desktop file and the icon)",
+    )
+    where = desk.add_mutually_exclusive_group()
+    where.add_argument(
+        "--user",
+        action="store_true",
+        help="for this user: $XDG_DATA_HOME or ~/.local/share (the default)",
+    )
+    where.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="another data folder, e.g. /usr/local/share for every user (as root)",
+    )
 
 
 def _add_publish(sub) -> None:
@@ -110,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
             return _publish(args)
         if args.command == "recover":
             return _recover(args.file)
+        if args.command == "install-desktop":
+            return _install_desktop(args.data_dir)
         return _open_window(args.session)
     except (SessionError, ParamError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -147,6 +169,19 @@ def _recover(path: str) -> int:
     except RecordingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _install_desktop(data_dir: str | None) -> int:
+    from app.desktop_entry import install
+
+    try:
+        written = install(Path(data_dir) if data_dir else None)
+    except OSError as exc:
+        print(f"error: cannot install the desktop entry: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}")
     return 0
 
 

@@ -13,6 +13,7 @@ from PyQt5.QtWidgets import QApplication
 
 from app.core.session import Session
 from app.main_window import MainWindow
+from widgets.app_icon import app_icon
 
 CLOSE_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # HUP: the terminal closed
 
@@ -22,6 +23,8 @@ def run(session: Session, error: str | None = None) -> int:
     app = QApplication(sys.argv[:1])
     app.setOrganizationName("streamscope")  # QSettings: ~/.config/streamscope/streamscope.conf
     app.setApplicationName("streamscope")
+    app.setDesktopFileName("streamscope")  # Wayland: the icon of streamscope.desktop
+    app.setWindowIcon(app_icon())
     window = MainWindow(session)
     if not window.restored_geometry:
         window.resize(1280, 800)

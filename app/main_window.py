@@ -26,6 +26,7 @@ from PyQt5.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, pyqtSign
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (
     QAction,
+    QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -45,8 +46,10 @@ from app.core.session_writer import SessionWriteError, write_session
 from app.core.tuning import tune_gui_process
 from app.window_exits import guard_every_exit, stop_core
 from producers.registry import KindError, get_kind
+from widgets.app_icon import app_icon
 from widgets.app_palette import apply_to_application
 from widgets.crosshair import Crosshair
+from widgets.event_log import EventLog
 from widgets.help_dialogs import ShortcutsDialog, about_text
 from widgets.lag_meter import EventLoopLagMeter
 from widgets.live_chart import LiveChart
@@ -100,6 +103,7 @@ class MainWindow(QMainWindow):
     def __init__(self, session: Session, parent=None):
         super().__init__(parent)
         self.setObjectName("mainWindow")
+        self.setWindowIcon(app_icon())
         self.session = session
         self._init_session_state(session)
         tune_gui_process()
@@ -109,7 +113,7 @@ class MainWindow(QMainWindow):
         self.lag_interval_ms: int | None = None  # fixed lag-meter period (benchmarks)
         self._sent = 0  # the number of the last command sent to the engine
         self._bridge = _ViewBridge()  # no parent: it outlives the window as long as the engine
-        self.engine = Engine(session, on_view=self._bridge.changed.emit)
+        self.engine = Engine(session, on_view=self._bridge.changed.emit, source_news=True)
         self._bridge.changed.connect(self._on_view_changed)
         self.consumer = ConsumerThread(self.engine)
         self.consumer.failed.connect(self._on_consumer_failed)
@@ -158,6 +162,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_pause_and_cursors(splitter)
         self._build_theme()
+        self._build_event_log()
         self.readout = StatusReadout(self.statusBar(), self.engine.store)
         self.consumer_status = QLabel()
         self.consumer_status.setObjectName("consumerStatus")
@@ -297,6 +302,34 @@ class MainWindow(QMainWindow):
         if self.darkThemeAction.isChecked() != theme.dark:
             self.darkThemeAction.setChecked(theme.dark)  # (toggled: applies it again, a no-op)
 
+    def _build_event_log(self) -> None:
+        """The event log (widgets/event_log.py) in a dock under the producer table, hidden at
+        first; View → Event log shows and hides it (and follows its close button)."""
+        self.event_log = EventLog()
+        dock = QDockWidget("Event log", self)
+        dock.setObjectName("eventLogDock")
+        dock.setWidget(self.event_log)
+        dock.setAllowedAreas(Qt.BottomDockWidgetArea | Qt.RightDockWidgetArea)
+        self.addDockWidget(Qt.BottomDockWidgetArea, dock)
+        dock.hide()
+        self.eventLogDock = dock
+        self.eventLogAction = dock.toggleViewAction()
+        self.eventLogAction.setText("&Event log")
+        self.eventLogAction.setObjectName("eventLogAction")
+        _describe(
+            self.eventLogAction, "Ctrl+L",
+            "Show or hide what happened: starts, stops, crashes (with their traceback), "
+            "sources' status and drops, recordings, exports, errors",
+        )  # fmt: skip
+        view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
+        view.addSeparator()
+        view.addAction(self.eventLogAction)
+
+    def _log_event(self, level: int, text: str, source: str = "", details: str = "", at=None):
+        """Log it and show it in the event log: one place, so they cannot disagree."""
+        log.log(level, "%s", f"{text}\n{details}" if details else text)
+        self.event_log.add(level, text, source, details, at)
+
     def _menu_action(self, text, name, keys, slot, tip, checkable=False) -> QAction:
         action = QAction(text, self)
         action.setObjectName(name)
@@ -405,7 +438,7 @@ class MainWindow(QMainWindow):
         self._save_in_place = True
         self._set_dirty(False)
         session_files.remember_recent(path)
-        log.info("saved the session to %s", path)
+        self._log_event(logging.INFO, f"saved the session to {path}")
         self.statusBar().showMessage(f"saved the session to {path}", 10000)
         return True
 
@@ -630,12 +663,12 @@ class MainWindow(QMainWindow):
         if error:
             self._export_failed(path, error)
             return
-        log.info("%s", message)
+        self._log_event(logging.INFO, message)
         self.statusBar().showMessage(message, 15000)
         self.export_finished.emit(path, "")
 
     def _export_failed(self, path: str, error: str) -> None:
-        log.error("%s", error)
+        self._log_event(logging.ERROR, error)
         self.show_error(error)
         self.export_finished.emit(path, error)
 
@@ -672,8 +705,8 @@ class MainWindow(QMainWindow):
     def _show_view(self) -> None:
         view = self.engine.view
         for news in self.engine.news():
-            log.log(news.level, "%s", news.text)
-            if news.change is None:  # errors and reports, not every state change
+            self._log_event(news.level, news.text, news.name, news.details, news.at)
+            if news.change is None and news.kind != "status":  # not every state change
                 self.statusBar().showMessage(news.text, 10000)
         if view.active != self._active:
             self._set_pace(view.active)
@@ -709,7 +742,7 @@ class MainWindow(QMainWindow):
     @pyqtSlot(str)
     def _on_consumer_failed(self, trace: str) -> None:
         """The consumer thread died (a bug): no data flows any more. Say so, loudly."""
-        log.error("consumer thread died:\n%s", trace)
+        self._log_event(logging.ERROR, "consumer thread died: no new data", details=trace)
         self.consumer_status.setText("⚠ data stopped: the consumer thread died (see details)")
         self.consumer_status.setToolTip(trace)
         self.show_error("The consumer thread died: no new data will be shown.", details=trace)
@@ -722,11 +755,12 @@ class MainWindow(QMainWindow):
         try:
             recorder = Recorder(path)  # checks the suffix only; the file opens on its thread
         except RecordingError as exc:
+            self._log_event(logging.ERROR, f"cannot record: {exc}")
             self.show_error(f"Cannot record: {exc}")
             return
         self.engine.attach_recorder(recorder)
         self.toolbar.set_recording(True)
-        log.info("recording to %s", path)
+        self._log_event(logging.INFO, f"recording to {path}")
 
     @pyqtSlot()
     def stop_recording(self) -> None:
@@ -739,7 +773,7 @@ class MainWindow(QMainWindow):
         if recorder is not None and recorder.error:
             self.stop_recording()
             text = f"Recording stopped: {recorder.error}"
-            log.error("%s", text)
+            self._log_event(logging.ERROR, text)
             self.show_error(text)
 
     # -- details ---------------------------------------------------------------------------------
@@ -781,7 +815,7 @@ class MainWindow(QMainWindow):
         if running:  # it stops to start again: Stop must stay possible meanwhile
             self.panel.mark_pending(spec.name, "start")
         note = "; restarting" if running else ""
-        log.info("%s: new parameters %s%s", spec.name, spec.params, note)
+        self._log_event(logging.INFO, f"{spec.name}: new parameters {spec.params}{note}", spec.name)
         self.statusBar().showMessage(f"{spec.name}: new parameters{note}", 5000)
 
     def show_error(self, text: str, details: str = "") -> None:

@@ -33,6 +33,7 @@ SHORTCUTS = {
     "clearCursorsAction": "Esc",
     "fullScreenAction": "F11",
     "darkThemeAction": "",
+    "eventLogAction": "Ctrl+L",
     "startAllAction": "",
     "stopAllAction": "",
     "shortcutsAction": "F1",

@@ -36,6 +36,7 @@ from app.core.producer_rows import REMOTE_SEP
 from app.core.remote_control import RemoteCommand, RemoteControl
 from app.core.runs import RunLedger
 from app.core.session import Session
+from app.core.source_watch import SourceWatch
 from app.core.store import SeriesStore
 from app.core.supervisor import Policy, State, StateChange, Supervisor
 from producers.params import resolve_paths
@@ -58,9 +59,12 @@ class Engine:
         policy: Policy | None = None,
         launcher=None,
         on_view: Callable[[], None] | None = None,
+        source_news: bool = False,
     ):
         """`on_view` is called (from the engine's thread) after a publish that follows applied
-        commands or state changes: a front end may refresh at once instead of at its next tick."""
+        commands or state changes: a front end may refresh at once instead of at its next tick.
+        `source_news`: news also tells sources' status changes and new drops (app.core.
+        source_watch; at most one line per source a second), for the window's event log."""
         self.session = session
         self._on_view = on_view
         self.channel = Channel()
@@ -90,6 +94,7 @@ class Engine:
         self._stop_control = threading.Event()
         self._finishing: list[threading.Thread] = []  # recordings being closed
         self._remote_control: RemoteControl | None = None  # made at the first remote command
+        self._source_watch = SourceWatch() if source_news else None
         self._publish()
         self._control = threading.Thread(target=self._control_loop, name="engine", daemon=True)
         self._control.start()
@@ -261,6 +266,8 @@ class Engine:
         self._account_runs(now)
         self._check_frozen()
         self._check_refused()
+        if self._source_watch is not None:
+            self._news.extend(self._source_watch.look(self.supervisor.entries, self.counters))
         self._publish()
 
     def _apply_notes(self) -> None:
@@ -288,7 +295,10 @@ class Engine:
             if lost:
                 self._tell(logging.WARNING, f"{name}: ended mid-message ({lost} bytes)", name)
         elif event.kind == "error":
-            self._tell(logging.WARNING, f"{name}: {event.info.get('error', 'raised')}", name)
+            text = f"{name}: {event.info.get('error', 'raised')}"
+            self._news.append(
+                News(logging.WARNING, text, name, details=event.info.get("traceback", ""))
+            )
         elif event.kind == "bad_message":
             self._tell(logging.WARNING, f"{name}: unreadable message: {event.info['error']}", name)
 

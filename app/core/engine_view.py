@@ -3,6 +3,7 @@ and the news (state changes, errors, reports) they show and log."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from app.core.counters import CounterBook
@@ -44,6 +45,9 @@ class News:
     text: str
     name: str = ""  # the producer it is about, if any
     change: StateChange | None = None
+    details: str = ""  # more than a line: the traceback of a producer that raised
+    kind: str = ""  # "status" (what a source says it does), "drops"; "" for the rest
+    at: float = field(default_factory=time.time)  # when it happened (wall clock)
 
 
 def make_view(
