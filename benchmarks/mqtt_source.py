@@ -26,6 +26,7 @@ import psutil
 
 from app.core.engine import Engine
 from app.core.session import parse_session
+from benchmarks.common import cpu_seconds, state_text
 from tests import mosquitto_broker
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -81,16 +82,16 @@ def one_run(case: str, seconds: float) -> dict:
     publisher = None
     try:
         engine.start_autostart()
-        drain_until(engine, lambda: "connected to" in _status(engine))
+        drain_until(engine, lambda: "connected to" in state_text(engine, "m"))
         proc = psutil.Process(engine.view.entries["m"].pid)
         publisher = subprocess.Popen(
             [sys.executable, "-c", PUBLISHER, str(broker.port), case, str(BATCH)]
         )
         drain_until(engine, lambda: engine.counters.snapshot("m").samples > 0)
-        first, cpu0, t0 = engine.counters.snapshot("m").samples, _cpu(proc), time.monotonic()
+        first, cpu0, t0 = engine.counters.snapshot("m").samples, cpu_seconds(proc), time.monotonic()
         while time.monotonic() - t0 < seconds:
             engine.drain(0.05)
-        got, cpu1, t1 = engine.counters.snapshot("m").samples, _cpu(proc), time.monotonic()
+        got, cpu1, t1 = engine.counters.snapshot("m").samples, cpu_seconds(proc), time.monotonic()
         samples = got - first
         messages = samples / per_message
         result = {
@@ -107,15 +108,6 @@ def one_run(case: str, seconds: float) -> dict:
         engine.close()
         broker.close()
     return result
-
-
-def _status(engine: Engine) -> str:
-    return next((r.state_text for r in engine.view.rows if r.name == "m"), "")
-
-
-def _cpu(proc: psutil.Process) -> float:
-    times = proc.cpu_times()
-    return times.user + times.system
 
 
 def main() -> None:

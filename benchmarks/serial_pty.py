@@ -24,6 +24,7 @@ import psutil
 
 from app.core.engine import Engine
 from app.core.session import parse_session
+from benchmarks.common import cpu_seconds, state_text
 
 OUT = Path(__file__).resolve().parent / "out"
 LINES = {  # format -> one line as a device would print it
@@ -61,15 +62,15 @@ def one_run(fmt: str, seconds: float) -> dict:
 
     try:
         engine.start_autostart()
-        drain_until(engine, lambda: "connected to" in _status(engine))
+        drain_until(engine, lambda: "connected to" in state_text(engine, "s"))
         proc = psutil.Process(engine.view.entries["s"].pid)
         thread = threading.Thread(target=writer, daemon=True)
         thread.start()
         drain_until(engine, lambda: engine.counters.snapshot("s").samples > 0)
-        first, cpu0, t0 = engine.counters.snapshot("s").samples, _cpu(proc), time.monotonic()
+        first, cpu0, t0 = engine.counters.snapshot("s").samples, cpu_seconds(proc), time.monotonic()
         while time.monotonic() - t0 < seconds:
             engine.drain(0.05)
-        got, cpu1, t1 = engine.counters.snapshot("s").samples, _cpu(proc), time.monotonic()
+        got, cpu1, t1 = engine.counters.snapshot("s").samples, cpu_seconds(proc), time.monotonic()
         lines = (got - first) / PER_LINE[fmt]
         result = {"lines_s": lines / (t1 - t0), "cpu_s_per_100k": (cpu1 - cpu0) / lines * 1e5}
     finally:
@@ -80,15 +81,6 @@ def one_run(fmt: str, seconds: float) -> dict:
         drain_until(engine, lambda: engine.view.drained)
         engine.close()
     return result
-
-
-def _status(engine: Engine) -> str:
-    return next((r.state_text for r in engine.view.rows if r.name == "s"), "")
-
-
-def _cpu(proc: psutil.Process) -> float:
-    times = proc.cpu_times()
-    return times.user + times.system
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ import psutil
 
 from app.core.engine import Engine
 from app.core.session import parse_session
+from benchmarks.common import cpu_seconds
 
 OUT = Path(__file__).resolve().parent / "out"
 HOST = "127.0.0.1"
@@ -117,11 +118,11 @@ def one_run(seconds: float, rate: float) -> dict:
         t_warm = time.monotonic() + warm
         while time.monotonic() < t_warm:
             engine.drain(0.05)
-        first, cpu0, drops0 = _samples(engine), _cpu(proc), kernel_drops(port)
+        first, cpu0, drops0 = _samples(engine), cpu_seconds(proc), kernel_drops(port)
         t0 = time.monotonic()
         while time.monotonic() - t0 < seconds:
             engine.drain(0.05)
-        got, cpu1, t1 = _samples(engine), _cpu(proc), time.monotonic()
+        got, cpu1, t1 = _samples(engine), cpu_seconds(proc), time.monotonic()
         drops1 = kernel_drops(port)
         sent = int(sender.communicate(timeout=30)[0].split()[-1])
         # what was sent is all in: everything received or dropped by the kernel
@@ -159,11 +160,6 @@ def _accounted(engine: Engine, port: int) -> int:
     """Datagrams stored, dropped by the kernel or by the producer's outbox."""
     counts = engine.counters.snapshot("u")
     return (counts.samples + counts.dropped) // PER_DATAGRAM + kernel_drops(port)
-
-
-def _cpu(proc: psutil.Process) -> float:
-    times = proc.cpu_times()
-    return times.user + times.system
 
 
 def main() -> None:
