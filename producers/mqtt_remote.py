@@ -19,7 +19,9 @@ reads `UNKNOWN · not connected to the broker` until the retained statuses arriv
 Samples lost in transit (QoS 0 data dropped by the broker or the network) are knowable from
 the status's `published` count: the first status a run of this dashboard sees sets a baseline
 (what was published before we listened), and after that `published - baseline - received` is
-what never arrived. The row's `dropped` is the publisher's own `dropped` plus that (never
+what never arrived, with `published` taken from the status before the latest one: data
+published until then has had a status interval to arrive (the latest count may include a
+batch still on its way). The row's `dropped` is the publisher's own `dropped` plus that (never
 negative). A restarted publisher (another pid in `_publisher`, or `published` going down)
 sets a new baseline.
 """
@@ -45,6 +47,8 @@ class _Remote:
     status: dict = field(default_factory=dict)
     received: int = 0  # samples of it this run received
     baseline: int | None = None  # `published` minus `received` at its first status
+    last_live: int | None = None  # `published` of the newest live (not retained) status
+    settled: int | None = None  # `published` of the live status before it (see `info`)
 
 
 @dataclass
@@ -119,14 +123,14 @@ class RemoteRows:
         name = self.name(prefix, producer)
         remote = self._remote(prefix, producer)
         published = _count(status.get("published"))
-        if (
-            not retained
-            and remote.baseline is not None
-            and published < _count(remote.status.get("published"))
-        ):
-            remote.baseline, remote.received = None, 0  # its count started again
-        if remote.baseline is None and not retained:  # what was published before we listened
-            remote.baseline = published - remote.received
+        if not retained:
+            if remote.last_live is not None and published < remote.last_live:
+                remote.baseline, remote.received = None, 0  # its count started again
+            if remote.baseline is None:  # what was published before we listened
+                remote.baseline, remote.settled = published - remote.received, None
+            else:
+                remote.settled = remote.last_live
+            remote.last_live = published
         remote.status = status
         return name, self.info(name)
 
@@ -144,6 +148,7 @@ class RemoteRows:
                 for remote in self._remotes.values():
                     if remote.prefix == prefix:
                         remote.baseline, remote.received = None, 0
+                        remote.last_live = remote.settled = None
             pub.pid = said.get("pid")
         if isinstance(said.get("producers"), list):
             pub.producers = [str(p) for p in said["producers"]]
@@ -166,8 +171,11 @@ class RemoteRows:
         remote = self._remotes[name]
         s = remote.status
         lost = 0
-        if remote.baseline is not None:
-            lost = max(0, _count(s.get("published")) - remote.baseline - remote.received)
+        if remote.baseline is not None and remote.settled is not None:
+            # data published up to the status BEFORE the latest one has had a status interval
+            # (~2 s) to arrive: what of it is missing was lost. The latest status's count may
+            # include a batch still on its way; comparing with it counted one as lost.
+            lost = max(0, remote.settled - remote.baseline - remote.received)
         state = s.get("state", "UNKNOWN")
         info = {
             "state": state,

@@ -313,7 +313,10 @@ def test_remote_producers_arrive_as_series_and_rows(engines, broker):
         times, values = held(engine, "hostA/sine/value", "r")
         assert values == [float(i) for i in range(10)]
         assert np.allclose(times, [t0 + k + 0.2 * i for k in range(2) for i in range(5)])
-        # the publisher published 13 (3 never arrived) and lost 1 itself: 4 dropped
+        # the publisher published 13 (3 never arrived) and lost 1 itself: 4 dropped, once the
+        # next status (its heartbeat) shows that those 3 had time to arrive and did not
+        remote.send("sine/status", sine_status(published=13, dropped=1), retain=True)
+        drain_until(engine, lambda: engine_row(engine, "r:hostA/sine").dropped == "1")
         remote.send("sine/status", sine_status(published=13, dropped=1), retain=True)
         drain_until(engine, lambda: engine_row(engine, "r:hostA/sine").dropped == "4")
         info = engine.supervisor.entries["r"].remotes["hostA/sine"]
