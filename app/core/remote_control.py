@@ -16,11 +16,12 @@ that thread up to `TIMEOUT_S` per command, and the outcome is told through `on_d
 from __future__ import annotations
 
 import json
-import os
 import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from producers.mqtt_client import new_client
 
 TIMEOUT_S = 5.0
 COMMANDS = ("start", "stop")
@@ -67,16 +68,11 @@ class RemoteControl:
 
 def publish(command: RemoteCommand) -> str | None:
     """Publish one command and wait until the broker has it; None, or why it failed."""
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
     p = command.params
-    client = mqtt.Client(CallbackAPIVersion.VERSION2)
-    if p.get("username"):
-        password = os.environ.get(p["password_env"]) if p.get("password_env") else None
-        client.username_pw_set(p["username"], password)
-    if p.get("tls"):
-        client.tls_set(ca_certs=p.get("ca_file") or None)
+    try:  # the subscriber's own broker settings, as it connects with them
+        client = new_client(p)
+    except (RuntimeError, FileNotFoundError) as exc:
+        return str(exc)
     done, outcome = threading.Event(), {}
 
     def on_connect(c, _userdata, _flags, reason, _props):

@@ -28,11 +28,11 @@ producer would pay for an import only this kind needs.
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 from collections import deque
 
 from producers.base import Producer
+from producers.mqtt_client import new_client
 from producers.mqtt_payload import FORMATS, Malformed, PayloadReader
 from producers.mqtt_remote import BadMessage, RemoteRows, check_prefix
 from producers.params import Param, ParamError, one_line, path, strings
@@ -120,7 +120,6 @@ class MqttSource(Producer):
     # -- the run ---------------------------------------------------------------------------
     def run(self, ctx) -> None:
         import paho.mqtt.client as mqtt
-        from paho.mqtt.enums import CallbackAPIVersion
 
         p = self.p
         self._ctx = ctx
@@ -136,13 +135,7 @@ class MqttSource(Producer):
         self._refused = None  # the CONNACK's failure, if the broker said no
         self._lost = ""  # why the connection ended (on_disconnect)
 
-        client = mqtt.Client(CallbackAPIVersion.VERSION2)
-        if p["username"]:
-            client.username_pw_set(p["username"], self._password())
-        if p["tls"]:
-            if p["ca_file"] and not os.path.isfile(p["ca_file"]):
-                raise FileNotFoundError(f"ca_file not found: {p['ca_file']}")
-            client.tls_set(ca_certs=p["ca_file"] or None)
+        client = new_client(p)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
@@ -174,18 +167,6 @@ class MqttSource(Producer):
         finally:
             with contextlib.suppress(Exception):
                 client.disconnect()
-
-    def _password(self) -> str:
-        var = self.p["password_env"]
-        if not var:
-            return ""
-        value = os.environ.get(var)
-        if value is None:
-            raise RuntimeError(
-                f"password_env names ${var}, which is not set in the app's environment "
-                "(set it before starting streamscope)"
-            )
-        return value
 
     def _serve(self, client, ok) -> str | None:
         """Run paho's loop until stopped (None) or the connection ends (why, as text)."""
