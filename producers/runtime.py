@@ -187,10 +187,7 @@ class ProducerContext:
                 return
             self._remotes[name] = info
             self._note.setdefault("remote", {})[name] = info
-            if time.monotonic() - self._note_sent_at >= self.NOTE_INTERVAL:
-                self._send_note()
-            elif self._flusher is not None:
-                self._cv.notify()
+            self._note_soon()
 
     def own_process_group(self, pgid: int) -> None:
         """A process group this producer started (e.g. `Popen(..., process_group=0)`): it is
@@ -248,10 +245,15 @@ class ProducerContext:
             if not changed:
                 return
             self._note.update(changed)
-            if time.monotonic() - self._note_sent_at >= self.NOTE_INTERVAL:
-                self._send_note()
-            elif self._flusher is not None:
-                self._cv.notify()
+            self._note_soon()
+
+    def _note_soon(self) -> None:
+        """Send the pending note now, or (too soon after the last) let the flusher send it
+        when its interval is up, or the next flush. Under the lock."""
+        if time.monotonic() - self._note_sent_at >= self.NOTE_INTERVAL:
+            self._send_note()
+        elif self._flusher is not None:
+            self._cv.notify()
 
     def _send_note(self) -> None:
         if not self._note:
