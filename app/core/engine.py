@@ -35,12 +35,10 @@ from app.core.pipeline import Pipeline, forward_events
 from app.core.producer_rows import REMOTE_SEP
 from app.core.remote_control import RemoteCommand, RemoteControl
 from app.core.runs import RunLedger
-from app.core.session import Session
+from app.core.session import Session, resolved_params
 from app.core.source_watch import SourceWatch
 from app.core.store import SeriesStore
 from app.core.supervisor import Policy, State, StateChange, Supervisor
-from producers.params import resolve_paths
-from producers.registry import get_kind
 
 log = logging.getLogger("streamscope")
 
@@ -124,8 +122,7 @@ class Engine:
             return
         if self._remote_control is None:
             self._remote_control = RemoteControl(self._remote_done)
-        params = resolve_paths(get_kind(entry.spec.kind).params, entry.spec.params,
-                               entry.spec.base_dir)  # fmt: skip
+        params = resolved_params(entry.spec)
         self._remote_control.send(RemoteCommand(params, info["cmd_topic"], command, name))
         self._tell(logging.INFO, f"{name}: {command} sent to {info['cmd_topic']}", local)
 

@@ -27,8 +27,8 @@ import time
 from multiprocessing import forkserver, spawn, util
 
 from app.core.channel import Channel, RunKey
-from producers.params import resolve_paths
-from producers.registry import get_kind, target_of
+from app.core.session import resolved_params
+from producers.registry import target_of
 from producers.runtime import LaunchSpec, child_main
 from producers.tally import SLOTS, Tally
 
@@ -137,11 +137,12 @@ class ProcessLauncher:
         if not self._server:
             self._server = _FORK_SERVER.acquire(self._ctx)
         key = RunKey(spec.name, generation)
-        params = resolve_paths(
-            get_kind(spec.kind).params, spec.params, getattr(spec, "base_dir", None)
-        )
         launch = LaunchSpec(
-            spec.name, spec.kind, params, self._batch_interval, target=target_of(spec.kind)
+            spec.name,
+            spec.kind,
+            resolved_params(spec),
+            self._batch_interval,
+            target=target_of(spec.kind),
         )
         pickle.dumps(launch)  # fail here, with a clear message, not in the child
         try:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from app.core.supervisor import RESTART_POLICIES
 from app.core.toml_locator import LimitError, Locator
-from producers.params import ParamError, one_line, short_repr, validate_params
+from producers.params import ParamError, one_line, resolve_paths, short_repr, validate_params
 from producers.registry import KindError, get_kind
 from resources import DEFAULT_SESSION
 
@@ -62,6 +62,12 @@ class ProducerSpec:
     # relative `path` parameters are relative to this folder (the session file's); None: the
     # current directory. Kept apart from params, so a saved session keeps what the user wrote.
     base_dir: str | None = field(default=None, compare=False)
+
+
+def resolved_params(spec) -> dict:
+    """`spec`'s parameters as a process is given them: relative paths made absolute against
+    its session's folder (`base_dir`; a spec without one: the current directory)."""
+    return resolve_paths(get_kind(spec.kind).params, spec.params, getattr(spec, "base_dir", None))
 
 
 @dataclass
