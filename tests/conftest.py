@@ -165,3 +165,20 @@ def make_broker():
     yield make
     for b in made:
         b.close()
+
+
+@pytest.fixture
+def private_settings(tmp_path, request):
+    """QSettings in a temporary folder, under the test module's name: never the user's, nor
+    another test's. Returns the folder."""
+    from PyQt5.QtCore import QCoreApplication, QSettings
+
+    old = (QCoreApplication.organizationName(), QCoreApplication.applicationName())
+    folder = tmp_path / "settings"
+    for fmt in (QSettings.IniFormat, QSettings.NativeFormat):
+        QSettings.setPath(fmt, QSettings.UserScope, str(folder))
+    QCoreApplication.setOrganizationName("streamscope-test")
+    QCoreApplication.setApplicationName(request.module.__name__.rpartition(".")[2])
+    yield folder
+    QCoreApplication.setOrganizationName(old[0])
+    QCoreApplication.setApplicationName(old[1])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PyQt5.QtCore import QCoreApplication, QSettings
+from PyQt5.QtCore import QSettings
 from PyQt5.QtWidgets import QAction, QDialogButtonBox, QLineEdit, QMessageBox
 
 from app import session_files
@@ -41,17 +41,9 @@ cwd = "scripts"   # relative to this file
 
 
 @pytest.fixture(autouse=True)
-def private_settings(tmp_path):
-    """QSettings in a temporary folder under a test name: never the user's settings."""
-    old = (QCoreApplication.organizationName(), QCoreApplication.applicationName())
-    folder = tmp_path / "settings"
-    for fmt in (QSettings.IniFormat, QSettings.NativeFormat):
-        QSettings.setPath(fmt, QSettings.UserScope, str(folder))
-    QCoreApplication.setOrganizationName("streamscope-test")
-    QCoreApplication.setApplicationName("sessions")
-    yield folder
-    QCoreApplication.setOrganizationName(old[0])
-    QCoreApplication.setApplicationName(old[1])
+def _own_settings(private_settings):
+    """Every test here reads and writes QSettings (recent files, geometry): its own."""
+    return private_settings
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from PyQt5.QtCore import QCoreApplication, QRect, QSettings
+from PyQt5.QtCore import QRect, QSettings
 from PyQt5.QtGui import QColor, QImage, QPalette
 from PyQt5.QtWidgets import QAction, QApplication
 
@@ -26,19 +26,11 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(autouse=True)
-def private_settings(tmp_path):
-    """QSettings in a temporary folder under a test name (never the user's, nor the suite's),
-    and the application's light palette back afterwards for the tests that follow."""
-    old = (QCoreApplication.organizationName(), QCoreApplication.applicationName())
-    folder = tmp_path / "settings"
-    for fmt in (QSettings.IniFormat, QSettings.NativeFormat):
-        QSettings.setPath(fmt, QSettings.UserScope, str(folder))
-    QCoreApplication.setOrganizationName("streamscope-test")
-    QCoreApplication.setApplicationName("theme")
-    yield folder
+def _own_settings(private_settings):
+    """Its own QSettings (conftest), and the application's light palette back afterwards for
+    the tests that follow."""
+    yield private_settings
     apply_to_application(LIGHT)
-    QCoreApplication.setOrganizationName(old[0])
-    QCoreApplication.setApplicationName(old[1])
 
 
 def _name(color) -> str:
