@@ -108,18 +108,28 @@ def drain_until(engine: Engine, done, deadline: float) -> None:
         engine.drain(min(0.05, left))
 
 
+def print_producer_table(
+    engine: Engine, done_label: str, done: dict, not_done: dict, stdout: TextIO
+) -> None:
+    """A headless command's summary per producer: what it got through (`done`: written,
+    published), what was dropped anywhere (the producer's own drops plus `not_done`), its
+    state and last error; then the totals. Producers that did nothing and were not meant
+    to start are left out."""
+    print(f"{'producer':<16} {done_label:>12} {'dropped':>10}  state", file=stdout)
+    total_done = total_dropped = 0
+    for name, info in engine.view.entries.items():
+        n = done.get(name, 0)
+        lost = engine.counters.snapshot(name).dropped + not_done.get(name, 0)
+        if not (n or lost or info.spec.autostart):
+            continue
+        total_done, total_dropped = total_done + n, total_dropped + lost
+        detail = f" ({info.last_error})" if info.last_error else ""
+        print(f"{name:<16} {n:>12} {lost:>10}  {info.state.value}{detail}", file=stdout)
+    print(f"{'total':<16} {total_done:>12} {total_dropped:>10}", file=stdout)
+
+
 def _print_summary(engine: Engine, summary, out, elapsed: float, stdout: TextIO) -> None:
     written = summary.written if summary is not None else {}
     not_written = summary.dropped if summary is not None else {}
     print(f"recorded to {out} in {elapsed:.1f} s", file=stdout)
-    print(f"{'producer':<16} {'written':>12} {'dropped':>10}  state", file=stdout)
-    total_written = total_dropped = 0
-    for name, info in engine.view.entries.items():
-        counts = engine.counters.snapshot(name)
-        n, lost = written.get(name, 0), counts.dropped + not_written.get(name, 0)
-        if not (n or lost or info.spec.autostart):
-            continue
-        total_written, total_dropped = total_written + n, total_dropped + lost
-        detail = f" ({info.last_error})" if info.last_error else ""
-        print(f"{name:<16} {n:>12} {lost:>10}  {info.state.value}{detail}", file=stdout)
-    print(f"{'total':<16} {total_written:>12} {total_dropped:>10}", file=stdout)
+    print_producer_table(engine, "written", written, not_written, stdout)

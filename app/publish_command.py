@@ -22,7 +22,7 @@ from app.core.engine import Engine
 from app.core.mqtt_contract import ContractError, check_prefix, default_prefix
 from app.core.mqtt_publisher import BrokerAddress, MqttPublisher, PublishSetupError
 from app.core.session import Session
-from app.headless import SignalStop, drain_until
+from app.headless import SignalStop, drain_until, print_producer_table
 
 EXIT_OK, EXIT_ERROR = 0, 2
 FIRST_CONNECT_WAIT_S = 1.0  # producers start once the broker answered, or after this
@@ -127,14 +127,4 @@ def _wait(done, deadline: float) -> None:
 def _print_summary(engine: Engine, publisher, summary, elapsed: float, stdout: TextIO) -> None:
     print(f"published to {publisher.broker} under {publisher.topics.prefix}/ in {elapsed:.1f} s",
           file=stdout)  # fmt: skip
-    print(f"{'producer':<16} {'published':>12} {'dropped':>10}  state", file=stdout)
-    total_published = total_dropped = 0
-    for name, info in engine.view.entries.items():
-        published = summary.published.get(name, 0)
-        lost = engine.counters.snapshot(name).dropped + summary.not_published.get(name, 0)
-        if not (published or lost or info.spec.autostart):
-            continue
-        total_published, total_dropped = total_published + published, total_dropped + lost
-        detail = f" ({info.last_error})" if info.last_error else ""
-        print(f"{name:<16} {published:>12} {lost:>10}  {info.state.value}{detail}", file=stdout)
-    print(f"{'total':<16} {total_published:>12} {total_dropped:>10}", file=stdout)
+    print_producer_table(engine, "published", summary.published, summary.not_published, stdout)
