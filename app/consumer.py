@@ -2,9 +2,10 @@
 where the data lives.
 
 A thin QThread: `run()` is a loop around `Engine.drain` (which waits with a timeout: no
-busy-wait, ~0 % CPU idle) and, when the chart asked for one, `StripRenderer.render`; both are
-tested without Qt. Building frames here rather than on the GUI thread leaves the GUI thread only
-the upload and the paint.
+busy-wait, ~0 % CPU idle) and, when the chart asked for frames, `StripRenderer.render`: one
+renderer per layer (an axis of a plot), so N plots cost N frames built here and nothing more on
+the GUI thread; both are tested without Qt. Building frames here rather than on the GUI
+thread leaves the GUI thread only the upload and the paint.
 
 It is never a child of the window: Qt deletes children while they run, and a QThread destroyed
 while running aborts the process. The window stops it on every way out (close, deleteLater,
@@ -24,6 +25,7 @@ from PyQt5.QtCore import QThread, pyqtSignal
 from app.core.engine import Engine
 from app.core.frames import FrameRequest
 from app.core.strip import StripRenderer
+from app.core.xy_pairs import XYRequest
 
 WAIT_S = 0.2  # how long one drain may wait; stop() and request_frame() wake it at once
 LIVE: set[ConsumerThread] = set()  # started and not yet finished: never garbage-collected early
@@ -43,8 +45,11 @@ class ConsumerThread(QThread):
         self.setObjectName("consumerThread")
         self._engine = engine
         self._stop = threading.Event()
-        self._request: FrameRequest | None = None
-        self._renderer = StripRenderer()  # keeps the last image: frames scroll, not redraw
+        self._requests: dict[str, FrameRequest] = {}  # the newest per layer, not built yet
+        self._lock = threading.Lock()  # the GUI thread adds requests, this one takes them
+        # one per layer (an axis of a plot): each keeps its last image, frames scroll
+        self._renderers: dict[str, StripRenderer] = {}
+        self._forget: set[str] = set()  # layers of plots removed: their renderers go
         self.error: str | None = None
         self.build_costs: deque[float] = deque(maxlen=600)  # seconds spent building a frame
         self.finished.connect(self._on_finished)
@@ -57,20 +62,43 @@ class ConsumerThread(QThread):
         try:
             while not self._stop.is_set():
                 self._engine.drain(WAIT_S)
-                request, self._request = self._request, None  # one atomic swap under the GIL
-                if request is not None and self._engine.store is not None:
-                    started = time.perf_counter()
-                    frame = self._renderer.frame(self._engine.store, request)
-                    self.build_costs.append(time.perf_counter() - started)
-                    self.frame_ready.emit(frame)
+                with self._lock:
+                    requests, self._requests = self._requests, {}
+                    for layer in self._forget:
+                        self._renderers.pop(layer, None)
+                    self._forget.clear()
+                if requests and self._engine.store is not None:
+                    self._build(requests.values())
         except BaseException:
             self.error = traceback.format_exc()
             self.failed.emit(self.error)
 
+    def _build(self, requests) -> None:
+        """One frame per layer asked for, each by that layer's renderer."""
+        started = time.perf_counter()
+        for request in requests:
+            if isinstance(request, XYRequest):  # an XY plot's points
+                self.frame_ready.emit(request.build(self._engine.store))
+                continue
+            renderer = self._renderers.get(request.layer)
+            if renderer is None:
+                renderer = self._renderers[request.layer] = StripRenderer()
+            self.frame_ready.emit(renderer.frame(self._engine.store, request))
+        self.build_costs.append(time.perf_counter() - started)
+
     def request_frame(self, request: FrameRequest) -> None:
-        """Thread-safe: ask for a frame; a newer request replaces one not yet built."""
-        self._request = request
+        """Thread-safe: ask for a frame of `request.layer`; a newer request for the same layer
+        replaces one not yet built."""
+        with self._lock:
+            self._requests[request.layer] = request
         self._engine.channel.wake()
+
+    def forget_layers(self, layers) -> None:
+        """Thread-safe: the plots of `layers` are gone; drop their renderers (and images)."""
+        with self._lock:
+            self._forget.update(layers)
+            for layer in layers:
+                self._requests.pop(layer, None)
 
     def stop(self, timeout_ms: int = 2000) -> bool:
         """Ask the loop to end and wait for it; True if the thread finished."""

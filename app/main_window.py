@@ -44,6 +44,7 @@ from app.core.recording import Recorder, RecordingError
 from app.core.session import DEFAULT_SESSION, Session, SessionError, load_session
 from app.core.session_writer import SessionWriteError, write_session
 from app.core.tuning import tune_gui_process
+from app.core.view_layout import ViewLayout
 from app.window_exits import guard_every_exit, stop_core
 from producers.registry import KindError, get_kind
 from widgets.app_icon import app_icon
@@ -53,6 +54,7 @@ from widgets.event_log import EventLog
 from widgets.help_dialogs import ShortcutsDialog, about_text
 from widgets.lag_meter import EventLoopLagMeter
 from widgets.live_chart import LiveChart
+from widgets.plot_stack import PlotStack
 from widgets.main_toolbar import MainToolbar
 from widgets.pause_badge import PauseBadge
 from widgets.producer_config import ProducerConfigDialog
@@ -125,16 +127,23 @@ class MainWindow(QMainWindow):
         self.lag_meter.start()
         QTimer.singleShot(0, self.engine.start_autostart)
 
+    @property
+    def chart(self) -> LiveChart:
+        """The top time plot (the one every time plot follows in x)."""
+        return self.plots.chart
+
     # -- construction ----------------------------------------------------------------------------
     def _build_ui(self, session: Session) -> None:
-        self.chart = LiveChart(self.engine.store, session.window_s, session.fps)
-        self.chart.frame_requested.connect(self.consumer.request_frame, Qt.DirectConnection)
-        self.consumer.frame_ready.connect(self.chart.show_frame)
-        self.chart.set_producers(
+        self.plots = PlotStack(self.engine.store, session.window_s, session.fps)
+        self.plots.frame_requested.connect(self.consumer.request_frame, Qt.DirectConnection)
+        self.consumer.frame_ready.connect(self.plots.show_frame)
+        self.plots.layers_dropped.connect(self.consumer.forget_layers)
+        self.plots.set_producers(
             [s.name for s in session.producers],
             {s.name for s in session.producers if not s.visible},
         )
-        self.chart.set_units(units_of(session))
+        self.plots.set_units(units_of(session))
+        self.plots.set_layout(getattr(session, "view", None) or ViewLayout())
         self.panel = ProducerPanel()
         self.panel.set_producers([(s.name, s.kind) for s in session.producers])
         self.panel.start_requested.connect(self._on_start_requested)
@@ -143,8 +152,8 @@ class MainWindow(QMainWindow):
         self.panel.configure_requested.connect(self.show_configure)
         splitter = QSplitter(Qt.Vertical)
         splitter.setChildrenCollapsible(False)
-        self.chart.setMinimumHeight(200)  # a small window shrinks the table (it scrolls) first
-        splitter.addWidget(self.chart)
+        self.plots.setMinimumHeight(200)  # a small window shrinks the table (it scrolls) first
+        splitter.addWidget(self.plots)
         splitter.addWidget(self.panel)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
@@ -153,7 +162,7 @@ class MainWindow(QMainWindow):
         splitter.setSizes([600, panel_height])
         self.setCentralWidget(splitter)
         self.splitter = splitter
-        self.toolbar = MainToolbar(self, self.chart, session.window_s)
+        self.toolbar = MainToolbar(self, self.plots, session.window_s)
         self.toolbar.start_all.connect(self._on_start_all)
         self.toolbar.stop_all.connect(self._on_stop_all)
         self.toolbar.record_requested.connect(self.start_recording)
@@ -203,7 +212,7 @@ class MainWindow(QMainWindow):
         _describe(tb.follow, "F", tb.follow.toolTip())
         self.autoRangeAction = self._menu_action(
             "&Auto range: follow the newest", "autoRangeAction", "A",
-            lambda: self.chart.set_follow(True),
+            lambda: self.plots.set_follow(True),
             "Show the newest data again (what pyqtgraph's auto range did: Follow on)",
         )  # fmt: skip
         self.fullScreenAction = self._menu_action(
@@ -230,29 +239,29 @@ class MainWindow(QMainWindow):
             "The version of streamscope and of Qt, PyQt, pyqtgraph, numpy and Python",
         )  # fmt: skip
         bar.addMenu("&Help").addActions([self.shortcutsAction, self.aboutAction])
-        self.chart.set_context_actions([self.exportImageAction, self.exportCsvAction])
+        self.plots.set_context_actions([self.exportImageAction, self.exportCsvAction])
 
     def _build_pause_and_cursors(self, splitter: QSplitter) -> None:
         """Pause (Space), the crosshair readout under the chart, cursors A/B (click or C; Esc
         clears): the readout goes in a pane with the chart, the actions in the View menu."""
-        self.crosshair = Crosshair(self.chart)
-        self.pause_badge = PauseBadge(self.chart)
+        self.crosshair = Crosshair(self.plots)
+        self.pause_badge = PauseBadge(self.plots)
         pane = QWidget()
         pane.setObjectName("chartPane")
         layout = QVBoxLayout(pane)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        splitter.replaceWidget(splitter.indexOf(self.chart), pane)
-        layout.addWidget(self.chart, 1)
+        splitter.replaceWidget(splitter.indexOf(self.plots), pane)
+        layout.addWidget(self.plots, 1)
         layout.addWidget(self.crosshair.readout)
         pane.show()  # replaceWidget hid what it replaced, and may hide the new one
-        self.chart.show()
+        self.plots.show()
         self.pauseAction = self._menu_action(
-            "&Pause", "pauseAction", "Space", self.chart.set_paused,
+            "&Pause", "pauseAction", "Space", self.plots.set_paused,
             "Freeze the chart (zoom and pan still work) while data keeps coming into the "
             "buffers and the recording; again, or Follow, to go live", checkable=True,
         )  # fmt: skip
-        self.chart.paused_changed.connect(self.pauseAction.setChecked)
+        self.plots.paused_changed.connect(self.pauseAction.setChecked)
         self.dropCursorAction = self._menu_action(
             "Drop &cursor", "dropCursorAction", "C", self.crosshair.drop_cursor,
             "Put cursor A, then B, at the mouse (or click the chart); the readout shows Δt "
@@ -296,7 +305,7 @@ class MainWindow(QMainWindow):
         crosshair and the producer table; instant, and nothing per frame."""
         self.theme = theme
         apply_to_application(theme)
-        self.chart.set_theme(theme)
+        self.plots.set_theme(theme)
         self.crosshair.set_theme(theme)
         self.panel.set_theme(theme)
         if self.darkThemeAction.isChecked() != theme.dark:
@@ -397,8 +406,8 @@ class MainWindow(QMainWindow):
         """The session as it runs now: each producer's current spec (Configure… changes it),
         shown or hidden as in the legend, the chart's time window."""
         producers = []
-        visible_keys = set(self.chart.visible_series())
-        drawn = [k for k in self.engine.store.series_keys() if self.chart.curve(k) is not None]
+        visible_keys = set(self.plots.visible_series())
+        drawn = [k for k in self.engine.store.series_keys() if self.plots.curve(k) is not None]
         for name in self.engine.names:
             spec = self._specs[name]
             keys = [k for k in drawn if k[0] == name]
@@ -602,7 +611,7 @@ class MainWindow(QMainWindow):
         status bar (or an error dialog) says how it went: `export_finished` tells when."""
         suffix = Path(path).suffix.lower()
         if suffix == ".png":
-            image = self.chart.grab().toImage()  # exactly what is shown, strip image included
+            image = self.plots.grab().toImage()  # exactly what is shown, every plot
 
             def write() -> str:
                 if not image.save(path, "PNG"):
@@ -610,9 +619,7 @@ class MainWindow(QMainWindow):
                 return f"exported the chart ({image.width()} x {image.height()} px) to {path}"
 
         elif suffix == ".svg":
-            from pyqtgraph.exporters import SVGExporter
-
-            svg = SVGExporter(self.chart.getPlotItem()).export(toBytes=True)
+            svg = self.plots.svg()
 
             def write() -> str:
                 Path(path).write_bytes(svg)
@@ -627,8 +634,8 @@ class MainWindow(QMainWindow):
     def export_csv(self, path: str) -> None:
         """Save the samples of the visible series in the visible time range, as the store
         holds them at full resolution (app.core.export), as CSV; written on a thread."""
-        t0, t1 = self.chart.visible_range()
-        gathered = export.gather(self.engine.store, self.chart.visible_series(), t0, t1)
+        t0, t1 = self.plots.visible_range()
+        gathered = export.gather(self.engine.store, self.plots.visible_series(), t0, t1)
 
         def write() -> str:
             rows = export.write_csv(gathered, path)
@@ -723,7 +730,7 @@ class MainWindow(QMainWindow):
         dropped = counters.total_dropped() + (recorder.dropped_total if recorder else 0)
         self.readout.show_perf(
             counters.total_rate(),
-            self.chart.fps(),
+            self.plots.fps(),
             self.lag_meter.percentile(99, seconds=5.0),
             self.engine.store.nbytes,
             dropped,
@@ -735,7 +742,7 @@ class MainWindow(QMainWindow):
         """Fast timers while something runs (or will restart); slow ones when all is idle."""
         self._active = active
         pace = 0 if active else 1
-        self.chart.set_live(active)
+        self.plots.set_live(active)
         self._status_timer.setInterval(STATUS_MS[pace])
         self.lag_meter.set_interval(self.lag_interval_ms or LAG_MS[pace])
 
@@ -880,7 +887,7 @@ class MainWindow(QMainWindow):
         for timer in (self._status_timer, getattr(self, "_shutdown_timer", None)):
             if timer is not None:
                 timer.stop()
-        self.chart.stop()
+        self.plots.stop()
         self.lag_meter.stop()
         stop_core(self.consumer, self.engine)
         self.shutdown_finished.emit()

@@ -119,14 +119,14 @@ def test_dark_theme_turns_the_window_and_the_chart_dark_and_back(qtbot, open_win
     qtbot.waitUntil(lambda: _pixels_of(chart, LIGHT_PALETTE[slot]) == 0, timeout=WAIT_MS)
     # cursors and the hover line follow the theme
     window.crosshair.drop_cursor()
-    assert window.crosshair._cursors["A"].pen.color().name() == DARK.cursors["A"]
+    assert window.crosshair.cursor_lines("A")[0].pen.color().name() == DARK.cursors["A"]
 
     action.trigger()
     assert not action.isChecked()
     _assert_look(window, dark=False)
     assert chart.colors.slot(b) == slot and chart.colors.color(b) == LIGHT_PALETTE[slot]
-    assert window.crosshair._cursors["A"].pen.color().name() == LIGHT.cursors["A"]
-    assert window.crosshair._cursors["A"].label.color.name() == LIGHT.cursors["A"]
+    assert window.crosshair.cursor_lines("A")[0].pen.color().name() == LIGHT.cursors["A"]
+    assert window.crosshair.cursor_lines("A")[0].label.color.name() == LIGHT.cursors["A"]
     qtbot.waitUntil(lambda: _lum(_plot_background(chart)) > 0.7, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: _pixels_of(chart, LIGHT_PALETTE[slot]) > 200, timeout=WAIT_MS)
 

@@ -139,6 +139,12 @@ class ChartLegend:
         if self.due is None:
             self.due = time.monotonic() + (0.0 if not self.item.items else LEGEND_EVERY_S)
 
+    def rebuild(self) -> None:
+        """Series left: make the entries anew at the next update (soon)."""
+        self.item.clear()
+        self._keys = []
+        self.due = time.monotonic()
+
     def update_if_due(
         self, ordered_keys: Callable[[], Sequence], curve_of: Callable, label_of: Callable
     ) -> None:

@@ -1,8 +1,9 @@
 """The chart's crosshair, its two cursors and the readout under the chart.
 
-Hovering the plot draws a vertical line at the mouse and reads, for each visible series, the
-stored sample nearest to that time (SeriesStore.nearest: exact where the raw ring still holds
-the samples, a bucket's min..max where only the pyramid remembers). A left click on the plot
+Hovering a plot draws a vertical line at the mouse (in every time plot of the stack) and reads,
+for each visible series, the stored sample nearest to that time (SeriesStore.nearest: exact
+where the raw ring still holds the samples, a bucket's min..max where only the pyramid
+remembers). A left click on the plot
 (or C, at the mouse) drops cursor A, the next one cursor B; the readout then shows Δt = B - A
 and each series' Δvalue. A click with both placed starts a new pair. Cursors are lines that
 can be dragged; Esc clears them.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import time
 
 import pyqtgraph as pg
-from PyQt5.QtCore import QEvent, QObject, QPointF, Qt, QTimer, pyqtSlot
+from PyQt5.QtCore import QEvent, QObject, QPointF, Qt, QTimer
 from PyQt5.QtWidgets import QLabel
 
 from app.core.readout import Reading, cursors_text, hover_text
@@ -32,16 +33,16 @@ HINT = "Hover the chart to read values · click: cursor A, then B · Esc: clear 
 
 
 class Crosshair(QObject):
-    """Hover line, cursors A and B, and `readout` (QLabel "cursorReadout") for a LiveChart.
+    """Hover line, cursors A and B, and `readout` (QLabel "cursorReadout") for the time plots
+    of a PlotStack (or one LiveChart): the lines are drawn in every plot at the same time.
 
     State for the window and tests: `hover_t` (epoch s under the mouse, None when off the
-    plot), `hover_readings` (what was read there), `cursor_times()` (A, B epoch s or None) and
+    plots), `hover_readings` (what was read there), `cursor_times()` (A, B epoch s or None) and
     `cursor_readings` ({"A": [...], "B": [...]})."""
 
-    def __init__(self, chart: LiveChart):
-        super().__init__(chart)
-        self.chart = chart
-        self.view = chart.getPlotItem().getViewBox()
+    def __init__(self, plots):
+        super().__init__(plots)
+        self.plots = plots  # a PlotStack (its `charts`) or a single LiveChart
         self.readout = QLabel(HINT)
         self.readout.setObjectName("cursorReadout")
         self.readout.setTextFormat(Qt.PlainText)
@@ -52,39 +53,74 @@ class Crosshair(QObject):
         self.hover_readings: list[Reading] = []
         self.cursor_readings: dict[str, list[Reading]] = {}
         self._more = 0
-        self.theme = chart.theme
-        self._line = pg.InfiniteLine(angle=90, movable=False, pen=self._hover_pen())
-        self._line.setVisible(False)
-        self._line.setZValue(20)
-        self.view.addItem(self._line, ignoreBounds=True)
-        self._cursors: dict[str, pg.InfiniteLine] = {}
+        self.theme = plots.theme
+        self._lines: dict[LiveChart, pg.InfiniteLine] = {}  # the hover line in each plot
+        self._cursors: dict[str, float] = {}  # cursor -> epoch time
+        self._cursor_lines: dict[str, dict[LiveChart, pg.InfiniteLine]] = {}
         self._last_read = 0.0
         self._cursors_moved = False  # read the cursors' values again (mouse moves don't)
         self._cursor_keys: list = []  # the series they were read for
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._read)
-        scene = chart.scene()
-        scene.sigMouseMoved.connect(self._on_mouse_moved)
-        scene.sigMouseClicked.connect(self._on_mouse_clicked)
-        chart.viewport().installEventFilter(self)
+        self.attach()
+
+    @property
+    def charts(self) -> list[LiveChart]:
+        return self.plots.charts if hasattr(self.plots, "charts") else [self.plots]
+
+    @property
+    def chart(self) -> LiveChart:
+        return self.charts[0]
+
+    @property
+    def view(self):
+        return self.chart.getPlotItem().getViewBox()
+
+    def attach(self) -> None:
+        """Draw in every time plot (again after plots were added or removed)."""
+        charts = self.charts
+        for chart in [c for c in self._lines if c not in charts]:
+            del self._lines[chart]
+            for lines in self._cursor_lines.values():
+                lines.pop(chart, None)
+        for chart in charts:
+            if chart in self._lines:
+                continue
+            line = pg.InfiniteLine(angle=90, movable=False, pen=self._hover_pen())
+            line.setVisible(False)
+            line.setZValue(20)
+            chart.getPlotItem().getViewBox().addItem(line, ignoreBounds=True)
+            self._lines[chart] = line
+            scene = chart.scene()
+            scene.sigMouseMoved.connect(lambda pos, c=chart: self._on_mouse_moved(pos, c))
+            scene.sigMouseClicked.connect(lambda ev, c=chart: self._on_mouse_clicked(ev, c))
+            chart.viewport().installEventFilter(self)
+            for name, t in self._cursors.items():
+                self._cursor_line(name, chart, t)
 
     # -- public ----------------------------------------------------------------------------------
     def cursor_times(self) -> tuple[float | None, float | None]:
-        return tuple(self._epoch(self._cursors[n].value()) if n in self._cursors else None
-                     for n in "AB")  # fmt: skip
+        return tuple(self._cursors.get(n) for n in "AB")
 
     def set_theme(self, theme: Theme) -> None:
         """The hover line and the cursors (with their labels) in `theme`'s colours."""
         if theme is self.theme:
             return
         self.theme = theme
-        self._line.setPen(self._hover_pen())
-        for name, line in self._cursors.items():
+        for line in self._lines.values():
+            line.setPen(self._hover_pen())
+        for name, lines in self._cursor_lines.items():
             color = theme.cursors[name]
-            line.setPen(pg.mkPen(color, width=2))
-            line.setHoverPen(pg.mkPen(color, width=4))
-            line.label.setColor(color)
+            for line in lines.values():
+                line.setPen(pg.mkPen(color, width=2))
+                line.setHoverPen(pg.mkPen(color, width=4))
+                line.label.setColor(color)
+
+    def cursor_lines(self, name: str) -> list[pg.InfiniteLine]:
+        """Cursor `name`'s line in each time plot, top to bottom ([] when not placed)."""
+        lines = self._cursor_lines.get(name, {})
+        return [lines[c] for c in self.charts if c in lines]
 
     def cursor_color(self, name: str) -> str:
         return self.theme.cursors[name]
@@ -100,9 +136,17 @@ class Crosshair(QObject):
         if len(self._cursors) == 2:
             self.clear_cursors()
         name = "A" if "A" not in self._cursors else "B"
+        self._cursors[name] = t
+        self._cursor_lines[name] = {}
+        for chart in self.charts:
+            self._cursor_line(name, chart, t)
+        self._cursors_moved = True
+        self._read()
+
+    def _cursor_line(self, name: str, chart: LiveChart, t: float) -> None:
         color = self.cursor_color(name)
         line = pg.InfiniteLine(
-            t - self.chart.origin,
+            t - chart.origin,
             angle=90,
             movable=True,
             pen=pg.mkPen(color, width=2),
@@ -111,38 +155,39 @@ class Crosshair(QObject):
             labelOpts={"position": 0.95, "color": color},
         )
         line.setZValue(21)
-        line.sigPositionChanged.connect(self._on_cursor_moved)
-        self.view.addItem(line, ignoreBounds=True)
-        self._cursors[name] = line
-        self._cursors_moved = True
-        self._read()
+        line.sigPositionChanged.connect(lambda ln, n=name, c=chart: self._on_cursor_moved(n, c, ln))
+        chart.getPlotItem().getViewBox().addItem(line, ignoreBounds=True)
+        self._cursor_lines[name][chart] = line
 
     def clear_cursors(self) -> None:
-        for line in self._cursors.values():
-            self.view.removeItem(line)
+        for lines in self._cursor_lines.values():
+            for chart, line in lines.items():
+                chart.getPlotItem().getViewBox().removeItem(line)
         self._cursors.clear()
+        self._cursor_lines.clear()
         self.cursor_readings = {}
         self._show()
 
     # -- events ----------------------------------------------------------------------------------
-    @pyqtSlot(object)
-    def _on_mouse_moved(self, pos: QPointF) -> None:
-        if not self.view.sceneBoundingRect().contains(pos):
+    def _on_mouse_moved(self, pos: QPointF, chart: LiveChart) -> None:
+        view = chart.getPlotItem().getViewBox()
+        if not view.sceneBoundingRect().contains(pos):
             self._leave()
             return
-        x = self.view.mapSceneToView(pos).x()
-        self.hover_t = x + self.chart.origin
-        self._line.setPos(x)
-        self._line.setVisible(True)
+        x = view.mapSceneToView(pos).x()
+        self.hover_t = x + chart.origin
+        for line in self._lines.values():  # the same time in every plot
+            line.setPos(x)
+            line.setVisible(True)
         self._schedule()
 
-    @pyqtSlot(object)
-    def _on_mouse_clicked(self, event) -> None:
+    def _on_mouse_clicked(self, event, chart: LiveChart) -> None:
         if event.isAccepted() or event.button() != Qt.LeftButton or event.double():
             return  # a legend entry, a cursor line or the menu took it
         pos = event.scenePos()
-        if self.view.sceneBoundingRect().contains(pos):
-            self.drop_cursor(self.view.mapSceneToView(pos).x() + self.chart.origin)
+        view = chart.getPlotItem().getViewBox()
+        if view.sceneBoundingRect().contains(pos):
+            self.drop_cursor(view.mapSceneToView(pos).x() + chart.origin)
 
     def eventFilter(self, obj, event) -> bool:
         if event.type() == QEvent.Leave:
@@ -152,11 +197,21 @@ class Crosshair(QObject):
     def _leave(self) -> None:
         if self.hover_t is not None:
             self.hover_t, self.hover_readings = None, []
-            self._line.setVisible(False)
+            for line in self._lines.values():
+                line.setVisible(False)
             self._show()
 
-    @pyqtSlot()
-    def _on_cursor_moved(self) -> None:
+    def _on_cursor_moved(self, name: str, chart: LiveChart, moved) -> None:
+        """A cursor dragged in one plot: the same time in the others."""
+        t = moved.value() + chart.origin
+        if self._cursors.get(name) == t:
+            return
+        self._cursors[name] = t
+        for other, line in self._cursor_lines.get(name, {}).items():
+            if line is not moved:
+                line.blockSignals(True)
+                line.setValue(t - other.origin)
+                line.blockSignals(False)
         self._cursors_moved = True
         self._schedule()
 
@@ -173,7 +228,7 @@ class Crosshair(QObject):
 
     def _read(self) -> None:
         self._last_read = time.perf_counter()
-        visible = self.chart.visible_series()
+        visible = self.plots.visible_series()
         keys, self._more = visible[:MAX_READ], max(len(visible) - MAX_READ, 0)
         store = self.chart.store
         if self.hover_t is not None:
@@ -198,9 +253,6 @@ class Crosshair(QObject):
             a, b = self.cursor_readings.get("A", []), self.cursor_readings.get("B", [])
             lines.append(cursors_text(ta, tb, a, b, self._more))
         self.readout.setText("\n".join(lines) or HINT)
-
-    def _epoch(self, x: float) -> float:
-        return x + self.chart.origin
 
 
 def _read(store, keys, t: float) -> list[Reading]:

@@ -29,9 +29,11 @@ from app.core.frames import Frame, FrameRequest
 from app.core.series_colors import PALETTE, SeriesColors, argb
 from app.core.stable_range import StableRange
 from app.core.store import SeriesKey, SeriesStore
+from app.core.strip_grid import Grid
+from app.core.view_layout import AXES, AxisView, PlotView, SeriesView, layer_key
+from widgets.chart_layer import ChartLayer
 from widgets.chart_legend import ChartLegend
 from widgets.follow_view_box import FollowViewBox
-from widgets.strip_image import StripImageItem
 from widgets.theme import LIGHT, Theme
 from widgets.time_axis import WallClockAxis
 from widgets.value_axis import ValueAxis
@@ -39,6 +41,7 @@ from widgets.value_axis import ValueAxis
 __all__ = ["PALETTE", "LiveChart", "argb", "series_label"]
 MAX_COLUMNS = 2048
 IDLE_FRAME_MS = 200
+_EMPTY_GRID = (Grid(1.0, 0, 1, 1, 0.0, 1.0),)  # an empty image for an axis left unused
 
 
 def series_label(key: SeriesKey) -> str:
@@ -47,54 +50,73 @@ def series_label(key: SeriesKey) -> str:
 
 
 class LiveChart(pg.PlotWidget):
-    """Signals:
+    """One time plot (a panel of the stack, widgets/plot_stack.py; alone in tools and tests).
+
+    It draws the series its `placement` puts on it (all of them by default), each on its left
+    or right axis (a layer each: widgets/chart_layer.py).
+
+    Signals:
     follow_changed(bool): following the newest data was turned on or off.
     paused_changed(bool): the view was paused (frozen) or resumed.
     frame_requested(object): a FrameRequest; whoever builds frames (the consumer thread, in
         the app) answers by calling `show_frame` with the Frame.
+    series_toggled(object, bool): the user showed or hid a series (legend): key, visible.
     """
 
     follow_changed = pyqtSignal(bool)
     paused_changed = pyqtSignal(bool)
     frame_requested = pyqtSignal(object)
+    series_toggled = pyqtSignal(object, bool)
 
-    def __init__(self, store: SeriesStore, window_s: float = 30.0, fps: float = 40.0, parent=None):
-        self.origin = math.floor(time.time() / 60.0) * 60.0
+    def __init__(
+        self,
+        store: SeriesStore,
+        window_s: float = 30.0,
+        fps: float = 40.0,
+        parent=None,
+        *,
+        plot_id: int = 0,
+        origin: float | None = None,
+    ):
+        self.origin = origin if origin is not None else math.floor(time.time() / 60.0) * 60.0
         self.value_axis = ValueAxis("left")
+        self.right_axis = ValueAxis("right")
         super().__init__(
             parent,
             axisItems={
                 "bottom": WallClockAxis(self.origin, orientation="bottom"),
                 "left": self.value_axis,
+                "right": self.right_axis,
             },
             viewBox=FollowViewBox(),
         )
         self.setObjectName("liveChart")
         self.store = store
+        self.plot_id = plot_id
         self.window_s = window_s
         self.following = True
         self.paused = False  # frozen: new data is not drawn (the store still takes it)
         self.live = False  # some producer is running: keep scrolling even without new data
         self._curves: dict[SeriesKey, pg.PlotCurveItem] = {}  # sparse data and the legend
-        self._colors: dict[SeriesKey, int] = {}  # replaced whole when series are added
+        self._colors: dict[SeriesKey, int] = {}  # ARGB of every series here (both axes)
         self._hidden_keys: frozenset[SeriesKey] = frozenset()
-        self._lined: set[SeriesKey] = set()  # series whose curve holds a line
+        self._axis_of: dict[SeriesKey, str] = {}  # the layer each series is drawn in
         self._shown: dict[SeriesKey, tuple] = {}  # (x, lo, hi) of the last frame, epoch x
         self._order: dict[str, int] = {}  # producer -> position in the legend
         self.theme: Theme | None = None
         self.colors = SeriesColors()  # the curve, the strip image and the legend agree
+        self._color_override: dict[SeriesKey, str] = {}  # colours the user picked
         self._hidden: set[str] = set()  # producers whose series start hidden
+        self._shown_default: dict[SeriesKey, bool] = {}  # visibility set by the view
+        self._placement: Callable[[SeriesKey], tuple[int, str]] = lambda key: (plot_id, "left")
         self._unit_of: Callable[[SeriesKey], str] = lambda key: ""
-        self._drawn: tuple | None = None  # (store version, t0, t1, width) of the last frame
+        self._store_keys = 0  # how many series the store had when they were last sorted out
         self._newest_in_frame: float | None = None
-        self._pending: FrameRequest | None = None  # asked for, not shown yet
-        self._late = False  # a frame was due while one was in flight
         self.paint_times: deque[float] = deque(maxlen=600)  # perf_counter of painted frames
         self.frames_painted = 0
         self.frame_latencies: deque[float] = deque(maxlen=600)  # newest sample -> painted, s
         self.show_costs: deque[float] = deque(maxlen=600)  # seconds spent showing a frame
         self.paint_costs: deque[float] = deque(maxlen=600)  # seconds spent painting
-        self.y_range = StableRange()
         self._setup_plot()
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.PreciseTimer)
@@ -109,26 +131,55 @@ class LiveChart(pg.PlotWidget):
         item.showGrid(x=True, y=True, alpha=0.25)
         item.setDownsampling(auto=False)
         item.setClipToView(False)
-        for side in ("bottom", "left"):  # re-setting the label's HTML on every scroll cost
-            axis = item.getAxis(side)  # ~0.15 ms a frame, for no label
+        for side in ("bottom", "left", "right"):  # re-setting the label's HTML on every scroll
+            axis = item.getAxis(side)  # cost ~0.15 ms a frame, for no label
             axis.enableAutoSIPrefix(False)
             # major and minor ticks with labels, not a third level: the axes were most of a
             # frame's paint (every scroll moves the time axis)
             axis.setStyle(maxTickLevel=1, maxTextLevel=1)
-        self._strip = StripImageItem()
-        self._strip.setZValue(-1)  # under the sparse curves
-        item.addItem(self._strip)
+        item.hideAxis("right")  # until a series is put on it
+        view = item.getViewBox()
+        self.layers = {"left": ChartLayer("left", layer_key(self.plot_id, "left"), view,
+                                          self.value_axis)}  # fmt: skip
+        self._strip = self.layers["left"].strip
         self.legend = ChartLegend(item)
         # pyqtgraph's "A" button and its scene's "Export..." fit a wrong range and write a
         # nearly empty CSV: auto range means Follow (FollowViewBox); the window puts its own
         # export actions in the context menu (set_context_actions)
         item.hideButtons()
         self.sceneObj.contextMenu = []
-        view = item.getViewBox()
         view.follow_requested.connect(lambda: self.set_follow(True))
-        view.disableAutoRange()  # x follows time, y follows self.y_range (see stable_range.py)
+        view.disableAutoRange()  # x follows time, y follows the layer's range (chart_layer.py)
         view.setXRange(time.time() - self.origin - self.window_s, time.time() - self.origin, 0)
         view.sigRangeChangedManually.connect(self._on_range_changed_manually)
+
+    def _right_layer(self) -> ChartLayer:
+        """The right axis' layer, made when a series is first put on it: a second view box
+        under the first (the first takes the mouse), sharing its x range and geometry."""
+        layer = self.layers.get("right")
+        if layer is not None:
+            return layer
+        item = self.getPlotItem()
+        main = item.getViewBox()
+        view = FollowViewBox()
+        view.setZValue(item.zValue() - 1)
+        item.scene().addItem(view)
+        self.right_axis.linkToView(view)
+        view.setXLink(main)
+        view.disableAutoRange()
+        view.follow_requested.connect(lambda: self.set_follow(True))
+        view.sigRangeChangedManually.connect(self._on_range_changed_manually)
+
+        def fit() -> None:
+            view.setGeometry(main.sceneBoundingRect())
+            view.linkedViewChanged(main, view.XAxis)
+
+        main.sigResized.connect(fit)
+        fit()
+        layer = self.layers["right"] = ChartLayer(
+            "right", layer_key(self.plot_id, "right"), view, self.right_axis
+        )
+        return layer
 
     # -- public ----------------------------------------------------------------------------------
     def set_follow(self, follow: bool) -> None:
@@ -136,8 +187,9 @@ class LiveChart(pg.PlotWidget):
             self.following = follow
             if follow:
                 self.set_paused(False)
-                self.y_range.reset()
-                self._drawn = None
+                for layer in self.layers.values():
+                    layer.y_range.reset()
+                    layer.drawn = None
             self.follow_changed.emit(follow)
 
     def set_paused(self, paused: bool) -> None:
@@ -155,18 +207,14 @@ class LiveChart(pg.PlotWidget):
         self.theme = theme
         self.setBackground(theme.chart_background)
         item = self.getPlotItem()
-        for side in ("bottom", "left"):
+        for side in ("bottom", "left", "right"):
             axis = item.getAxis(side)
             axis.setPen(theme.axis)
             axis.setTextPen(theme.axis_text)
         item.showGrid(alpha=theme.grid_alpha)
         self.colors.set_palette(theme.series)
-        for key, curve in self._curves.items():
-            curve.setPen(pg.mkPen(self.colors.color(key), width=1))
-        # a new object: a request in flight keeps the colours it was sent with
-        self._colors = {key: argb(self.colors.color(key)) for key in self._curves}
+        self._recolor()
         self.legend.set_theme(theme)
-        self._drawn = None  # the strip image is painted in the series' colours: paint it anew
         if self._curves:  # now, not at the next tick (a frame in flight is asked again)
             QTimer.singleShot(0, self._on_frame_timer)
 
@@ -180,9 +228,16 @@ class LiveChart(pg.PlotWidget):
         return x0 + self.origin, x1 + self.origin
 
     def visible_series(self) -> list[SeriesKey]:
-        """Series ticked in the legend, in legend order."""
+        """Series shown here (ticked in the legend), in legend order."""
         keys = [k for k in self._curves if k not in self._hidden_keys]
         return sorted(keys, key=self._legend_order)
+
+    def series(self) -> list[SeriesKey]:
+        """Every series on this plot, shown or not, in legend order."""
+        return sorted(self._curves, key=self._legend_order)
+
+    def axis_of(self, key: SeriesKey) -> str | None:
+        return self._axis_of.get(key)
 
     def set_producers(self, names: list[str], hidden: set[str] = frozenset()) -> None:
         """Legend order follows the session; series of `hidden` producers start unticked."""
@@ -191,10 +246,44 @@ class LiveChart(pg.PlotWidget):
         self._hidden = set(hidden)
 
     def set_units(self, unit_of: Callable[[SeriesKey], str]) -> None:
-        """Where the unit of a series comes from ("" for none): the value axis shows it when
-        every visible series has the same one."""
+        """Where the unit of a series comes from ("" for none): a value axis shows it when
+        every visible series on it has the same one."""
         self._unit_of = unit_of
         self._show_unit()
+
+    def set_view(
+        self,
+        plot: PlotView,
+        placement: Callable[[SeriesKey], tuple[int, str]],
+        series: dict[SeriesKey, SeriesView],
+    ) -> None:
+        """Apply the view description's part for this plot: its axes' range modes and log
+        scale, which series are drawn here and on which axis (`placement(key)` -> (plot id,
+        axis)), and the series' colours and visibility the user chose."""
+        self._placement = placement
+        changed = False
+        for name in AXES:
+            settings = plot.axis(name)
+            if name == "right" and "right" not in self.layers and settings == AxisView():
+                continue
+            changed |= self._layer(name).configure(settings)
+        overrides = {k: v.color for k, v in series.items() if v.color is not None}
+        shown = {k: v.visible for k, v in series.items()}
+        recolor = overrides != self._color_override
+        self._color_override = overrides
+        self._shown_default = shown
+        self._sync_series(force=True)
+        for key, curve in self._curves.items():  # visibility the view says (legend clicks
+            want = shown.get(key, key[0] not in self._hidden)  # come back through it too)
+            if curve.isVisible() != want:
+                curve.blockSignals(True)
+                curve.setVisible(want)
+                curve.blockSignals(False)
+                changed = True
+        if recolor:
+            self._recolor()
+        if changed or recolor:
+            self._on_visibility_changed(emit=False)
 
     def set_live(self, live: bool) -> None:
         """Producers are running: redraw at the frame rate. Otherwise poll a few times a
@@ -204,7 +293,7 @@ class LiveChart(pg.PlotWidget):
 
     def set_window(self, seconds: float) -> None:
         self.window_s = seconds
-        self._drawn = None
+        self._invalidate()
 
     def set_fps(self, fps: float) -> None:
         self._frame_ms = max(int(1000 / fps), 5)
@@ -215,7 +304,8 @@ class LiveChart(pg.PlotWidget):
         return self._curves.get(key)
 
     def drawn(self, key: SeriesKey) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """What the last frame drew for a series: (epoch x, low y, high y) per point/column."""
+        """What the last frame drew for a series: (epoch x, low y, high y) per point/column
+        (in decades on a log axis, for lines)."""
         empty = np.empty(0)
         return self._shown.get(key, (empty, empty, empty))
 
@@ -227,18 +317,36 @@ class LiveChart(pg.PlotWidget):
     def redraw(self) -> None:
         """Ask for a frame now, whatever changed (tests and tools; a builder connected
         directly answers before this returns)."""
-        self._drawn = None
+        self._invalidate()
         self._on_frame_timer()
+
+    @property
+    def y_range(self) -> StableRange:
+        """The left axis' steady range (tools and tests)."""
+        return self.layers["left"].y_range
+
+    @property
+    def _drawn(self) -> tuple | None:
+        return self.layers["left"].drawn
+
+    @property
+    def _pending(self) -> FrameRequest | None:
+        return self.layers["left"].pending
+
+    def _invalidate(self) -> None:
+        for layer in self.layers.values():
+            layer.drawn = None
 
     # -- frame -----------------------------------------------------------------------------------
     @pyqtSlot()
     def _on_frame_timer(self) -> None:
         view = self.getPlotItem().getViewBox()
+        left = self.layers["left"]
         if self.following:
-            if self.live or self._drawn is None:
+            if self.live or left.drawn is None:
                 t1 = time.time()
             else:  # nothing running: hold still (idle costs nothing) unless new data arrives
-                t1 = max(self._drawn[2], self.store.newest_time())
+                t1 = max(left.drawn[2], self.store.newest_time())
             t0 = t1 - self.window_s
         else:
             (x0, x1), _ = view.viewRange()
@@ -246,28 +354,27 @@ class LiveChart(pg.PlotWidget):
         width = int(min(max(view.width(), 50), MAX_COLUMNS))
         height = int(min(max(view.height(), 20), 4096))
         state = (self.store.version, t0, t1, width, height)
-        if self._drawn is not None and self._unchanged(state):
-            return
-        keys = self.store.series_keys()
-        if len(keys) != len(self._curves):
-            self._add_curves(keys)
-        self.legend.update_if_due(
-            lambda: sorted(self._curves, key=self._legend_order), self._curves.get, series_label
-        )
-        y_range = tuple(view.viewRange()[1]) if not self.following else self._y_for_request()
-        request = FrameRequest(t0, t1, width, height, y_range, self._colors, self._hidden_keys)
-        if self._pending is None:  # one in flight at a time: the builder is never flooded
-            self._drawn, self._pending = state, request
-            self.frame_requested.emit(request)
-        else:
-            self._late = True  # ask again as soon as the frame in flight arrives
+        self._sync_series()
+        self.legend.update_if_due(self.series, self._curves.get, series_label)
+        for layer in self.layers.values():
+            if layer is not left and not layer.keys:
+                continue
+            if layer.drawn is not None and self._unchanged(state, layer.drawn):
+                continue
+            request = FrameRequest(
+                t0, t1, width, height, layer.request_y(self.following), layer.colors,
+                layer.hidden, layer.log, layer.layer,
+            )  # fmt: skip
+            if layer.pending is None:  # one in flight at a time: the builder is never flooded
+                layer.drawn, layer.pending = state, request
+                layer.pending_live = self.following
+                self.frame_requested.emit(request)
+            else:
+                layer.late = True  # ask again as soon as the frame in flight arrives
 
-    def _y_for_request(self) -> tuple[float, float]:
-        return self.y_range.range or (-1.0, 1.0)
-
-    def _unchanged(self, state: tuple) -> bool:
+    def _unchanged(self, state: tuple, drawn: tuple) -> bool:
         version, t0, t1, *size = state
-        old_version, old_t0, old_t1, *old_size = self._drawn
+        old_version, old_t0, old_t1, *old_size = drawn
         if (version != old_version and not self.paused) or size != old_size:
             return False
         if self.following and self.live:
@@ -276,68 +383,137 @@ class LiveChart(pg.PlotWidget):
 
     @pyqtSlot(object)
     def show_frame(self, frame: Frame) -> None:
-        """Show a built frame and move the view to its time span."""
+        """Show a built frame (of one of this plot's layers) and move the view to its span."""
         started = time.perf_counter()
-        if frame.request is self._pending:
-            self._pending = None
-            if self._late:
-                self._late = False
-                QTimer.singleShot(0, self._on_frame_timer)
         strip, request = frame.strip, frame.request
-        self._strip.set_frame(strip.image, strip.grid, self.origin)
-        self._shown = dict(strip.bands)
-        view = self.getPlotItem().getViewBox()
-        for key in self._lined - strip.lines.keys():  # lines no longer drawn leave the view:
-            self._curves[key].setData([], [])  # 1,000 empty curves in it cost every paint
-            view.removeItem(self._curves[key])
-        self._lined = set(strip.lines)
+        layer = next((x for x in self.layers.values() if x.layer == request.layer), None)
+        if layer is None:
+            return
+        if request is layer.pending:
+            layer.pending = None
+            if layer.late:
+                layer.late = False
+                QTimer.singleShot(0, self._on_frame_timer)
+            if self.paused and layer.pending_live:
+                # asked for before the pause, built after: the view stays as it was paused
+                layer.drawn = layer.shown_state
+                return
+            layer.shown_state = layer.drawn
+        layer.strip.set_frame(strip.image, strip.grid, self.origin)
+        layer.last_strip = strip
+        for key in list(self._shown):
+            if self._axis_of.get(key) == layer.name:
+                del self._shown[key]
+        self._shown.update(strip.bands)
+        for key in layer.lined - strip.lines.keys():  # lines no longer drawn leave the view:
+            curve = self._curves.get(key)  # 1,000 empty curves in it cost every paint
+            if curve is not None and curve.scene() is not None:
+                curve.setData([], [])
+                curve.getViewBox() is not None and curve.getViewBox().removeItem(curve)
+        layer.lined = set(strip.lines)
         for key, (x, y) in strip.lines.items():
             curve = self._curves.get(key)
-            if curve is None:
+            if curve is None or self._axis_of.get(key) != layer.name:
                 continue
             self._shown[key] = (x, y, y)
             if curve.scene() is None:  # into the view only: the plot would add a legend entry
-                view.addItem(curve, ignoreBounds=True)
+                layer.view.addItem(curve, ignoreBounds=True)
             curve.setData(x - self.origin, y, connect="finite")
         if self.following:
-            view.setRange(
-                xRange=(request.t0 - self.origin, request.t1 - self.origin),
-                yRange=request.y_range,
-                padding=0,
-            )
-            # pyqtgraph applies a new range while painting, which moves every item and makes
-            # Qt paint the plot a second time: apply it now, one paint per frame (was two)
-            view.updateMatrix()
-            y_range = self.y_range.update(*strip.extent)
+            if layer.name == "left":
+                layer.view.setRange(
+                    xRange=(request.t0 - self.origin, request.t1 - self.origin),
+                    yRange=request.y_range,
+                    padding=0,
+                )
+                # pyqtgraph applies a new range while painting, which moves every item and
+                # makes Qt paint the plot a second time: apply it now, one paint per frame
+                layer.view.updateMatrix()
+            else:
+                layer.view.setYRange(*request.y_range, padding=0)
+            y_range = layer.new_y_range(strip.extent)
             if y_range is not None and y_range != request.y_range:
-                self._drawn = None  # the next frame redraws at the new scale
-        self.legend.place_if_due(strip, self.origin)  # every few seconds, not per frame
-        self._newest_in_frame = strip.newest
+                layer.drawn = None  # the next frame redraws at the new scale
+        if layer.name == "left":
+            self.legend.place_if_due(strip, self.origin)  # every few seconds, not per frame
+            self._newest_in_frame = strip.newest
         self.show_costs.append(time.perf_counter() - started)
 
     def _legend_order(self, key: SeriesKey) -> tuple:
         return (self._order.get(key[0], len(self._order)), key)
 
-    def _add_curves(self, keys: list[SeriesKey]) -> None:
-        """Create curves for new series; the legend follows in a batch (`_rebuild_legend`)."""
-        colors = dict(self._colors)
-        new = self.colors.assign([k for k in keys if k not in self._curves])
+    def _layer(self, name: str) -> ChartLayer:
+        return self.layers["left"] if name == "left" else self._right_layer()
+
+    def _sync_series(self, force: bool = False) -> None:
+        """Curves for the series placed here, each in its axis' layer; series placed elsewhere
+        leave. Looked at when the store has new series or the view changed."""
+        count = len(self.store.series_keys())
+        if not force and count == self._store_keys:
+            return
+        self._store_keys = count
+        mine = {}
+        for key in self.store.series_keys():
+            plot_id, axis = self._placement(key)
+            if plot_id == self.plot_id:
+                mine[key] = axis
+        gone = [k for k in self._curves if k not in mine]
+        for key in gone:
+            curve = self._curves.pop(key)
+            if curve.getViewBox() is not None:
+                curve.getViewBox().removeItem(curve)
+            self._axis_of.pop(key, None)
+            self._shown.pop(key, None)
+        new = self.colors.assign([k for k in mine if k not in self._curves])
         for key in sorted(new, key=self._legend_order):
-            color = new[key]
             curve = pg.PlotCurveItem(
-                pen=pg.mkPen(color, width=1), antialias=False, name=series_label(key)
+                pen=pg.mkPen(self._color_override.get(key, new[key]), width=1),
+                antialias=False,
+                name=series_label(key),
             )
             # not in the plot until it has a line to draw (a sparse series): dense series are
             # in the strip image, and 1,000 empty curves in the scene cost every paint
-            curve.setVisible(key[0] not in self._hidden)
-            curve.visibleChanged.connect(self._on_visibility_changed)
+            curve.setVisible(self._shown_default.get(key, key[0] not in self._hidden))
+            curve.visibleChanged.connect(self._on_curve_toggled)
             self._curves[key] = curve
-            colors[key] = argb(color)
-        # new objects, not changed in place: requests in flight keep the ones they were sent with
-        self._colors = colors
-        self._hidden_keys = frozenset(k for k, c in self._curves.items() if not c.isVisible())
-        self._show_unit()
+        moved = [k for k, axis in mine.items() if self._axis_of.get(k) != axis]
+        for key in moved:
+            curve = self._curves[key]
+            if curve.getViewBox() is not None:  # a line in the other layer's view
+                curve.getViewBox().removeItem(curve)
+            self._axis_of[key] = mine[key]
+        if not (new or gone or moved):
+            return
+        for name, layer in self.layers.items():
+            layer.keys = [k for k in self._curves if self._axis_of[k] == name]
+        if any(axis == "right" for axis in mine.values()):
+            self._right_layer().keys = [k for k in self._curves if self._axis_of[k] == "right"]
+            self.getPlotItem().showAxis("right")
+        elif "right" in self.layers:
+            self.getPlotItem().hideAxis("right")
+            self.layers["right"].strip.set_frame(np.zeros((1, 1), np.uint32),
+                                                 *_EMPTY_GRID, self.origin)  # fmt: skip
+        self._recolor()
+        self._on_visibility_changed(emit=False)
+        if gone:
+            self.legend.rebuild()
         self.legend.schedule()
+
+    def _recolor(self) -> None:
+        """Pens and the layers' ARGB colours from the palette slots and the user's picks."""
+        colors = {}
+        for key, curve in self._curves.items():
+            color = self._color_override.get(key) or self.colors.color(key)
+            curve.setPen(pg.mkPen(color, width=1))
+            colors[key] = color
+        # new objects, not changed in place: requests in flight keep the ones they were sent with
+        self._colors = {key: argb(color) for key, color in colors.items()}
+        for name, layer in self.layers.items():
+            layer.set_colors({k: c for k, c in colors.items() if self._axis_of.get(k) == name})
+
+    def color_of(self, key: SeriesKey):
+        """The colour a series is drawn in here (the user's pick, else its palette slot)."""
+        return self._color_override.get(key) or self.colors.color(key)
 
     # -- events ----------------------------------------------------------------------------------
     def paintEvent(self, event):
@@ -351,16 +527,31 @@ class LiveChart(pg.PlotWidget):
             self._newest_in_frame = None
 
     @pyqtSlot()
-    def _on_visibility_changed(self) -> None:
-        """A series was ticked or unticked in the legend: redraw without it (the hidden set is
-        kept here, on change, rather than asked of every curve on every frame)."""
+    def _on_curve_toggled(self) -> None:
+        """A series was ticked or unticked in the legend."""
+        curve = self.sender()
+        key = next((k for k, c in self._curves.items() if c is curve), None)
+        self._on_visibility_changed()
+        if key is not None:
+            self.series_toggled.emit(key, curve.isVisible())
+
+    def _on_visibility_changed(self, emit: bool = True) -> None:
+        """Redraw without the hidden series (the hidden set is kept here, on change, rather
+        than asked of every curve on every frame)."""
         self._hidden_keys = frozenset(k for k, c in self._curves.items() if not c.isVisible())
+        for layer in self.layers.values():
+            layer.hidden = frozenset(k for k in self._hidden_keys if k in layer.colors)
         self._show_unit()
-        self._drawn = None
+        self._invalidate()
 
     def _show_unit(self) -> None:
-        units = {self._unit_of(key) for key in self._curves if key not in self._hidden_keys}
-        self.value_axis.set_unit(units.pop() if len(units) == 1 else "")
+        for name, layer in self.layers.items():
+            units = {
+                self._unit_of(key)
+                for key in self._curves
+                if key not in self._hidden_keys and self._axis_of.get(key) == name
+            }
+            layer.axis.set_unit(units.pop() if len(units) == 1 else "")
 
     @pyqtSlot(object)
     def _on_range_changed_manually(self, _mask) -> None:

@@ -10,6 +10,9 @@ decimals would lead with zeros a reader has to count (`0.0012`), so `1.2 m` it i
 The unit (`%`, `Hz`, declared by producer kinds, see `Producer.units`) goes after the number,
 where the prefix is: `50 %`, `1.5 kHz`, `250 ms`.
 
+On a logarithmic axis (a plot's log scale) pyqtgraph places ticks at decades and the steps
+between; each label then carries its own prefix (`log_label`: `1 m`, `10 m`, `100 m`, `1`).
+
 The y range is held steady by the chart, so the axis is repainted rarely; labels are remembered
 anyway (per value and spacing) so a repaint formats nothing it formatted before.
 """
@@ -64,6 +67,16 @@ def value_labels(values: list[float], spacing: float, lo: float, hi: float, unit
     return [value_label(v, spacing, exponent, unit) for v in values]
 
 
+def log_label(value: float, unit: str = "") -> str:
+    """A label on a logarithmic axis, each with its own SI prefix: `1 m`, `20`, `500 k`."""
+    if not (math.isfinite(value) and value > 0):
+        return ""
+    exponent = prefix_exponent(value)
+    text = f"{value / 10.0**exponent:.4g}"
+    suffix = PREFIXES[exponent] + unit
+    return f"{text} {suffix}" if suffix else text
+
+
 class ValueAxis(pg.AxisItem):
     def __init__(self, orientation: str = "left", **kwargs):
         super().__init__(orientation, **kwargs)
@@ -80,6 +93,8 @@ class ValueAxis(pg.AxisItem):
             self.update()
 
     def tickStrings(self, values, scale, spacing):
+        if self.logMode:  # values are decades: each label is the number it stands for
+            return [log_label(10.0 ** (v * scale), self.unit) for v in values]
         lo, hi = self.range
         exponent = prefix_exponent(max(abs(lo * scale), abs(hi * scale)))
         labels = self._labels

@@ -1,8 +1,9 @@
 """The frame protocol between the chart and whoever builds its frames, without Qt.
 
 The chart decides which time span, size and y range to show and which series in which colour
-(a `FrameRequest`); `StripRenderer.frame` (app/core/strip.py) answers with a `Frame`: one image
-for the dense series and a polyline for each sparse one. In the app the request travels to the
+(a `FrameRequest`, one per axis of each plot: its `layer`); `StripRenderer.frame`
+(app/core/strip.py) answers with a `Frame`: one image for the dense series and a polyline for
+each sparse one. In the app the request travels to the
 consumer thread, where the data lives, and the frame comes back by signal.
 """
 
@@ -26,6 +27,8 @@ class FrameRequest:
     y_range: tuple[float, float]
     colors: dict[SeriesKey, int] = field(default_factory=dict)  # ARGB32 per series to draw
     hidden: frozenset = frozenset()  # series not drawn (unticked in the legend)
+    log: bool = False  # y_range is in log10 units and values are drawn as log10(value)
+    layer: str = "0:left"  # which plot's axis (view_layout.layer_key): one renderer each
 
 
 @dataclass

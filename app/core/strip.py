@@ -50,6 +50,7 @@ __all__ += ["image_columns", "is_dense"]
 FULL_RENDER_EVERY_S = 2.0  # every series is fetched whole again within this period
 POOL = 3
 CHUNK_CELLS = 1 << 16  # painted in blocks of about this many cells: 2x faster than at once
+LOG_FLOOR = 1e-300  # what a value at or below 0 is drawn as on a log axis
 BANDS_MAX = 32  # frames list `bands` up to this many dense series (1,000 would cost ms)
 
 
@@ -67,6 +68,27 @@ class StripFrame:
     full: bool = True  # every column painted afresh (vs. scrolled and updated)
     dense: tuple[SeriesKey, ...] = ()  # the series in the image, in paint order
     refreshed: int = 0  # series fetched whole this frame by the rolling refresh
+
+
+def log_low(values: np.ndarray) -> np.ndarray:
+    """log10 of a column's low end: at or below 0 it reaches the bottom of a log axis."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log10(np.maximum(values, LOG_FLOOR))
+
+
+def log_high(values: np.ndarray) -> np.ndarray:
+    """log10 of a value or a column's high end; NaN (not drawn) at or below 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(values > 0, np.log10(np.maximum(values, LOG_FLOOR)), np.nan)
+
+
+def log_extent(lo: float, hi: float) -> tuple[float, float]:
+    """The data's extent in decades; nothing above 0: no extent (a log axis cannot show it)."""
+    if not hi > 0:
+        return (math.inf, -math.inf)
+    top = math.log10(hi)
+    bottom = math.log10(lo) if lo > 0 else top - 3  # values at or below 0: three decades
+    return (min(bottom, top), top)
 
 
 class StripRenderer:
@@ -88,6 +110,7 @@ class StripRenderer:
         self._last_now: float | None = None
         self._due = 0.0  # series owed a whole fetch by the rolling refresh
         self._turn = 0  # where in the order the rolling refresh goes on
+        self._log = False  # values are painted as log10(value)
 
     def frame(self, store: SeriesStore, request: FrameRequest) -> Frame:
         """The chart's request answered. A renderer keeps every series' columns from one frame
@@ -96,7 +119,14 @@ class StripRenderer:
         appends."""
         size = (request.width, request.height)
         strip = self.render(
-            store, request.t0, request.t1, size, request.y_range, request.colors, request.hidden
+            store,
+            request.t0,
+            request.t1,
+            size,
+            request.y_range,
+            request.colors,
+            request.hidden,
+            log=request.log,
         )
         return Frame(request, strip)
 
@@ -109,8 +139,13 @@ class StripRenderer:
         y_range: tuple[float, float],
         colors: dict[SeriesKey, int],
         hidden: frozenset = frozenset(),
+        log: bool = False,
     ) -> StripFrame:
+        """The image of the series in `colors` (less `hidden`) over [t0, t1] at `size`, y
+        within `y_range`; with `log`, y_range is in decades and values are drawn at log10."""
         grid = grid_for(t0, t1, size[0], size[1], *y_range)
+        if log != self._log:  # the same numbers mean another range: paint anew
+            self._log, self._grid = log, None
         keys = [k for k in store.series_keys() if k not in hidden and k in colors]
         cache, shift = self._cache, -1
         if cache is not None and (cache.cw, cache.ncols) == (grid.cw, grid.ncols):
@@ -221,6 +256,8 @@ class StripRenderer:
         cols = np.flatnonzero(todo)
         for c in range(0, len(cols), chunk):
             lo, hi = cache.stretched(rows, cols[c : c + chunk])
+            if self._log:
+                lo, hi = log_low(lo), log_high(hi)
             paint_columns(image, grid, cols[c : c + chunk], lo, hi, colors)
         frame.dense = tuple(compress(self._keys, banded.tolist()))
         if len(rows) <= BANDS_MAX:
@@ -231,4 +268,7 @@ class StripRenderer:
         if spans:
             lo, hi = zip(*spans, strict=True)
             frame.extent = (min(frame.extent[0], *lo), max(frame.extent[1], *hi))
+        if self._log:
+            frame.lines = {k: (x, log_high(y)) for k, (x, y) in frame.lines.items()}
+            frame.extent = log_extent(*frame.extent)
         self._grid, self._image = grid, image
