@@ -54,9 +54,9 @@ from widgets.event_log import EventLog
 from widgets.help_dialogs import ShortcutsDialog, about_text
 from widgets.lag_meter import EventLoopLagMeter
 from widgets.live_chart import LiveChart
-from widgets.plot_stack import PlotStack
 from widgets.main_toolbar import MainToolbar
 from widgets.pause_badge import PauseBadge
+from widgets.plot_stack import PlotStack
 from widgets.producer_config import ProducerConfigDialog
 from widgets.producer_panel import ProducerPanel
 from widgets.status_readout import StatusReadout
