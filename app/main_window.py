@@ -56,9 +56,11 @@ from widgets.lag_meter import EventLoopLagMeter
 from widgets.live_chart import LiveChart
 from widgets.main_toolbar import MainToolbar
 from widgets.pause_badge import PauseBadge
+from widgets.plot_menu import PlotMenu
 from widgets.plot_stack import PlotStack
 from widgets.producer_config import ProducerConfigDialog
 from widgets.producer_panel import ProducerPanel
+from widgets.series_list import SeriesList
 from widgets.status_readout import StatusReadout
 from widgets.theme import DARK, LIGHT, Theme, theme_named
 
@@ -172,6 +174,7 @@ class MainWindow(QMainWindow):
         self._build_pause_and_cursors(splitter)
         self._build_theme()
         self._build_event_log()
+        self._build_plots_menu()
         self.readout = StatusReadout(self.statusBar(), self.engine.store)
         self.consumer_status = QLabel()
         self.consumer_status.setObjectName("consumerStatus")
@@ -333,6 +336,54 @@ class MainWindow(QMainWindow):
         view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
         view.addSeparator()
         view.addAction(self.eventLogAction)
+
+    def _build_plots_menu(self) -> None:
+        """View → Add plot / Add XY plot / Series list; each plot's own menu (right-click);
+        the series list in a dock at the left. A change to the view marks the session
+        unsaved, like a change to a producer."""
+        self.addPlotAction = self._menu_action(
+            "Add &plot", "addPlotAction", "Ctrl+Shift+P", self.plots.add_plot,
+            "A new time plot at the bottom; drag series onto it from the series list",
+        )  # fmt: skip
+        self.addXYPlotAction = self._menu_action(
+            "Add &XY plot", "addXYPlotAction", "Ctrl+Shift+X", lambda: self.plots.add_plot("xy"),
+            "A plot of one series against another (samples paired by time), e.g. a sweep's "
+            "result against its input",
+        )  # fmt: skip
+        self.series_list = SeriesList(self.plots)
+        self.series_list.set_producers([s.name for s in self.session.producers])
+        dock = QDockWidget("Series", self)
+        dock.setObjectName("seriesDock")
+        dock.setWidget(self.series_list)
+        dock.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
+        self.addDockWidget(Qt.LeftDockWidgetArea, dock)
+        self.resizeDocks([dock], [200], Qt.Horizontal)
+        self.seriesDock = dock
+        self.seriesListAction = dock.toggleViewAction()
+        self.seriesListAction.setText("&Series list")
+        self.seriesListAction.setObjectName("seriesListAction")
+        _describe(
+            self.seriesListAction, "Ctrl+Shift+L",
+            "Show or hide the list of series: show, hide, colour, and move them between "
+            "plots and axes",
+        )  # fmt: skip
+        view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
+        view.addSeparator()
+        view.addActions([self.addPlotAction, self.addXYPlotAction, self.seriesListAction])
+        self._plot_menus: dict[int, PlotMenu] = {}
+        self.plots.set_plot_menu(self._plot_menu)
+        self.plots.layout_changed.connect(self._on_layout_changed)
+
+    def _plot_menu(self, plot_id: int) -> PlotMenu:
+        menu = self._plot_menus.get(plot_id)
+        if menu is None:
+            menu = self._plot_menus[plot_id] = PlotMenu(self.plots, plot_id)
+        return menu
+
+    @pyqtSlot(object)
+    def _on_layout_changed(self, _layout) -> None:
+        self.crosshair.attach()
+        self._set_dirty(True)
 
     def _log_event(self, level: int, text: str, source: str = "", details: str = "", at=None):
         """Log it and show it in the event log: one place, so they cannot disagree."""
@@ -723,6 +774,8 @@ class MainWindow(QMainWindow):
     @pyqtSlot()
     def _on_status_timer(self) -> None:
         self._show_view()
+        if len(self.engine.store.series_keys()) != len(self.series_list._items):
+            self.series_list.refresh()  # new series: into the list
         counters = self.engine.counters
         self.readout.show_latest(counters.latest)
         recorder = self.engine.recorder

@@ -39,6 +39,7 @@ def save_geometry(window, splitter) -> None:
     settings = QSettings()
     settings.setValue("window/geometry", window.saveGeometry())
     settings.setValue("window/splitter", splitter.saveState())
+    settings.setValue("window/state", window.saveState())  # docks: where, shown or not
     settings.sync()
 
 
@@ -48,6 +49,9 @@ def restore_geometry(window, splitter) -> bool:
     geometry, state = settings.value("window/geometry"), settings.value("window/splitter")
     if state is not None:
         splitter.restoreState(state)
+    docks = settings.value("window/state")
+    if docks is not None:
+        window.restoreState(docks)
     return geometry is not None and bool(window.restoreGeometry(geometry))
 
 

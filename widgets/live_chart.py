@@ -34,6 +34,7 @@ from app.core.view_layout import AXES, AxisView, PlotView, SeriesView, layer_key
 from widgets.chart_layer import ChartLayer
 from widgets.chart_legend import ChartLegend
 from widgets.follow_view_box import FollowViewBox
+from widgets.series_mime import SERIES_MIME, series_from_mime
 from widgets.theme import LIGHT, Theme
 from widgets.time_axis import WallClockAxis
 from widgets.value_axis import ValueAxis
@@ -61,12 +62,15 @@ class LiveChart(pg.PlotWidget):
     frame_requested(object): a FrameRequest; whoever builds frames (the consumer thread, in
         the app) answers by calling `show_frame` with the Frame.
     series_toggled(object, bool): the user showed or hid a series (legend): key, visible.
+    series_dropped(object, str): series dragged from the series list were dropped here: their
+        keys, and the axis ("right" when dropped over the right fifth of the plot).
     """
 
     follow_changed = pyqtSignal(bool)
     paused_changed = pyqtSignal(bool)
     frame_requested = pyqtSignal(object)
     series_toggled = pyqtSignal(object, bool)
+    series_dropped = pyqtSignal(object, str)
 
     def __init__(
         self,
@@ -77,6 +81,7 @@ class LiveChart(pg.PlotWidget):
         *,
         plot_id: int = 0,
         origin: float | None = None,
+        colors: SeriesColors | None = None,
     ):
         self.origin = origin if origin is not None else math.floor(time.time() / 60.0) * 60.0
         self.value_axis = ValueAxis("left")
@@ -91,6 +96,7 @@ class LiveChart(pg.PlotWidget):
             viewBox=FollowViewBox(),
         )
         self.setObjectName("liveChart")
+        self.setAcceptDrops(True)  # series dragged from the series list
         self.store = store
         self.plot_id = plot_id
         self.window_s = window_s
@@ -104,7 +110,9 @@ class LiveChart(pg.PlotWidget):
         self._shown: dict[SeriesKey, tuple] = {}  # (x, lo, hi) of the last frame, epoch x
         self._order: dict[str, int] = {}  # producer -> position in the legend
         self.theme: Theme | None = None
-        self.colors = SeriesColors()  # the curve, the strip image and the legend agree
+        # the curve, the strip image and the legend agree; plots of a stack share one, so a
+        # series keeps its colour on whichever plot it is put
+        self.colors = colors if colors is not None else SeriesColors()
         self._color_override: dict[SeriesKey, str] = {}  # colours the user picked
         self._hidden: set[str] = set()  # producers whose series start hidden
         self._shown_default: dict[SeriesKey, bool] = {}  # visibility set by the view
@@ -516,6 +524,29 @@ class LiveChart(pg.PlotWidget):
         return self._color_override.get(key) or self.colors.color(key)
 
     # -- events ----------------------------------------------------------------------------------
+    def dragEnterEvent(self, event):
+        if event.mimeData().hasFormat(SERIES_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event):
+        if event.mimeData().hasFormat(SERIES_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event):
+        data = event.mimeData()
+        if not data.hasFormat(SERIES_MIME):
+            super().dropEvent(event)
+            return
+        keys = series_from_mime(data)
+        axis = "right" if event.pos().x() > 0.8 * self.width() else "left"
+        event.acceptProposedAction()
+        if keys:
+            self.series_dropped.emit(keys, axis)
+
     def paintEvent(self, event):
         started = time.perf_counter()
         super().paintEvent(event)

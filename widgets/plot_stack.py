@@ -24,14 +24,23 @@ from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt5.QtWidgets import QFrame, QSplitter, QVBoxLayout, QWidget
 
 from app.core.frames import Frame
+from app.core.series_colors import SeriesColors
 from app.core.store import SeriesKey, SeriesStore
-from app.core.view_layout import AXES, ViewLayout, layer_key
+from app.core.view_layout import AXES, LayoutError, ViewLayout, layer_key
 from widgets.live_chart import LiveChart
 from widgets.theme import LIGHT, Theme
 from widgets.xy_plot import XYPlot
 
 MIN_PLOT_HEIGHT = 120
+ALIGN_EVERY_MS = 1000
 SVG_NS = "http://www.w3.org/2000/svg"
+
+
+def _natural_width(axis) -> float:
+    """The width a vertical axis would take by itself (pyqtgraph's AxisItem._updateWidth)."""
+    if not axis.style["showValues"]:
+        return 0.0
+    return axis.textWidth + axis.style["tickTextOffset"][0] + max(0, axis.style["tickLength"])
 
 
 class PlotPanel(QFrame):
@@ -77,6 +86,7 @@ class PlotStack(QWidget):
         self.fps_setting = fps
         self.origin = math.floor(time.time() / 60.0) * 60.0
         self.view_layout = ViewLayout()
+        self.colors = SeriesColors()  # one palette slot per series, whichever plot it is on
         self.panels: dict[int, PlotPanel] = {}
         self.following = True
         self.paused = False
@@ -87,6 +97,10 @@ class PlotStack(QWidget):
         self._context: list = []
         self._plot_menu: Callable | None = None  # plot id -> QMenu for its context menu
         self._syncing = False  # follow/pause being handed to every plot: one signal out
+        self._align_timer = QTimer(self)  # y labels change width as values do: re-align
+        self._align_timer.setInterval(ALIGN_EVERY_MS)
+        self._align_timer.timeout.connect(self.align_axes)
+        self._align_timer.start()
         self.set_layout(ViewLayout())
 
     # -- the plots -------------------------------------------------------------------------------
@@ -148,15 +162,48 @@ class PlotStack(QWidget):
                 self._set_context(plot.id)
             else:
                 widget.set_plot(plot)
+        self.align_axes()
         if dropped:
             self.layers_dropped.emit(dropped)
         if user and layout != old:
             self.layout_changed.emit(layout)
 
+    def align_axes(self) -> None:
+        """Time plots one above the other show the same instant at the same x: their left
+        axes get the width of the widest, and when one has a right axis all have one (empty
+        where no series is on it), as wide as the widest."""
+        charts = self.charts
+        if len(charts) < 2:
+            for chart in charts:
+                chart.getPlotItem().getAxis("left").setWidth(None)
+                chart.getPlotItem().getAxis("right").setWidth(None)
+            return
+        item = lambda c: c.getPlotItem()  # noqa: E731
+        right = {c: bool(c.layers.get("right") and c.layers["right"].keys) for c in charts}
+        for side in ("left", "right"):
+            axes = [item(c).getAxis(side) for c in charts]
+            if side == "right":
+                if not any(right.values()):
+                    for c in charts:
+                        item(c).hideAxis("right")
+                    continue
+                for c, axis in zip(charts, axes, strict=True):
+                    item(c).showAxis("right")
+                    axis.setStyle(showValues=right[c])
+            width = max(_natural_width(a) for a in axes)
+            for axis in axes:
+                if axis.fixedWidth != width:
+                    axis.setWidth(width)
+
     def _make_panel(self, plot) -> PlotPanel:
         if plot.kind == "time":
             widget = LiveChart(
-                self.store, self.window_s, self.fps_setting, plot_id=plot.id, origin=self.origin
+                self.store,
+                self.window_s,
+                self.fps_setting,
+                plot_id=plot.id,
+                origin=self.origin,
+                colors=self.colors,
             )
             widget.set_producers(*self._producers)
             widget.set_units(self._unit_of)
@@ -166,6 +213,9 @@ class PlotStack(QWidget):
             widget.follow_changed.connect(self._on_follow_changed)
             widget.paused_changed.connect(self._on_paused_changed)
             widget.series_toggled.connect(self._on_series_toggled)
+            widget.series_dropped.connect(
+                lambda keys, axis, plot_id=plot.id: self.move_series(keys, plot_id, axis)
+            )
             if not self.following:  # a plot added while the others are held: held too
                 widget.set_follow(False)
         else:
@@ -253,6 +303,7 @@ class PlotStack(QWidget):
 
     def set_producers(self, names: list[str], hidden: set[str] = frozenset()) -> None:
         self._producers = (list(names), set(hidden))
+        self.colors.set_producers(names)
         for chart in self.charts:
             chart.set_producers(names, hidden)
 
@@ -280,7 +331,9 @@ class PlotStack(QWidget):
 
     def color_of(self, key: SeriesKey):
         chart = self.chart_of(key)
-        return chart.color_of(key) if chart is not None else self.chart.colors.color(key)
+        if chart is not None:
+            return chart.color_of(key)
+        return self.view_layout.view_of(key).color or self.colors.assign([key])[key]
 
     def redraw(self) -> None:
         for panel in self.panels.values():
@@ -330,11 +383,33 @@ class PlotStack(QWidget):
         root.set("viewBox", f"0 0 {width:g} {y:g}")
         return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root)
 
-    def add_plot_soon(self) -> None:
-        QTimer.singleShot(0, self.add_plot)
-
-    def add_plot(self, kind: str = "time", **settings) -> int:
-        """A new plot at the bottom (the user's Add plot); its id."""
-        layout, plot_id = self.view_layout.adding_plot(kind, **settings)
+    def add_plot(self, kind: str = "time", **settings) -> int | None:
+        """A new plot at the bottom (View → Add plot); its id (None: there are MAX_PLOTS)."""
+        try:
+            layout, plot_id = self.view_layout.adding_plot(kind, **settings)
+        except LayoutError:
+            return None
         self.change(layout)
         return plot_id
+
+    def remove_plot(self, plot_id: int) -> bool:
+        """Remove a plot (its series go to the top time plot); not the last time plot."""
+        try:
+            layout = self.view_layout.removing_plot(plot_id)
+        except LayoutError:
+            return False
+        self.change(layout)
+        return True
+
+    def move_series(self, keys, plot_id: int | None = None, axis: str | None = None) -> None:
+        """Put `keys` on plot `plot_id` (None: where they are) on `axis` (None: as they are),
+        shown: what a drop or the series list's menu does."""
+        layout = self.view_layout
+        for key in keys:
+            changes = {"visible": True}
+            if plot_id is not None:
+                changes["plot"] = plot_id
+            if axis is not None:
+                changes["axis"] = axis
+            layout = layout.with_series(key, **changes)
+        self.change(layout)
