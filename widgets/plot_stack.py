@@ -43,6 +43,15 @@ def _natural_width(axis) -> float:
     return axis.textWidth + axis.style["tickTextOffset"][0] + max(0, axis.style["tickLength"])
 
 
+def _svg_size(svg, item) -> tuple[float, float]:
+    """A pyqtgraph SVG's size: its viewBox (it writes no width/height), else the item's."""
+    box = (svg.get("viewBox") or "").split()
+    if len(box) == 4:
+        return float(box[2]), float(box[3])
+    rect = item.sceneBoundingRect()
+    return rect.width(), rect.height()
+
+
 class PlotPanel(QFrame):
     """The frame one plot sits in (`plotPanel:<n>`), which takes series dropped on it."""
 
@@ -372,8 +381,9 @@ class PlotStack(QWidget):
                 else widget.graph.getPlotItem()
             )
             part = ET.fromstring(SVGExporter(item).export(toBytes=True))
-            w = float(str(part.get("width", "0")).removesuffix("px"))
-            h = float(str(part.get("height", "0")).removesuffix("px"))
+            w, h = _svg_size(part, item)
+            part.set("width", f"{w:g}")
+            part.set("height", f"{h:g}")
             part.set("x", "0")
             part.set("y", f"{y:g}")
             root.append(part)

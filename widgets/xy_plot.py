@@ -13,12 +13,13 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QTimer, pyqtSignal, pyqtSlot
 from PyQt5.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.core.store import SeriesStore
-from app.core.view_layout import PlotView, key_label
+from app.core.view_layout import PlotView, key_label, label_key
 from app.core.xy_pairs import MAX_POINTS, XYFrame, XYRequest
 from widgets.theme import Theme
 from widgets.value_axis import ValueAxis
@@ -126,7 +127,8 @@ class XYPlot(QWidget):
 
     def points(self):
         """(x, y) drawn (tests and tools)."""
-        return self.curve.getData()
+        x, y = self.curve.getData()
+        return (np.empty(0), np.empty(0)) if x is None else (x, y)
 
     @pyqtSlot(object)
     def show_frame(self, frame: XYFrame) -> None:
@@ -148,19 +150,19 @@ class XYPlot(QWidget):
         for box, chosen in ((self.x_box, self.plot.x_series), (self.y_box, self.plot.y_series)):
             box.blockSignals(True)
             box.clear()
-            box.addItem("(choose a series)", None)
+            box.addItem("(choose a series)", "")
             options = list(keys) + ([chosen] if chosen and chosen not in keys else [])
-            for key in options:
-                box.addItem(key_label(key), key)
-            box.setCurrentIndex(max(box.findData(chosen), 0) if chosen else 0)
+            for key in options:  # labels as data: QVariant compares strings, not tuples
+                box.addItem(key_label(key), key_label(key))
+            box.setCurrentIndex(max(box.findData(key_label(chosen)), 0) if chosen else 0)
             box.blockSignals(False)
 
     @pyqtSlot()
     def _on_picked(self) -> None:
         plot = replace(
             self.plot,
-            x_series=self.x_box.currentData(),
-            y_series=self.y_box.currentData(),
+            x_series=label_key(self.x_box.currentData()) if self.x_box.currentData() else None,
+            y_series=label_key(self.y_box.currentData()) if self.y_box.currentData() else None,
             xy_window_s=self.window_box.value(),
         )
         if plot != self.plot:
