@@ -136,12 +136,13 @@ class Measurement:
     def _begin(self) -> None:
         self.t0 = time.perf_counter()
         self.samples0 = self.w.engine.counters.total_samples
-        self.frames0 = self.w.chart.frames_painted
+        self.frames0 = self._frames()
         self.cpu0 = self._cpu()
         self.gui_cpu0 = self._cpu(children=False)
         self.producer_cpu0 = self._producer_cpu()
         self.w.engine.counters.latencies(clear=True)
-        self.w.chart.frame_latencies.clear()
+        for chart in self.w.plots.charts:
+            chart.frame_latencies.clear()
         if self.probes and self.clicks:
             self._every(250, self.click.click)
         if not self.probes:  # the idle scenario: our instruments must not wake it
@@ -177,8 +178,13 @@ class Measurement:
         self.rss.append(self.proc.memory_info().rss)
         self.buffers.append(self.w.engine.store.nbytes)
         self.store_lat.extend(self.w.engine.counters.latencies(clear=True))
-        self.frame_lat.extend(self.w.chart.frame_latencies)
-        self.w.chart.frame_latencies.clear()
+        for chart in self.w.plots.charts:
+            self.frame_lat.extend(chart.frame_latencies)
+            chart.frame_latencies.clear()
+
+    def _frames(self) -> int:
+        """Frames painted by the plot that painted fewest (every plot must keep the rate)."""
+        return min(chart.frames_painted for chart in self.w.plots.charts)
 
     def _drift(self) -> float:
         """The largest RSS change not explained by the chart's buffers, which grow by design as
@@ -197,7 +203,7 @@ class Measurement:
         lags = [lag for when, lag in w.lag_meter.samples if when >= self.t0]
         start_lags = [lag for when, lag in w.lag_meter.samples if when < self.t0]
         rss0 = self.rss[0]
-        frames = w.chart.frames_painted - self.frames0
+        frames = self._frames() - self.frames0
         gui_cpu = self._cpu(children=False) - self.gui_cpu0
         per_producer = [
             cpu - self.producer_cpu0[pid]
@@ -229,7 +235,8 @@ class Measurement:
                 int(r.dropped.replace(",", "")) for r in w.engine.view.rows if r.remote
             ),
             "remote_rows": sum(1 for r in w.engine.view.rows if r.remote),
-            "fps": (w.chart.frames_painted - self.frames0) / elapsed,
+            "fps": frames / elapsed,
+            "plots": len(w.plots.charts),
             "lag_p99_ms": percentile(lags, 99) * 1e3,
             "lag_max_ms": max(lags) * 1e3,
             "click_latency_ms": percentile(self.click.latencies, 99) * 1e3

@@ -14,6 +14,9 @@ scale100:   100 producers x 100 samples/s: time until all RUNNING, start-up stal
             each producer's CPU and memory.
 series1000: 100 producers x 10 channels x 100 samples/s = 1,000 series: fps, lag, memory.
 slow1hz:    20 producers x 1 sample/s: what one slow producer costs.
+plots8:     8 plots x 4 series, 10 M samples/s in all (8 producers x 4 channels x 312.5 k/s):
+            fps of the slowest plot, lag, GUI CPU per frame.
+plots1:     the same 32 series on one plot: what the 8 plots cost in comparison.
 fleet:      `streamscope publish` (4 x 500 k samples/s) -> a real mosquitto on loopback -> the
             window's `mqtt` producer in remote mode: throughput, drops on every side, fps, lag.
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 
 from app.core.session import DEFAULT_SESSION, Session, load_session, parse_session
+from app.core.view_layout import ViewLayout
 from benchmarks.harness import emit, run_window
 
 LOAD_RATE = 1_250_000  # per producer; 8 of them = 10 M samples/s
@@ -92,6 +96,30 @@ def slow1hz(quick: bool) -> dict:
     return run_window(session, warmup_s=2, measure_s=10 if quick else 30, probes=False)
 
 
+PLOTS_RATE = LOAD_RATE / 4  # per channel: 8 producers x 4 channels = 10 M samples/s
+
+
+def _plots_session(separate: bool) -> Session:
+    session = session_of(PLOTS_RATE, 8, channels=4)
+    layout = ViewLayout()
+    if separate:  # producer i's four channels on plot i
+        for i, spec in enumerate(session.producers):
+            if i:
+                layout, plot_id = layout.adding_plot()
+                for ch in range(4):
+                    layout = layout.with_series((spec.name, f"ch{ch}"), plot=plot_id)
+    session.view = layout
+    return session
+
+
+def plots8(quick: bool) -> dict:
+    return run_window(_plots_session(True), warmup_s=3, measure_s=6 if quick else 20)
+
+
+def plots1(quick: bool) -> dict:
+    return run_window(_plots_session(False), warmup_s=3, measure_s=6 if quick else 20)
+
+
 FLEET_RATE, FLEET_PRODUCERS = 550_000, 4  # 2.2 M/s offered: the target is >= 2 M/s
 
 
@@ -134,6 +162,8 @@ def fleet(quick: bool) -> dict:
 
 
 SCENARIOS = {
+    "plots8": plots8,
+    "plots1": plots1,
     "fleet": fleet,
     "load": load,
     "load20": load20,

@@ -62,6 +62,8 @@ class LiveChart(pg.PlotWidget):
     frame_requested(object): a FrameRequest; whoever builds frames (the consumer thread, in
         the app) answers by calling `show_frame` with the Frame.
     series_toggled(object, bool): the user showed or hid a series (legend): key, visible.
+    panned(float, float): the user moved or zoomed the time span (view x range, seconds after
+        `origin`): the other plots of a stack follow.
     series_dropped(object, str): series dragged from the series list were dropped here: their
         keys, and the axis ("right" when dropped over the right fifth of the plot).
     """
@@ -71,6 +73,7 @@ class LiveChart(pg.PlotWidget):
     frame_requested = pyqtSignal(object)
     series_toggled = pyqtSignal(object, bool)
     series_dropped = pyqtSignal(object, str)
+    panned = pyqtSignal(float, float)
 
     def __init__(
         self,
@@ -298,6 +301,18 @@ class LiveChart(pg.PlotWidget):
         second (new data or a pan still shows up) and cost next to nothing."""
         self.live = live
         self._timer.setInterval(self._frame_ms if live else IDLE_FRAME_MS)
+
+    def set_driven(self, driven: bool) -> None:
+        """Frames asked for by whoever calls `tick` (a stack ticks all its plots at once, so
+        their frames are built together and painted in one pass), not by the own timer."""
+        if driven:
+            self._timer.stop()
+        elif not self._timer.isActive():
+            self._timer.start()
+
+    def tick(self) -> None:
+        """Ask for the frames that are due (what the frame timer does)."""
+        self._on_frame_timer()
 
     def set_window(self, seconds: float) -> None:
         self.window_s = seconds
@@ -587,6 +602,8 @@ class LiveChart(pg.PlotWidget):
     @pyqtSlot(object)
     def _on_range_changed_manually(self, _mask) -> None:
         self.set_follow(False)
+        x0, x1 = self.getPlotItem().getViewBox().viewRange()[0]
+        self.panned.emit(x0, x1)
         QTimer.singleShot(0, self._on_frame_timer)  # redraw the new span now, even when idle
 
     def stop(self) -> None:

@@ -27,7 +27,7 @@ from app.core.frames import Frame
 from app.core.series_colors import SeriesColors
 from app.core.store import SeriesKey, SeriesStore
 from app.core.view_layout import AXES, LayoutError, ViewLayout, layer_key
-from widgets.live_chart import LiveChart
+from widgets.live_chart import IDLE_FRAME_MS, LiveChart
 from widgets.theme import LIGHT, Theme
 from widgets.xy_plot import XYPlot
 
@@ -110,6 +110,13 @@ class PlotStack(QWidget):
         self._align_timer.setInterval(ALIGN_EVERY_MS)
         self._align_timer.timeout.connect(self.align_axes)
         self._align_timer.start()
+        # one timer asks every plot for its frames: they are built in one go in the consumer
+        # thread and painted in one pass (eight timers painted eight times per period)
+        self._frame_timer = QTimer(self)
+        self._frame_timer.setTimerType(Qt.PreciseTimer)
+        self._frame_timer.timeout.connect(self.tick)
+        self._set_pace()
+        self._frame_timer.start()
         self.set_layout(ViewLayout())
 
     # -- the plots -------------------------------------------------------------------------------
@@ -159,9 +166,7 @@ class PlotStack(QWidget):
             panel.setObjectName(f"plotPanel:{index}")
             self.splitter.insertWidget(index, panel)
             panel.show()
-        first = self.chart
         for chart in self.charts:
-            chart.getPlotItem().setXLink(None if chart is first else first.getPlotItem())
             last = chart is self.charts[-1]
             chart.getPlotItem().getAxis("bottom").setStyle(showValues=last)
         for plot in layout.plots:
@@ -222,6 +227,8 @@ class PlotStack(QWidget):
             widget.follow_changed.connect(self._on_follow_changed)
             widget.paused_changed.connect(self._on_paused_changed)
             widget.series_toggled.connect(self._on_series_toggled)
+            widget.panned.connect(self._on_panned)
+            widget.set_driven(True)
             widget.series_dropped.connect(
                 lambda keys, axis, plot_id=plot.id: self.move_series(keys, plot_id, axis)
             )
@@ -299,11 +306,33 @@ class PlotStack(QWidget):
         self.live = live
         for panel in self.panels.values():
             panel.widget.set_live(live)
+        self._set_pace()
 
     def set_fps(self, fps: float) -> None:
         self.fps_setting = fps
         for chart in self.charts:
             chart.set_fps(fps)
+        self._set_pace()
+
+    def _set_pace(self) -> None:
+        live_ms = max(int(1000 / self.fps_setting), 5)
+        self._frame_timer.setInterval(live_ms if self.live else IDLE_FRAME_MS)
+
+    @pyqtSlot()
+    def tick(self) -> None:
+        """Every time plot asks for the frames it is due."""
+        for chart in self.charts:
+            chart.tick()
+
+    @pyqtSlot(float, float)
+    def _on_panned(self, x0: float, x1: float) -> None:
+        """One plot was panned or zoomed in time: the others show the same span (no x link:
+        while following, each plot sets its own range per frame, and a link made every one
+        of those move all the others)."""
+        for chart in self.charts:
+            if chart is not self.sender():
+                chart.getPlotItem().getViewBox().setXRange(x0, x1, padding=0)
+                QTimer.singleShot(0, chart.tick)
 
     def set_window(self, seconds: float) -> None:
         self.window_s = seconds
@@ -361,6 +390,8 @@ class PlotStack(QWidget):
         return self.chart.fps(seconds)
 
     def stop(self) -> None:
+        self._frame_timer.stop()
+        self._align_timer.stop()
         for panel in self.panels.values():
             panel.widget.stop()
 
