@@ -51,7 +51,7 @@ class ConsumerThread(QThread):
         self._renderers: dict[str, StripRenderer] = {}
         self._forget: set[str] = set()  # layers of plots removed: their renderers go
         self.error: str | None = None
-        self.build_costs: deque[float] = deque(maxlen=600)  # seconds spent building a frame
+        self.build_costs: deque[float] = deque(maxlen=600)  # seconds per frame (layer) built
         self.finished.connect(self._on_finished)
 
     def start(self, *args) -> None:
@@ -75,16 +75,18 @@ class ConsumerThread(QThread):
 
     def _build(self, requests) -> None:
         """One frame per layer asked for, each by that layer's renderer."""
-        started = time.perf_counter()
+        store = self._engine.store
         for request in requests:
+            started = time.perf_counter()
             if isinstance(request, XYRequest):  # an XY plot's points
-                self.frame_ready.emit(request.build(self._engine.store))
-                continue
-            renderer = self._renderers.get(request.layer)
-            if renderer is None:
-                renderer = self._renderers[request.layer] = StripRenderer()
-            self.frame_ready.emit(renderer.frame(self._engine.store, request))
-        self.build_costs.append(time.perf_counter() - started)
+                frame = request.build(store)
+            else:
+                renderer = self._renderers.get(request.layer)
+                if renderer is None:
+                    renderer = self._renderers[request.layer] = StripRenderer()
+                frame = renderer.frame(store, request)
+            self.build_costs.append(time.perf_counter() - started)
+            self.frame_ready.emit(frame)
 
     def request_frame(self, request: FrameRequest) -> None:
         """Thread-safe: ask for a frame of `request.layer`; a newer request for the same layer

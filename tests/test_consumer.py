@@ -54,3 +54,36 @@ def test_a_dying_loop_says_so_with_its_traceback(qtbot):
     qtbot.waitUntil(lambda: not consumer.isRunning(), timeout=5000)
     assert consumer.error == blocker.args[0]
     engine.close()
+
+
+def test_each_plot_axis_is_its_own_layer_built_by_its_own_renderer(qtbot):
+    """Two layers asked for at once: two frames, each with only its series and its y range
+    (log10 for the log one); a forgotten layer's renderer goes."""
+    engine = Engine(Session([]))
+    engine.store.append("p", Chunk("v", np.full(5000, 100.0), t0=NOW - 10, dt=0.002))
+    engine.store.append("q", Chunk("v", np.full(5000, -1.0), t0=NOW - 10, dt=0.002))
+    consumer = ConsumerThread(engine)
+    consumer.start()
+    try:
+        left = FrameRequest(NOW - 10, NOW, 400, 200, (0.0, 3.0), {("p", "v"): 0xFF112233},
+                            layer="0:left", log=True)  # fmt: skip
+        right = FrameRequest(NOW - 10, NOW, 400, 200, (-2.0, 2.0), {("q", "v"): 0xFF445566},
+                             layer="1:right")  # fmt: skip
+        frames = []
+        consumer.frame_ready.connect(frames.append)
+        consumer.request_frame(left)
+        consumer.request_frame(right)
+        qtbot.waitUntil(lambda: len(frames) == 2, timeout=5000)
+        by_layer = {f.request.layer: f.strip for f in frames}
+        assert set(by_layer["0:left"].bands) == {("p", "v")}
+        assert set(by_layer["1:right"].bands) == {("q", "v")}
+        assert by_layer["0:left"].extent == (2.0, 2.0)  # log10(100)
+        assert by_layer["1:right"].extent == (-1.0, -1.0)
+        assert set(consumer._renderers) == {"0:left", "1:right"}
+        consumer.forget_layers(["1:right"])
+        consumer.request_frame(left)
+        qtbot.waitUntil(lambda: len(frames) == 3, timeout=5000)
+        assert set(consumer._renderers) == {"0:left"}
+    finally:
+        assert consumer.stop(2000)
+        engine.close()
