@@ -92,9 +92,14 @@ def _deleted(obj) -> bool:
 def open_window(qtbot):
     """Open MainWindows; at teardown close them and wait until producers and thread ended
     (pytest-qt's addWidget would delete a window whose consumer thread still runs)."""
+    from PyQt5.QtCore import QSettings
+
     from app.main_window import MainWindow
     from tests.helpers import WAIT_MS
 
+    # each test starts from the window's defaults, not from where an earlier test's window
+    # left its docks and splitters (tests of that use `private_settings` and two windows)
+    QSettings().remove("window")
     windows = []
 
     def make(session, policy=None):
