@@ -245,7 +245,8 @@ class LiveChart(pg.PlotWidget):
             t0, t1 = x0 + self.origin, x1 + self.origin
         width = int(min(max(view.width(), 50), MAX_COLUMNS))
         height = int(min(max(view.height(), 20), 4096))
-        state = (self.store.version, t0, t1, width, height)
+        ratio = self.devicePixelRatioF()  # the image is rendered in device pixels: crisp at 2x
+        state = (self.store.version, t0, t1, width, height, ratio)
         if self._drawn is not None and self._unchanged(state):
             return
         keys = self.store.series_keys()
@@ -255,7 +256,9 @@ class LiveChart(pg.PlotWidget):
             lambda: sorted(self._curves, key=self._legend_order), self._curves.get, series_label
         )
         y_range = tuple(view.viewRange()[1]) if not self.following else self._y_for_request()
-        request = FrameRequest(t0, t1, width, height, y_range, self._colors, self._hidden_keys)
+        request = FrameRequest(
+            t0, t1, width, height, y_range, self._colors, self._hidden_keys, ratio
+        )
         if self._pending is None:  # one in flight at a time: the builder is never flooded
             self._drawn, self._pending = state, request
             self.frame_requested.emit(request)
@@ -284,7 +287,7 @@ class LiveChart(pg.PlotWidget):
                 self._late = False
                 QTimer.singleShot(0, self._on_frame_timer)
         strip, request = frame.strip, frame.request
-        self._strip.set_frame(strip.image, strip.grid, self.origin)
+        self._strip.set_frame(strip.image, strip.grid, self.origin, request.pixel_ratio)
         self._shown = dict(strip.bands)
         view = self.getPlotItem().getViewBox()
         for key in self._lined - strip.lines.keys():  # lines no longer drawn leave the view:
