@@ -184,8 +184,9 @@ class MainWindow(QMainWindow):
             "Save the chart as shown, as a PNG image or an SVG drawing",
         )  # fmt: skip
         self.exportCsvAction = self._menu_action(
-            "Export &CSV…", "exportCsvAction", "Ctrl+Shift+E", self.ask_export_csv,
-            "Save the samples of the visible series in the visible time range as CSV",
+            "Export &data…", "exportCsvAction", "Ctrl+Shift+E", self.ask_export_csv,
+            "Save the samples of the visible series in the visible time range as CSV, "
+            "Parquet or an Arrow stream (by the file's suffix)",
         )  # fmt: skip
         self.quitAction = self._menu_action(
             "&Quit", "quitAction", "Ctrl+Q", self.close_asking,
@@ -579,9 +580,9 @@ class MainWindow(QMainWindow):
         return dialog
 
     def ask_export_csv(self) -> QFileDialog:
-        formats = {"CSV text (*.csv)": "csv"}
-        dialog = self._save_dialog("Export CSV…", "chart.csv", formats, "exportCsvDialog")
-        dialog.fileSelected.connect(self.export_csv)
+        formats = export.DATA_FORMATS  # CSV, Parquet, Arrow: the file's suffix says which
+        dialog = self._save_dialog("Export data…", "chart.csv", formats, "exportCsvDialog")
+        dialog.fileSelected.connect(self.export_data)
         dialog.open()
         return dialog
 
@@ -625,13 +626,24 @@ class MainWindow(QMainWindow):
 
     @pyqtSlot(str)
     def export_csv(self, path: str) -> None:
+        """`export_data` as CSV, whatever the file is called."""
+        self.export_data(path, ".csv")
+
+    @pyqtSlot(str)
+    def export_data(self, path: str, suffix: str | None = None) -> None:
         """Save the samples of the visible series in the visible time range, as the store
-        holds them at full resolution (app.core.export), as CSV; written on a thread."""
+        holds them at full resolution (app.core.export), as CSV, Parquet or an Arrow stream by
+        the file's suffix (or `suffix`), laid out as a recording; written on a thread."""
+        try:
+            suffix = suffix or export.format_of(path)
+        except ValueError as exc:
+            self._export_failed(path, f"Cannot export to {path}: {exc}")
+            return
         t0, t1 = self.chart.visible_range()
         gathered = export.gather(self.engine.store, self.chart.visible_series(), t0, t1)
 
         def write() -> str:
-            rows = export.write_csv(gathered, path)
+            rows = export.write_file(gathered, path, suffix)
             note = gathered.note()
             return f"exported {rows:,} samples to {path}" + (f"; {note}" if note else "")
 
