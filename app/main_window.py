@@ -28,7 +28,6 @@ from PyQt5.QtWidgets import (
     QAction,
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -59,6 +58,7 @@ from widgets.producer_config import ProducerConfigDialog
 from widgets.producer_panel import ProducerPanel
 from widgets.status_readout import StatusReadout
 from widgets.theme import DARK, LIGHT, Theme, theme_named
+from widgets.warn_label import WarnLabel
 
 log = logging.getLogger("streamscope")
 
@@ -164,9 +164,8 @@ class MainWindow(QMainWindow):
         self._build_theme()
         self._build_event_log()
         self.readout = StatusReadout(self.statusBar(), self.engine.store)
-        self.consumer_status = QLabel()
+        self.consumer_status = WarnLabel(bold=True)  # the theme's red: readable on either
         self.consumer_status.setObjectName("consumerStatus")
-        self.consumer_status.setStyleSheet("color: #d64545; font-weight: bold;")
         self.statusBar().addPermanentWidget(self.consumer_status)
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_MS[1])
