@@ -28,7 +28,6 @@ from PyQt5.QtWidgets import (
     QAction,
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -63,6 +62,7 @@ from widgets.producer_panel import ProducerPanel
 from widgets.series_list import SeriesList
 from widgets.status_readout import StatusReadout
 from widgets.theme import DARK, LIGHT, Theme, theme_named
+from widgets.warn_label import WarnLabel
 
 log = logging.getLogger("streamscope")
 
@@ -176,9 +176,8 @@ class MainWindow(QMainWindow):
         self._build_event_log()
         self._build_plots_menu()
         self.readout = StatusReadout(self.statusBar(), self.engine.store)
-        self.consumer_status = QLabel()
+        self.consumer_status = WarnLabel(bold=True)  # the theme's red: readable on either
         self.consumer_status.setObjectName("consumerStatus")
-        self.consumer_status.setStyleSheet("color: #d64545; font-weight: bold;")
         self.statusBar().addPermanentWidget(self.consumer_status)
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_MS[1])
@@ -196,8 +195,9 @@ class MainWindow(QMainWindow):
             "Save the chart as shown, as a PNG image or an SVG drawing",
         )  # fmt: skip
         self.exportCsvAction = self._menu_action(
-            "Export &CSV…", "exportCsvAction", "Ctrl+Shift+E", self.ask_export_csv,
-            "Save the samples of the visible series in the visible time range as CSV",
+            "Export &data…", "exportCsvAction", "Ctrl+Shift+E", self.ask_export_csv,
+            "Save the samples of the visible series in the visible time range as CSV, "
+            "Parquet or an Arrow stream (by the file's suffix)",
         )  # fmt: skip
         self.quitAction = self._menu_action(
             "&Quit", "quitAction", "Ctrl+Q", self.close_asking,
@@ -639,9 +639,9 @@ class MainWindow(QMainWindow):
         return dialog
 
     def ask_export_csv(self) -> QFileDialog:
-        formats = {"CSV text (*.csv)": "csv"}
-        dialog = self._save_dialog("Export CSV…", "chart.csv", formats, "exportCsvDialog")
-        dialog.fileSelected.connect(self.export_csv)
+        formats = export.DATA_FORMATS  # CSV, Parquet, Arrow: the file's suffix says which
+        dialog = self._save_dialog("Export data…", "chart.csv", formats, "exportCsvDialog")
+        dialog.fileSelected.connect(self.export_data)
         dialog.open()
         return dialog
 
@@ -683,13 +683,24 @@ class MainWindow(QMainWindow):
 
     @pyqtSlot(str)
     def export_csv(self, path: str) -> None:
+        """`export_data` as CSV, whatever the file is called."""
+        self.export_data(path, ".csv")
+
+    @pyqtSlot(str)
+    def export_data(self, path: str, suffix: str | None = None) -> None:
         """Save the samples of the visible series in the visible time range, as the store
-        holds them at full resolution (app.core.export), as CSV; written on a thread."""
+        holds them at full resolution (app.core.export), as CSV, Parquet or an Arrow stream by
+        the file's suffix (or `suffix`), laid out as a recording; written on a thread."""
+        try:
+            suffix = suffix or export.format_of(path)
+        except ValueError as exc:
+            self._export_failed(path, f"Cannot export to {path}: {exc}")
+            return
         t0, t1 = self.plots.visible_range()
         gathered = export.gather(self.engine.store, self.plots.visible_series(), t0, t1)
 
         def write() -> str:
-            rows = export.write_csv(gathered, path)
+            rows = export.write_file(gathered, path, suffix)
             note = gathered.note()
             return f"exported {rows:,} samples to {path}" + (f"; {note}" if note else "")
 

@@ -1,5 +1,5 @@
-"""`python -m benchmarks.render_scale [--runs N] [--quick]`: what the strip renderer costs per
-frame, before and after keeping each series' columns across frames.
+"""`python -m benchmarks.render_scale [--runs N] [--quick] [--ratio R]`: what the strip renderer
+costs per frame, before and after keeping each series' columns across frames.
 
 The frame builder alone (StripRenderer.frame), on one SeriesStore fed in simulated
 time: a 30 s window at 1258 x 496 pixels, following at 40 fps; between two frames every series
@@ -12,7 +12,8 @@ the default session (200/s, 500/s, 20/s, 1/s). Per scenario:
 "Before" is StripRenderer as of BASELINE, loaded from git history into a temporary module, fed
 the same store: the two renderers take turns on each frame. Times are this thread's CPU time
 (the machine is shared), medians and p99 per run; the figures are the medians over --runs
-runs. Prints a summary, writes benchmarks/out/render_scale.json.
+runs. `--ratio 2`: a HiDPI screen at 2x (the image in device pixels: 2516 x 992, both
+renderers). Prints a summary, writes benchmarks/out/render_scale.json (render_scale@2x.json).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ BASELINE = "afca0eb"  # the renderer that fetched every series' whole window eac
 OUT = Path(__file__).resolve().parent / "out"
 T0 = 1_700_000_000.0
 WINDOW_S, WIDTH, HEIGHT, FPS = 30.0, 1258, 496, 40.0
+RATIO = {"pixel_ratio": 1.0}  # device pixels per logical pixel (--ratio)
 WARMUP = 4  # frames not timed: the first (a full render) and three scrolls
 SCENARIOS = {  # name: rates, one per series
     "1000 x 100/s": [100.0] * 1000,
@@ -97,11 +99,11 @@ class Sim:
 
     def request(self, y_range=None) -> FrameRequest:
         y = y_range or self.y_range
-        return FrameRequest(self.now - WINDOW_S, self.now, WIDTH, HEIGHT, y, self.colors)
+        return FrameRequest(self.now - WINDOW_S, self.now, WIDTH, HEIGHT, y, self.colors, **RATIO)
 
 
 def timed(store, request, renderer) -> float:
-    size = (request.width, request.height)
+    size = request.image_size()  # device pixels
     started = time.thread_time()  # (render, not frame: the old renderer from git has only it)
     renderer.render(store, request.t0, request.t1, size, request.y_range, request.colors)
     return time.thread_time() - started
@@ -179,14 +181,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="fewer frames and runs")
+    parser.add_argument("--ratio", type=float, default=1.0, help="device pixel ratio (2: HiDPI)")
     args = parser.parse_args(argv)
+    RATIO["pixel_ratio"] = args.ratio
     runs = 1 if args.quick and args.runs == 3 else args.runs
     results = measure(runs, args.quick)
     OUT.mkdir(exist_ok=True)
     meta = {"baseline": BASELINE, "runs": runs, "quick": args.quick, "unit": "ms CPU"}
-    meta |= {"window_s": WINDOW_S, "size": [WIDTH, HEIGHT], "fps": FPS}
-    (OUT / "render_scale.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
-    print(f"wrote {OUT / 'render_scale.json'}", file=sys.stderr)
+    meta |= {"window_s": WINDOW_S, "size": [WIDTH, HEIGHT], "fps": FPS, "ratio": args.ratio}
+    name = "render_scale.json" if args.ratio == 1 else f"render_scale@{args.ratio:g}x.json"
+    (OUT / name).write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    print(f"wrote {OUT / name}", file=sys.stderr)
 
 
 if __name__ == "__main__":

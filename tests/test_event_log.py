@@ -4,6 +4,7 @@ status, copied as text; the app icon; `streamscope install-desktop`."""
 from __future__ import annotations
 
 import configparser
+import logging
 import os
 import subprocess
 import sys
@@ -11,10 +12,13 @@ from pathlib import Path
 
 import pytest
 from PyQt5.QtCore import QItemSelectionModel, Qt
+from PyQt5.QtGui import QPalette
 from PyQt5.QtWidgets import QApplication, QDockWidget, QTableView
 
 from tests.helpers import WAIT_MS, button, producer, session_from, wait_state
+from widgets.app_palette import apply_to_application
 from widgets.event_log import EventLog
+from widgets.theme import DARK, LIGHT, contrast_ratio
 
 pytestmark = pytest.mark.slow
 
@@ -149,6 +153,32 @@ def test_the_log_is_bounded_and_keeps_the_newest(qtbot):
     entries = log.entries()
     assert len(entries) == log.model.rowCount() == 100
     assert entries[0].text == "line 150" and entries[-1].text == "line 249"
+
+
+def test_errors_and_warnings_are_in_the_theme_colours_readable_on_the_rows(qtbot):
+    log = EventLog()
+    qtbot.addWidget(log)
+    log.add(logging.ERROR, "a crash")
+    log.add(logging.WARNING, "dropped samples")
+    log.add(logging.INFO, "started")
+
+    def color(row: int) -> str | None:
+        brush = log.model.data(log.model.index(row, 3), Qt.ForegroundRole)
+        return brush.color().name() if brush is not None else None
+
+    try:
+        for theme in (DARK, LIGHT):
+            apply_to_application(theme)
+            assert (color(0), color(1), color(2)) == (theme.warn, theme.caution, None)
+            rows = [
+                log.view.palette().color(QPalette.Base),
+                log.view.palette().color(QPalette.AlternateBase),
+            ]
+            for ground in rows:
+                assert contrast_ratio(color(0), ground.name()) >= 4.5
+                assert contrast_ratio(color(1), ground.name()) >= 4.5
+    finally:
+        apply_to_application(LIGHT)
 
 
 def test_install_desktop_writes_the_entry_and_the_icon(tmp_path):

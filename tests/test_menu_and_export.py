@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import csv
 import xml.etree.ElementTree as ET
+from fractions import Fraction
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QImage, QKeySequence
-from PyQt5.QtWidgets import QAction, QApplication, QMessageBox, QTableWidget
+from PyQt5.QtWidgets import QAction, QApplication, QFileDialog, QMessageBox, QTableWidget
 
+from app.core.export import DATA_FORMATS
+from app.core.recording.columns import SCHEMA
 from tests.helpers import WAIT_MS, points_in_chart, producer, session_from, wait_state
 from widgets.help_dialogs import menu_actions
 from widgets.live_chart import PALETTE
@@ -34,6 +39,9 @@ SHORTCUTS = {
     "fullScreenAction": "F11",
     "darkThemeAction": "",
     "eventLogAction": "Ctrl+L",
+    "addPlotAction": "Ctrl+Shift+P",
+    "addXYPlotAction": "Ctrl+Shift+X",
+    "seriesListAction": "Ctrl+Shift+L",
     "startAllAction": "",
     "stopAllAction": "",
     "shortcutsAction": "F1",
@@ -171,6 +179,71 @@ def test_export_csv_holds_the_visible_samples_of_visible_series(qtbot, open_wind
     assert np.array_equal(np.array([float(r[3]) for r in rows[1:]]), values[inside])
     message = window.statusBar().currentMessage()
     assert message == f"exported {len(rows) - 1:,} samples to {path}"
+
+
+def _read_recording(path) -> pa.Table:
+    if path.suffix == ".parquet":
+        return pq.read_table(path)
+    with pa.ipc.open_stream(path) as reader:
+        return reader.read_all()
+
+
+def test_export_data_writes_parquet_and_arrow_as_a_recording(qtbot, open_window, tmp_path):
+    window = _streamed(qtbot, open_window, a=300.0, hidden=300.0)
+    window.chart.curve(("hidden", "value")).setVisible(False)  # unticked in the legend
+    t0, t1 = window.chart.visible_range()
+    raw = window.engine.store.buffer(("a", "value")).raw
+    times, values = raw.held(0), raw.held(1)
+    inside = (times >= t0) & (times <= t1)
+    assert not raw.wrapped and inside.all()  # a short slow run: the whole run is in view
+    for name in ("visible.parquet", "visible.arrow"):
+        path = tmp_path / name
+        _export(qtbot, window, window.export_data, path)
+        table = _read_recording(path)
+        assert table.schema == SCHEMA  # what Record… writes, read back by pyarrow
+        assert set(table.column("producer").to_pylist()) == {"a"}
+        assert set(table.column("series").to_pylist()) == {"value"}
+        assert table.num_rows == inside.sum() == window.engine.counters.snapshot("a").samples
+        ns = table.column("timestamp").cast(pa.int64()).to_pylist()
+        assert ns == [round(Fraction(t) * 10**9) for t in times[inside].tolist()]
+        assert np.array_equal(table.column("value").to_numpy(), values[inside])
+        assert window.statusBar().currentMessage() == (
+            f"exported {table.num_rows:,} samples to {path}"
+        )
+    # export_csv keeps writing CSV, whatever the name
+    path = tmp_path / "named.parquet"
+    _export(qtbot, window, window.export_csv, path)
+    assert path.read_bytes().startswith(b"timestamp,producer,series,value\n")
+
+
+def test_the_export_dialog_offers_csv_parquet_and_arrow(qtbot, open_window, tmp_path):
+    window = _idle_window(open_window)
+    window.findChild(QAction, "exportCsvAction").trigger()
+    dialog = window.findChild(QFileDialog, "exportCsvDialog")
+    assert dialog.nameFilters() == list(DATA_FORMATS)
+    assert any("*.parquet" in f for f in DATA_FORMATS) and any("*.arrow" in f for f in DATA_FORMATS)
+    parquet = next(f for f in DATA_FORMATS if "*.parquet" in f)
+    dialog.selectNameFilter(parquet)
+    dialog.filterSelected.emit(parquet)
+    assert dialog.defaultSuffix() == "parquet"
+    path = tmp_path / "picked.parquet"
+    with qtbot.waitSignal(window.export_finished, timeout=WAIT_MS) as blocker:
+        dialog.fileSelected.emit(str(path))  # what choosing the file does
+    assert blocker.args == [str(path), ""]
+    assert pq.read_table(path).schema == SCHEMA  # nothing streamed yet: no rows, the columns
+    dialog.close()
+
+
+def test_export_data_refuses_a_name_of_no_known_format(qtbot, open_window, tmp_path):
+    window = _idle_window(open_window)
+    path = tmp_path / "samples.xlsx"
+    with qtbot.waitSignal(window.export_finished, timeout=WAIT_MS) as blocker:
+        window.export_data(str(path))
+    assert "*.csv, *.parquet, *.arrows, *.arrow" in blocker.args[1]
+    box = window.findChild(QMessageBox, "errorDialog")
+    assert str(path) in box.text()
+    assert not path.exists()
+    box.close()
 
 
 def test_export_csv_says_what_only_buckets_hold(qtbot, open_window, tmp_path):

@@ -19,6 +19,7 @@ from widgets.producer_panel import (
     ProducerPanel,
     is_fixed_pitch,
 )
+from widgets.theme import LIGHT
 
 NAMES = [f"p{i:02d}" for i in range(60)]
 
@@ -83,7 +84,7 @@ def test_drops_are_red_and_the_error_has_its_traceback_on_hover(qtbot):
     panel.update_rows([row(NAMES[0], dropped="12", has_drops=True, error="ValueError('x')",
                            traceback="Traceback ...")])  # fmt: skip
     item = panel.item(0, COL["Dropped"])
-    assert item.text() == "12" and item.foreground().color().name() == "#d64545"
+    assert item.text() == "12" and item.foreground().color().name() == LIGHT.warn
     assert panel.item(0, COL["Last error"]).toolTip() == "Traceback ..."
     tip = panel.findChild(QLabel, f"stateLabel:{NAMES[0]}").toolTip()
     assert tip == "RUNNING\n\nTraceback ..."  # the state first: the cell may show it elided

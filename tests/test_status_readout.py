@@ -6,12 +6,14 @@ import time
 
 import numpy as np
 from PyQt5.QtCore import QEvent, QPoint
-from PyQt5.QtGui import QHelpEvent
+from PyQt5.QtGui import QHelpEvent, QPalette
 from PyQt5.QtWidgets import QMainWindow
 
 from app.core.store import SeriesStore
 from producers.wire import Chunk
+from widgets.app_palette import apply_to_application
 from widgets.status_readout import StatusReadout
+from widgets.theme import DARK, LIGHT, contrast_ratio
 
 
 def make(qtbot) -> StatusReadout:
@@ -32,6 +34,11 @@ def test_latest_sample_reads_like_the_original_example(qtbot):
     assert "sys/cpu0 = 12.5" in readout.latest.text()
 
 
+def _shown_color(label) -> str:
+    label.ensurePolished()  # (a style sheet's colour reaches the palette when polished)
+    return label.palette().color(QPalette.WindowText).name()
+
+
 def test_figures_and_drops_in_red(qtbot):
     readout = make(qtbot)
     readout.show_perf(2_500_000, 39.6, 0.012, 300 << 20, 0, "300 MB of 512 MB in 8 series")
@@ -40,7 +47,23 @@ def test_figures_and_drops_in_red(qtbot):
     assert "in 8 series" in readout.perf.toolTip()
     assert readout.perf.styleSheet() == ""
     readout.show_perf(100, 30, 0.0, 1 << 20, 7)
-    assert readout.perf.text().endswith("dropped 7") and "#d64545" in readout.perf.styleSheet()
+    assert readout.perf.text().endswith("dropped 7") and _shown_color(readout.perf) == LIGHT.warn
+
+
+def test_the_drops_red_reads_on_the_window_in_both_themes(qtbot):
+    readout = make(qtbot)
+    readout.show_perf(100, 30, 0.0, 1 << 20, 7)
+    try:
+        for theme in (LIGHT, DARK, LIGHT):
+            apply_to_application(theme)  # what View → Dark theme does; no new figures come
+            shown = _shown_color(readout.perf)
+            assert shown == theme.warn
+            ground = readout.keep.statusBar().palette().color(QPalette.Window).name()
+            assert contrast_ratio(shown, ground) >= 4.5, (theme.name, shown, ground)
+    finally:
+        apply_to_application(LIGHT)
+    readout.show_perf(100, 30, 0.0, 1 << 20, 0)
+    assert readout.perf.styleSheet() == ""  # the window's own text colour again
 
 
 def test_the_buffers_tooltip_tells_each_series_history_and_memory(qtbot):

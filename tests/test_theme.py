@@ -19,8 +19,9 @@ from app.core.series_colors import LIGHT_PALETTE, PALETTE
 from app.core.supervisor import State
 from tests.helpers import WAIT_MS, points_in_chart, producer, session_from, wait_state
 from widgets.app_palette import apply_to_application
-from widgets.producer_panel import COL, StateLabel
-from widgets.theme import DARK, LIGHT, contrast_ratio, luminance
+from widgets.pause_badge import BACKGROUND as BADGE_BACKGROUND
+from widgets.producer_panel import COL, StateLabel, selection_palette
+from widgets.theme import DARK, LIGHT, Theme, contrast_ratio, luminance
 
 pytestmark = pytest.mark.slow
 
@@ -182,7 +183,7 @@ def test_state_words_stay_readable_on_the_table_in_both_themes(qtbot, open_windo
         for state, color in [*theme.states.items(), ("warn", theme.warn)]:
             for ground, background in grounds.items():
                 ratio = contrast_ratio(color, background.name())
-                assert ratio >= 3, (theme.name, state, ground, ratio)
+                assert ratio >= 4.5, (theme.name, state, ground, ratio)
         # as drawn: the label's colour on its rendered cell (rows 0 and 1: plain, alternate)
         for row, name in enumerate("ab"):
             label = window.findChild(StateLabel, f"stateLabel:{name}")
@@ -192,7 +193,7 @@ def test_state_words_stay_readable_on_the_table_in_both_themes(qtbot, open_windo
                 lambda r=row, dark=theme.dark: (_lum(_cell_background(panel, r)) < 0.2) == dark,
                 timeout=WAIT_MS,
             )
-            assert contrast_ratio(shown.name(), _cell_background(panel, row).name()) >= 3
+            assert contrast_ratio(shown.name(), _cell_background(panel, row).name()) >= 4.5
 
 
 def _lab(color: str) -> tuple[float, float, float]:
@@ -225,3 +226,74 @@ def test_the_light_palette_is_distinct_and_readable_on_white():
     # the light tints are too pale on white: the light theme has dark shades in their slots
     assert min(contrast_ratio(c, "#ffffff") for c in PALETTE[9:18]) < 2
     assert min(contrast_ratio(c, "#ffffff") for c in LIGHT_PALETTE[9:18]) > 4.5
+
+
+def _over(rgba: tuple[int, int, int, int], under: str) -> str:
+    """A translucent colour drawn over an opaque one, as '#rrggbb'."""
+    *rgb, alpha = rgba
+    below = QColor(under)
+    mix = [
+        round(c * alpha / 255 + b * (1 - alpha / 255))
+        for c, b in zip(rgb, below.getRgb()[:3], strict=True)
+    ]
+    return QColor(*mix).name()
+
+
+def _texts_and_grounds(theme: Theme) -> list[tuple[str, str, str]]:
+    """(what, text colour, background) for every text the window draws in `theme`: the
+    widgets' palette roles, status texts (status bar, dialogs, event log, table), the state
+    words on the table's rows, and the chart's labels. Call with `theme` applied."""
+    palette = QApplication.palette()
+
+    def role(name: str) -> QColor:
+        return palette.color(QPalette.Active, getattr(QPalette, name))
+
+    def flat(name: str, under: str) -> str:  # a role's colour as drawn (Fusion's have alpha)
+        color = role(name)
+        return _over((color.red(), color.green(), color.blue(), color.alpha()), under)
+
+    window, base, alternate = (role(r).name() for r in ("Window", "Base", "AlternateBase"))
+    selected = selection_palette(palette).color(QPalette.Active, QPalette.Highlight).name()
+    pairs = [
+        ("window text", flat("WindowText", window), window),
+        ("text", flat("Text", base), base),
+        ("text, alternate row", flat("Text", alternate), alternate),
+        ("button text", flat("ButtonText", role("Button").name()), role("Button").name()),
+        ("tooltip", flat("ToolTipText", role("ToolTipBase").name()), role("ToolTipBase").name()),
+        (
+            "selected text",
+            flat("HighlightedText", role("Highlight").name()),
+            role("Highlight").name(),
+        ),
+        ("placeholder", flat("PlaceholderText", base), base),
+    ]
+    rows = {"window": window, "row": base, "alternate row": alternate, "selected row": selected}
+    for what, color in [("warning", theme.warn), ("caution", theme.caution)]:
+        pairs += [(f"{what} on {name}", color, ground) for name, ground in rows.items()]
+    for state, color in theme.states.items():
+        pairs += [(f"{state.name} on {n}", color, rows[n]) for n in rows if n != "window"]
+    chart = theme.chart_background
+    pairs += [
+        ("axis labels", theme.axis_text, chart),
+        ("legend", theme.legend_text, _over(theme.legend_background, chart)),
+        ("PAUSED badge", "#ffffff", _over(BADGE_BACKGROUND, chart)),
+        *((f"cursor {name} label", color, chart) for name, color in theme.cursors.items()),
+    ]
+    return pairs
+
+
+@pytest.mark.parametrize("theme", [LIGHT, DARK], ids=lambda t: t.name)
+def test_every_text_colour_reads_on_its_background(qtbot, theme):
+    """WCAG AA for text: a contrast ratio of at least 4.5. (A legend entry the user hid is
+    dimmed on purpose, like a disabled control, and is not in the list.)"""
+    apply_to_application(theme)
+    pairs = _texts_and_grounds(theme)
+    assert len(pairs) > 40
+    low = [
+        (what, text, ground, round(contrast_ratio(text, ground), 2))
+        for what, text, ground in pairs
+        if contrast_ratio(text, ground) < 4.5
+    ]
+    assert not low, low
+    # the status bar's red in particular (it was #d64545: 2.9 on the dark window)
+    assert contrast_ratio(theme.warn, QApplication.palette().color(QPalette.Window).name()) >= 4.5

@@ -4,16 +4,37 @@ One palette on the QApplication, not a style sheet per widget: every widget (and
 opened later) takes it, and a style sheet would have to be re-polished on every widget at each
 switch. Fusion draws from the palette alone (native styles ignore much of it), so both themes
 use it; light is Fusion's own palette.
+
+The theme applied is kept here too (`current_theme`, and `theme_changed` says when it
+changes): widgets that colour a text themselves (a warning in the status bar, the event log's
+levels) take their colour from it when they draw or when it changes, so no window has to hand
+the theme to each of them, in the right order, at each switch. (Not QEvent.
+ApplicationPaletteChange: Qt sends it to top-level windows only, and only once its event loop
+runs.)
 """
 
 from __future__ import annotations
 
+from PyQt5.QtCore import QObject, pyqtSignal
 from PyQt5.QtGui import QColor, QPalette
 from PyQt5.QtWidgets import QApplication
 
-from widgets.theme import Theme
+from widgets.theme import DEFAULT, THEMES, Theme
 
 STYLE = "Fusion"
+
+
+class _Applied(QObject):
+    """Signals: changed(object): another Theme was applied to the application."""
+
+    changed = pyqtSignal(object)
+
+    def __init__(self):
+        super().__init__()
+        self.theme: Theme | None = None
+
+
+_APPLIED = _Applied()  # one application, one theme
 
 
 def theme_palette(theme: Theme, standard: QPalette) -> QPalette:
@@ -36,3 +57,16 @@ def apply_to_application(theme: Theme) -> None:
     palette = theme_palette(theme, app.style().standardPalette())
     if app.palette() != palette:
         app.setPalette(palette)
+    if theme is not _APPLIED.theme:
+        _APPLIED.theme = theme
+        _APPLIED.changed.emit(theme)
+
+
+def current_theme() -> Theme:
+    """The theme last applied to the application (the default one before any)."""
+    return _APPLIED.theme or THEMES[DEFAULT]
+
+
+def theme_changed():
+    """The signal emitted with the new Theme after `apply_to_application` switched it."""
+    return _APPLIED.changed

@@ -31,9 +31,12 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from widgets.app_palette import current_theme
+
 MAX_ENTRIES = 5000
 COLUMNS = ("Time", "Level", "Source", "Message")
-LEVEL_COLORS = {logging.WARNING: "#b8860b", logging.ERROR: "#d64545", logging.CRITICAL: "#d64545"}
+# a level's text colour, from the theme (readable on its rows): errors red, warnings amber
+LEVEL_COLORS = {logging.WARNING: "caution", logging.ERROR: "warn", logging.CRITICAL: "warn"}
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ class EventModel(QAbstractTableModel):
         if role == Qt.ToolTipRole and column == 3:
             return entry.text if len(entry.text) < 2000 else entry.text[:2000] + "…"
         if role == Qt.ForegroundRole and entry.level in LEVEL_COLORS:
-            return QBrush(QColor(LEVEL_COLORS[entry.level]))
+            return QBrush(QColor(getattr(current_theme(), LEVEL_COLORS[entry.level])))
         return None
 
     def entry(self, row: int) -> Entry:

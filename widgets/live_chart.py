@@ -376,7 +376,8 @@ class LiveChart(pg.PlotWidget):
             t0, t1 = x0 + self.origin, x1 + self.origin
         width = int(min(max(view.width(), 50), MAX_COLUMNS))
         height = int(min(max(view.height(), 20), 4096))
-        state = (self.store.version, t0, t1, width, height)
+        ratio = self.devicePixelRatioF()  # the image is rendered in device pixels: crisp at 2x
+        state = (self.store.version, t0, t1, width, height, ratio)
         self._sync_series()
         self.legend.update_if_due(self.series, self._curves.get, series_label)
         for layer in self.layers.values():
@@ -386,7 +387,7 @@ class LiveChart(pg.PlotWidget):
                 continue
             request = FrameRequest(
                 t0, t1, width, height, layer.request_y(self.following), layer.colors,
-                layer.hidden, layer.log, layer.layer,
+                layer.hidden, layer.log, layer.layer, ratio,
             )  # fmt: skip
             if layer.pending is None:  # one in flight at a time: the builder is never flooded
                 layer.drawn, layer.pending = state, request
@@ -422,7 +423,7 @@ class LiveChart(pg.PlotWidget):
                 layer.drawn = layer.shown_state
                 return
             layer.shown_state = layer.drawn
-        layer.strip.set_frame(strip.image, strip.grid, self.origin)
+        layer.strip.set_frame(strip.image, strip.grid, self.origin, request.pixel_ratio)
         layer.last_strip = strip
         for key in list(self._shown):
             if self._axis_of.get(key) == layer.name:

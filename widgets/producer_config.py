@@ -35,6 +35,7 @@ from app.core.session import ProducerSpec
 from app.core.supervisor import RESTART_POLICIES
 from producers import Param, ParamError, get_kind
 from producers.params import path, resolve_paths, validate_params
+from widgets.warn_label import WarnLabel
 
 
 def _plain_label(text: str) -> QLabel:
@@ -107,9 +108,8 @@ class ProducerConfigDialog(QDialog):
         self.restart.addItems(RESTART_POLICIES)
         self.restart.setCurrentText(spec.restart)
         form.addRow(_plain_label("restart"), self.restart)
-        self.error = _plain_label("")
+        self.error = WarnLabel()  # plain text, in the theme's red
         self.error.setObjectName("configError")
-        self.error.setStyleSheet("color: #d64545;")
         self.error.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self._on_accepted)

@@ -122,7 +122,7 @@ def selection_palette(palette: QPalette) -> QPalette:
     palette = QPalette(palette)
     for group in (QPalette.Active, QPalette.Inactive):
         base, mark = palette.color(group, QPalette.Base), palette.color(group, QPalette.Highlight)
-        share = 0.15  # (the Fusion highlight: #308cc6 on white becomes #e0eef6)
+        share = 0.15  # (the light highlight: #2a7bae on white becomes #dfebf3)
         tint = QColor(
             round(base.red() + (mark.red() - base.red()) * share),
             round(base.green() + (mark.green() - base.green()) * share),

@@ -11,6 +11,7 @@ from PyQt5.QtWidgets import QLabel, QStatusBar
 
 from app.core.producer_rows import format_bytes, format_count, format_rate, format_value
 from widgets.live_chart import series_label
+from widgets.warn_label import WarnLabel
 
 HISTORY_SERIES = 8  # series whose history the buffers' tooltip lists
 
@@ -52,7 +53,7 @@ class StatusReadout(QObject):
         self.store = store
         self.latest = QLabel("waiting for data…")
         self.latest.setObjectName("latestSample")
-        self.perf = QLabel()
+        self.perf = WarnLabel(warning=False)  # the theme's red while samples were dropped
         self.perf.setObjectName("perfReadout")
         self._detail = ""
         bar.addWidget(self.latest, 1)
@@ -94,4 +95,4 @@ class StatusReadout(QObject):
         )
         self._detail = buffers_detail
         self.perf.setToolTip(f"memory for the chart's buffers: {buffers_detail}")
-        self.perf.setStyleSheet("color: #d64545;" if dropped else "")
+        self.perf.set_warning(dropped > 0)

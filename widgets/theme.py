@@ -1,12 +1,19 @@
 """The light and dark themes: every colour the window draws itself, as data (no Qt here).
 
 What a new user saw: "the plot is black beside light widgets". A theme now covers the whole
-window: the widgets' palette (dark: `window_roles`, applied to the QApplication with the Fusion
-style by widgets/app_palette.py; light: Fusion's own palette), the chart (background, axes,
-grid, legend, crosshair and cursors), the series colours (app.core.series_colors: the same slots
-in a palette made for the background) and the producer table's state colours, chosen to keep a
-contrast ratio of at least 3 (WCAG's figure for graphics and large text) against the table's
-rows, plain, alternate or selected, in both themes.
+window: the widgets' palette (`window_roles` over the Fusion style's own, applied to the
+QApplication by widgets/app_palette.py: dark replaces them all, light only two), the chart
+(background, axes, grid, legend, crosshair and cursors), the series colours
+(app.core.series_colors: the same slots in a palette made for the background), the producer
+table's state colours and the warning and caution colours of status texts (the status bar, the
+event log, a form's error).
+
+Every text colour keeps a contrast ratio of at least 4.5 (WCAG AA for text) against whatever it
+is drawn on in its theme: the window (status bar, dialogs), the table's rows (plain, alternate,
+selected), the chart's background (axis labels, cursor labels), tested in tests/test_theme.py.
+The red of status texts (#d64545) had 2.9 on the dark window, 3.8 on the light one; the warning
+colour is now a red of each theme's own. Exempt: a legend entry the user hid is dimmed on
+purpose (and struck through), like a disabled control.
 
 Light is the default. The choice is remembered (QSettings "theme", app.session_files).
 """
@@ -26,7 +33,7 @@ class Theme:
     name: str
     dark: bool
     # the widgets: QPalette role name -> colour, for the Active/Inactive groups and (the
-    # `disabled_roles`) the Disabled group; empty: the style's own palette (Fusion's is light)
+    # `disabled_roles`) the Disabled group, over the style's own palette (Fusion's is light)
     window_roles: dict[str, str]
     disabled_roles: dict[str, str]
     # the chart
@@ -43,13 +50,17 @@ class Theme:
     series: tuple[str, ...]  # the series palette, slot for slot the same hues
     # the producer table
     states: dict[State, str] = field(default_factory=dict)
-    warn: str = "#d64545"  # a stalled producer, dropped samples
+    # status texts: a stalled producer, dropped samples, errors (red); warnings (amber)
+    warn: str = "#b3261e"
+    caution: str = "#7a5c00"
 
 
 LIGHT = Theme(
     name="light",
     dark=False,
-    window_roles={},
+    # Fusion's own, but for two that text is drawn on or in below 4.5:1: its placeholder text
+    # (black at half alpha: 4.0 on white) and its selection (white on #308cc6: 3.7)
+    window_roles={"PlaceholderText": "#6b6b6b", "Highlight": "#2a7bae"},
     disabled_roles={},
     chart_background="#ffffff",
     axis="#505050",
@@ -60,19 +71,20 @@ LIGHT = Theme(
     legend_text="#202020",
     legend_hidden_text="#9a9a9a",
     crosshair="#606060",
-    cursors={"A": "#c26e00", "B": "#0070c0"},
+    cursors={"A": "#a65c00", "B": "#0070c0"},
     series=LIGHT_PALETTE,
     states={
-        State.RUNNING: "#1e7b3a",
-        State.STARTING: "#8a6d00",
-        State.STOPPING: "#8a6d00",
-        State.BACKOFF: "#b35900",
-        State.EXITED: "#b35900",
+        State.RUNNING: "#1c7436",
+        State.STARTING: "#7a5c00",
+        State.STOPPING: "#7a5c00",
+        State.BACKOFF: "#a04e00",
+        State.EXITED: "#a04e00",
         State.FATAL: "#c62828",
-        State.STOPPED: "#6e6e6e",
+        State.STOPPED: "#646464",
         State.UNKNOWN: "#7b4f9d",
     },
-    warn="#d64545",  # (4.4 on white)
+    warn="#b3261e",  # 5.7 on the window (#efefef); #d64545 had 3.8
+    caution="#7a5c00",
 )
 
 DARK = Theme(
@@ -85,7 +97,7 @@ DARK = Theme(
         "AlternateBase": "#323232",
         "ToolTipBase": "#202020",
         "ToolTipText": "#e0e0e0",
-        "PlaceholderText": "#8a8a8a",
+        "PlaceholderText": "#a0a0a0",
         "Text": "#e0e0e0",
         "Button": "#4a4a4a",
         "ButtonText": "#e0e0e0",
@@ -95,7 +107,7 @@ DARK = Theme(
         "Mid": "#2e2e2e",
         "Dark": "#232323",
         "Shadow": "#141414",
-        "Highlight": "#2a82da",
+        "Highlight": "#2377ca",  # white on it: 4.6 (#2a82da had 4.0)
         "HighlightedText": "#ffffff",
         "Link": "#5aa9ff",
         "LinkVisited": "#b48ce6",
@@ -124,11 +136,12 @@ DARK = Theme(
         State.STOPPING: "#e0b83a",
         State.BACKOFF: "#f0953e",
         State.EXITED: "#f0953e",
-        State.FATAL: "#ff6b6b",
-        State.STOPPED: "#a0a0a0",
+        State.FATAL: "#ff8080",
+        State.STOPPED: "#a8a8a8",
         State.UNKNOWN: "#c09ad6",
     },
-    warn="#ff6b6b",
+    warn="#ff8080",  # 5.0 on the window (#353535); #d64545 had 2.9
+    caution="#e0b83a",
 )
 
 THEMES = {theme.name: theme for theme in (LIGHT, DARK)}

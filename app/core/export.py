@@ -1,15 +1,21 @@
-"""Export what the chart shows as CSV: the samples of the visible series in the visible time
-range, read from the store, `timestamp,producer,series,value` exactly as `streamscope record`
-writes them (the same formatting code, app.core.recording.csv_file).
+"""Export what the chart shows: the samples of the visible series in the visible time range,
+read from the store, as CSV, Parquet or an Arrow IPC stream, chosen by the file's suffix.
+
+Written by the recording writers themselves (app.core.recording, `flush_rows`), so an export
+has the columns, types and layout of `streamscope record --out` in the same format (CSV
+`timestamp,producer,series,value` formatted by the same code; Parquet and Arrow with the
+recording schema): whatever reads a recording (pyarrow, pandas, the `replay` kind) reads an
+export. The rows are every series merged in time order, written as one flush (one row group,
+one record batch).
 
 Why "what the store holds at full resolution": the store keeps each series' newest samples in
 its raw ring and only min/max buckets for older times (app/core/store.py). A bucket is not a
 sample, so it is never written as one; the export says instead, per series, from when on it
-could write every sample (`CsvExport.note`), and a recording (`streamscope record`, or Record…
-in the window) is the way to keep everything.
+could write every sample (`SampleExport.note`), and a recording (`streamscope record`, or
+Record… in the window) is the way to keep everything.
 
 Gathering copies the samples under each series' lock (quick); writing formats and writes them
-and may take a while for millions of rows, so the window runs `write_csv` on a thread.
+and may take a while for millions of rows, so the window runs `write_file` on a thread.
 """
 
 from __future__ import annotations
@@ -22,11 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
-from app.core.recording.columns import clean_name
-from app.core.recording.csv_file import HEADER, SLICE_ROWS, format_lines, quote, text_of
+from app.core.recording import SUPPORTED, RecordingError, open_writer
+from app.core.recording.columns import Rows
 from app.core.store import SeriesKey, SeriesStore
+
+# the export dialog's name filters, each with the suffix a name without one gets
+DATA_FORMATS = {
+    "CSV text (*.csv)": "csv",
+    "Parquet (*.parquet)": "parquet",
+    "Arrow IPC stream (*.arrows *.arrow)": "arrows",
+}
 
 
 @dataclass
@@ -38,7 +50,7 @@ class SeriesSamples:
 
 
 @dataclass
-class CsvExport:
+class SampleExport:
     """The samples to write: one entry per series, for the range t0..t1 (epoch seconds)."""
 
     t0: float
@@ -73,42 +85,60 @@ def _label(key: SeriesKey) -> str:
     return producer if series == "value" else f"{producer}/{series}"
 
 
-def gather(store: SeriesStore, keys: list[SeriesKey], t0: float, t1: float) -> CsvExport:
+def gather(store: SeriesStore, keys: list[SeriesKey], t0: float, t1: float) -> SampleExport:
     """The samples of `keys` with t0 <= time <= t1 that the store holds at full resolution."""
     known = set(store.series_keys())
     series = [SeriesSamples(key, *store.raw_samples(key, t0, t1)) for key in keys if key in known]
-    return CsvExport(t0, t1, series)
+    return SampleExport(t0, t1, series)
 
 
-def write_csv(export: CsvExport, path: str | Path) -> int:
-    """Write the samples to `path`, all series merged in time order (a stable sort: one series'
-    samples keep their order); returns the rows written. On failure (OSError) no partial file
-    is left behind."""
+def format_of(path: str | Path) -> str:
+    """The suffix naming the format `path` is written in (one of recording.SUPPORTED); a
+    ValueError saying which names work for any other."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUPPORTED:
+        raise ValueError(f"choose a file named {', '.join(f'*{s}' for s in SUPPORTED)}")
+    return suffix
+
+
+def rows_of(export: SampleExport) -> Rows:
+    """All series' samples merged in time order (a stable sort: one series' samples keep their
+    order), as the rows a recording writer takes: one "chunk" per series."""
+    counts = [len(s.times) for s in export.series]
     times = np.concatenate([s.times for s in export.series] or [np.empty(0)])
     values = np.concatenate([s.values for s in export.series] or [np.empty(0)])
-    which = np.repeat(
-        np.arange(len(export.series), dtype=np.int64), [len(s.times) for s in export.series]
-    )
+    which = np.repeat(np.arange(len(export.series), dtype=np.int64), counts)
     order = np.argsort(times, kind="stable")
-    times, values, which = times[order], values[order], which[order]
-    middles = pa.array(
-        [f",{quote(clean_name(p))},{quote(clean_name(s))}," for (p, s) in _keys(export)],
-        pa.string(),
+    return Rows(
+        times[order],
+        values[order],
+        np.array(counts, np.int64),
+        [s.key[0] for s in export.series],
+        [s.key[1] for s in export.series],
+        which[order],
     )
-    path = Path(path)
+
+
+def write_file(export: SampleExport, path: str | Path, suffix: str | None = None) -> int:
+    """Write the samples to `path` in the format of `suffix` (default: the file's own, see
+    `format_of`); returns the rows written. On failure (OSError) no partial file is left."""
+    suffix = format_of(path) if suffix is None else suffix
+    rows = rows_of(export)
+    writer = open_writer(path, suffix)
     try:
-        with open(path, "wb") as f:
-            f.write(HEADER)
-            for start in range(0, len(times), SLICE_ROWS):
-                part = slice(start, start + SLICE_ROWS)
-                middle = middles.take(pa.array(which[part]))
-                f.write(text_of(format_lines(times[part], values[part], middle)))
-    except OSError:
+        writer.flush_rows(rows)
+        writer.close()
+    except (OSError, RecordingError) as exc:
+        with contextlib.suppress(OSError, RecordingError):
+            writer.close()
         with contextlib.suppress(OSError):
             os.unlink(path)
+        if isinstance(exc, RecordingError):  # the file could not even be put back: gone now
+            raise OSError(str(exc)) from exc
         raise
-    return len(times)
+    return len(rows)
 
 
-def _keys(export: CsvExport) -> list[SeriesKey]:
-    return [s.key for s in export.series]
+def write_csv(export: SampleExport, path: str | Path) -> int:
+    """`write_file` as CSV, whatever the file is called."""
+    return write_file(export, path, ".csv")

@@ -117,7 +117,7 @@ class StripRenderer:
         to the next and reads the samples appended since, without the store's locks: use one
         per chart, on the thread that appends to the store (the consumer), or while nothing
         appends."""
-        size = (request.width, request.height)
+        size = request.image_size()  # device pixels: crisp at any screen scale
         strip = self.render(
             store,
             request.t0,

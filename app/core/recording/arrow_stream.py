@@ -62,7 +62,10 @@ class ArrowStreamRecordingWriter(fileio.RecordingFile):
         super().__init__(path, self._sink.take())
 
     def flush(self) -> None:
-        rows: Rows = gather(self.take())
+        self.flush_rows(gather(self.take()))
+
+    def flush_rows(self, rows: Rows) -> None:
+        """Append `rows` as one record batch now (what `flush` does with its chunks)."""
         if not len(rows):
             return
         if self._broken:

@@ -68,20 +68,26 @@ class NameTable:
 @dataclass
 class Rows:
     """One flush worth of samples, flattened: `seconds[i]`, `values[i]`, and which chunk (by
-    position in `keys`) row i came from, as `chunk_of_row = np.repeat(arange, lengths)`."""
+    position in `producers`/`series`) row i came from: `chunk_of_row[i]`, or when that is
+    None, the chunks' rows one after the other (`np.repeat(arange, lengths)`). An export
+    (app.core.export) gives rows merged in time order, one "chunk" per series, that way."""
 
     seconds: np.ndarray  # float64 epoch seconds
     values: np.ndarray  # float64
     lengths: np.ndarray  # int64 samples per chunk
     producers: list[str]
     series: list[str]
+    chunk_of_row: np.ndarray | None = None  # int64 per row; None: in chunk order
 
     def __len__(self) -> int:
         return len(self.values)
 
     def per_row(self, per_chunk: Iterable[int]) -> np.ndarray:
         """Expand one int32 per chunk (a dictionary index) to one per row."""
-        return np.repeat(np.fromiter(per_chunk, np.int32, len(self.lengths)), self.lengths)
+        per = np.fromiter(per_chunk, np.int32, len(self.lengths))
+        if self.chunk_of_row is not None:
+            return per[self.chunk_of_row]
+        return np.repeat(per, self.lengths)
 
 
 def gather(chunks: Source) -> Rows:

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from app.core.recording import fileio
-from app.core.recording.columns import NameTable, clean_name, gather, scaled
+from app.core.recording.columns import NameTable, Rows, clean_name, gather, scaled
 from app.core.recording.fileio import RecordingError
 
 HEADER = b"timestamp,producer,series,value\n"
@@ -88,8 +88,10 @@ class CsvRecordingWriter(fileio.RecordingFile):
         return i
 
     def flush(self) -> None:
-        chunks = self.take()
-        rows = gather(chunks)
+        self.flush_rows(gather(self.take()))
+
+    def flush_rows(self, rows: Rows) -> None:
+        """Append `rows` as whole lines now (what `flush` does with the chunks it was given)."""
         if not len(rows):
             return
         pairs = rows.per_row(

@@ -6,7 +6,9 @@ anything is opened, naming the ones that work.
 
 Every writer has the same small interface (`Writer`): `write` holds chunks in memory, `flush`
 hands them to the OS as whole rows / a whole row group / a whole batch (or raises OSError with
-the file put back as it was before that flush), `close` flushes and closes.
+the file put back as it was before that flush), `close` flushes and closes. `flush_rows` writes
+rows already flattened (columns.Rows) the same way: what an export of the chart uses
+(app.core.export), so an exported file is laid out as a recording is.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from app.core.recording import arrow_stream, csv_file, parquet_file
-from app.core.recording.columns import Source
+from app.core.recording.columns import Rows, Source
 from app.core.recording.fileio import RecordingError
 
 WRITERS = {
@@ -40,6 +42,8 @@ class Writer(Protocol):
 
     def flush(self) -> None: ...
 
+    def flush_rows(self, rows: Rows) -> None: ...
+
     def undo_last_flush(self) -> None: ...
 
     def discard(self) -> None: ...
@@ -62,11 +66,12 @@ def check_format(path: str | Path) -> None:
     _suffix(Path(path))
 
 
-def open_writer(path: str | Path) -> Writer:
-    """Create (or empty) the recording file and return its writer. Raises RecordingError for an
+def open_writer(path: str | Path, suffix: str | None = None) -> Writer:
+    """Create (or empty) the recording file and return its writer, in the format of `suffix`
+    (one of SUPPORTED) if given, else of the file's name. Raises RecordingError for an
     unsupported suffix, OSError if the file cannot be created."""
     path = Path(path)
-    return WRITERS[_suffix(path)](path)
+    return WRITERS[_suffix(path) if suffix is None else suffix](path)
 
 
 def recover(path: str | Path) -> str:

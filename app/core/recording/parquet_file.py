@@ -48,7 +48,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from app.core.recording import fileio
-from app.core.recording.columns import TableBuilder, empty_table, gather
+from app.core.recording.columns import Rows, TableBuilder, empty_table, gather
 from app.core.recording.fileio import RecordingError
 from app.core.recording.parquet_footer import (
     MAGIC,
@@ -122,7 +122,10 @@ class ParquetRecordingWriter(fileio.RecordingFile):
     def flush(self, footer: bool | None = None) -> None:
         """Write what `write` was given as one row group, and the footer that lists every row
         group if it is due (or `footer` says so)."""
-        rows = gather(self.take())
+        self.flush_rows(gather(self.take()), footer)
+
+    def flush_rows(self, rows: Rows, footer: bool | None = None) -> None:
+        """Append `rows` as one row group now (what `flush` does with its chunks)."""
         if not len(rows):
             return
         mini = mini_file(pa.Table.from_batches([self._tables.batch(rows)]))
