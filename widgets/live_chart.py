@@ -425,10 +425,11 @@ class LiveChart(pg.PlotWidget):
             layer.shown_state = layer.drawn
         layer.strip.set_frame(strip.image, strip.grid, self.origin, request.pixel_ratio)
         layer.last_strip = strip
-        for key in list(self._shown):
-            if self._axis_of.get(key) == layer.name:
+        for key in list(self._shown):  # this layer's, and series no longer on this plot
+            if self._axis_of.get(key, layer.name) == layer.name:
                 del self._shown[key]
-        self._shown.update(strip.bands)
+        # (a frame asked for before a series moved away may still hold it)
+        self._shown.update((k, v) for k, v in strip.bands.items() if k in self._curves)
         for key in layer.lined - strip.lines.keys():  # lines no longer drawn leave the view:
             curve = self._curves.get(key)  # 1,000 empty curves in it cost every paint
             if curve is not None and curve.scene() is not None:
