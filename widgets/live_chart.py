@@ -86,6 +86,7 @@ class LiveChart(pg.PlotWidget):
         self._hidden: set[str] = set()  # producers whose series start hidden
         self._unit_of: Callable[[SeriesKey], str] = lambda key: ""
         self._drawn: tuple | None = None  # (store version, t0, t1, width) of the last frame
+        self._keys_version = -1  # the store's series as of the last look (added, removed)
         self._newest_in_frame: float | None = None
         self._pending: FrameRequest | None = None  # asked for, not shown yet
         self._late = False  # a frame was due while one was in flight
@@ -248,9 +249,9 @@ class LiveChart(pg.PlotWidget):
         state = (self.store.version, t0, t1, width, height)
         if self._drawn is not None and self._unchanged(state):
             return
-        keys = self.store.series_keys()
-        if len(keys) != len(self._curves):
-            self._add_curves(keys)
+        if self.store.keys_version != self._keys_version:  # series came or went
+            self._keys_version = self.store.keys_version
+            self._add_curves(self.store.series_keys())
         self.legend.update_if_due(
             lambda: sorted(self._curves, key=self._legend_order), self._curves.get, series_label
         )
@@ -290,7 +291,7 @@ class LiveChart(pg.PlotWidget):
         for key in self._lined - strip.lines.keys():  # lines no longer drawn leave the view:
             self._curves[key].setData([], [])  # 1,000 empty curves in it cost every paint
             view.removeItem(self._curves[key])
-        self._lined = set(strip.lines)
+        self._lined = strip.lines.keys() & self._curves.keys()  # (a removed producer's: gone)
         for key, (x, y) in strip.lines.items():
             curve = self._curves.get(key)
             if curve is None:
@@ -319,7 +320,12 @@ class LiveChart(pg.PlotWidget):
         return (self._order.get(key[0], len(self._order)), key)
 
     def _add_curves(self, keys: list[SeriesKey]) -> None:
-        """Create curves for new series; the legend follows in a batch (`_rebuild_legend`)."""
+        """Create curves for new series, drop those of series the store no longer has (their
+        producer was removed or renamed); the legend follows in a batch (`_rebuild_legend`)."""
+        held = set(keys)
+        gone = [k for k in self._curves if k not in held]
+        if gone:
+            self._drop_curves(gone)
         colors = dict(self._colors)
         new = self.colors.assign([k for k in keys if k not in self._curves])
         for key in sorted(new, key=self._legend_order):
@@ -338,6 +344,20 @@ class LiveChart(pg.PlotWidget):
         self._hidden_keys = frozenset(k for k, c in self._curves.items() if not c.isVisible())
         self._show_unit()
         self.legend.schedule()
+
+    def _drop_curves(self, keys: list[SeriesKey]) -> None:
+        view = self.getPlotItem().getViewBox()
+        for key in keys:
+            curve = self._curves.pop(key)
+            if curve.scene() is not None:
+                view.removeItem(curve)
+            self._lined.discard(key)
+            self._shown.pop(key, None)
+        self._colors = {k: c for k, c in self._colors.items() if k in self._curves}
+        self.colors.forget(keys)
+        self._hidden_keys = frozenset(k for k in self._hidden_keys if k in self._curves)
+        self.legend.schedule()
+        self._drawn = None
 
     # -- events ----------------------------------------------------------------------------------
     def paintEvent(self, event):

@@ -83,6 +83,10 @@ class Session:
     window_s: float = 30.0
     fps: float = 40.0
     budget_mb: float = 512.0
+    # for saving over the file it came from: each producer's name -> the name of its table in
+    # that file (a renamed producer keeps its table, comments included; one added has none).
+    # None: tables are matched by name.
+    origins: dict[str, str] | None = field(default=None, compare=False)
 
 
 # Limits on what a session file may be, so hostile input costs bounded time and memory.
