@@ -233,7 +233,6 @@ def test_removing_a_running_producer_ends_its_processes_and_its_series(qtbot, op
     assert_pids_gone(tree)
     curve = ("cmd", "value")
     qtbot.waitUntil(lambda: window.chart.curve(curve) is None, timeout=WAIT_MS)
-    window.chart.legend.due = 0.0
     window.chart.redraw()
     qtbot.waitUntil(
         lambda: all("cmd" not in label.text for _, label in window.chart.legend.items),

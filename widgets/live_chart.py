@@ -356,7 +356,7 @@ class LiveChart(pg.PlotWidget):
         self._colors = {k: c for k, c in self._colors.items() if k in self._curves}
         self.colors.forget(keys)
         self._hidden_keys = frozenset(k for k in self._hidden_keys if k in self._curves)
-        self.legend.schedule()
+        self.legend.due = 0.0  # now, not batched: a removed series must not linger there
         self._drawn = None
 
     # -- events ----------------------------------------------------------------------------------
