@@ -44,6 +44,7 @@ from app.core.session import DEFAULT_SESSION, Session, SessionError, load_sessio
 from app.core.session_writer import SessionWriteError, write_session
 from app.core.tuning import tune_gui_process
 from app.core.view_layout import ViewLayout
+from app.producer_actions import ProducerActions
 from app.window_exits import guard_every_exit, stop_core
 from producers.registry import KindError, get_kind
 from widgets.app_icon import app_icon
@@ -175,6 +176,7 @@ class MainWindow(QMainWindow):
         self._build_theme()
         self._build_event_log()
         self._build_plots_menu()
+        self._build_producer_actions()
         self.readout = StatusReadout(self.statusBar(), self.engine.store)
         self.consumer_status = WarnLabel(bold=True)  # the theme's red: readable on either
         self.consumer_status.setObjectName("consumerStatus")
@@ -351,6 +353,7 @@ class MainWindow(QMainWindow):
             "result against its input",
         )  # fmt: skip
         self.series_list = SeriesList(self.plots)
+        self._series_listed = -1  # the store's keys_version the list shows
         self.series_list.set_producers([s.name for s in self.session.producers])
         dock = QDockWidget("Series", self)
         dock.setObjectName("seriesDock")
@@ -384,6 +387,15 @@ class MainWindow(QMainWindow):
     def _on_layout_changed(self, _layout) -> None:
         self.crosshair.attach()
         self._set_dirty(True)
+
+    def _build_producer_actions(self) -> None:
+        """Producers → Add producer… (Ctrl+Shift+N), Duplicate (Ctrl+D), Rename… (F2),
+        Remove… (Delete), also in a row's right-click menu (app/producer_actions.py)."""
+        self.producer_actions = ProducerActions(self)
+        self.addProducerAction = self.producer_actions.add_action
+        self.duplicateProducerAction = self.producer_actions.duplicate_action
+        self.renameProducerAction = self.producer_actions.rename_action
+        self.removeProducerAction = self.producer_actions.remove_action
 
     def _log_event(self, level: int, text: str, source: str = "", details: str = "", at=None):
         """Log it and show it in the event log: one place, so they cannot disagree."""
@@ -471,6 +483,7 @@ class MainWindow(QMainWindow):
             window_s=self.toolbar.chosen_window_s() or self.session.window_s,
             fps=self.session.fps,
             budget_mb=self.session.budget_mb,
+            origins=dict(self.producer_actions.origins),  # (renamed producers keep their table)
         )
 
     def save_session(self, path: str | Path) -> bool:
@@ -496,6 +509,7 @@ class MainWindow(QMainWindow):
             return False
         self.session.path = self._source = path
         self._save_in_place = True
+        self.producer_actions.saved()
         self._set_dirty(False)
         session_files.remember_recent(path)
         self._log_event(logging.INFO, f"saved the session to {path}")
@@ -601,7 +615,8 @@ class MainWindow(QMainWindow):
 
     @property
     def unsaved(self) -> bool:
-        """A Configure… was applied since the last save or open."""
+        """A change (Configure…, a producer added, removed or renamed) since the last save or
+        open."""
         return self._dirty
 
     def _update_title(self) -> None:
@@ -780,13 +795,14 @@ class MainWindow(QMainWindow):
         if view.active != self._active:
             self._set_pace(view.active)
         if view.applied >= self._sent:  # older views would undo what the user just clicked
-            self.panel.update_rows(view.rows)
+            self.panel.update_rows(view.rows, complete=True)
 
     @pyqtSlot()
     def _on_status_timer(self) -> None:
         self._show_view()
-        if len(self.engine.store.series_keys()) != len(self.series_list._items):
-            self.series_list.refresh()  # new series: into the list
+        if self.engine.store.keys_version != self._series_listed:
+            self._series_listed = self.engine.store.keys_version
+            self.series_list.refresh()  # series came or went: the list follows
         counters = self.engine.counters
         self.readout.show_latest(counters.latest)
         recorder = self.engine.recorder

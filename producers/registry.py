@@ -17,6 +17,7 @@ environment sets STREAMSCOPE_TEST_KINDS=1 (the test suite does), never in the us
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import threading
 import traceback
@@ -133,6 +134,13 @@ def get_kind(name: str) -> type[Producer]:
     if entry.cls is None:
         raise KindError(entry.error)
     return entry.cls
+
+
+def summary(cls: type[Producer]) -> str:
+    """A kind's one-line description, for a list to choose from: its `help`, else the first
+    line of its docstring, else ""."""
+    text = (cls.help or inspect.cleandoc(cls.__doc__ or "")).strip()  # its own, not object's
+    return text.splitlines()[0] if text else ""
 
 
 def target_of(name: str) -> str:

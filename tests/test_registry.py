@@ -252,3 +252,20 @@ def test_the_user_never_sees_the_fail_kind():
     assert not [line for line in users.stdout.splitlines() if line.startswith("fail")]
     ours = run_cli("producers", test_kinds=True)
     assert "\nfail: a test aid" in ours.stdout  # the same command does see it where tests ask
+
+
+def test_a_kinds_summary_is_its_help_or_its_docstrings_first_line():
+    """What Add producer… lists beside each kind."""
+
+    class Documented(Producer):
+        """Reads the lab's thermometer.
+
+        More about it, not shown in a list."""
+
+    class Bare(Producer):
+        pass
+
+    assert registry.summary(Tick) == "a counter, once per 10 ms"
+    assert registry.summary(Documented) == "Reads the lab's thermometer."
+    assert registry.summary(Bare) == ""  # not object's docstring
+    assert all(registry.summary(cls) for cls in all_kinds().values())  # every built-in says

@@ -89,3 +89,20 @@ def test_a_producer_with_more_series_than_its_slots_borrows_free_ones():
 def test_natural_order():
     names = ["cpu10", "memory", "cpu2", "cpu", "cpu1"]
     assert sorted(names, key=natural_key) == ["cpu", "cpu1", "cpu2", "cpu10", "memory"]
+
+
+def test_a_renamed_producer_keeps_its_colours_and_a_removed_ones_are_free_again():
+    colors = SeriesColors(SESSION)
+    before = colors.assign(SYSTEM + OTHERS)
+    colors.rename_producer("walk", "ticker")
+    colors.set_producers(["system", "sine", "noise", "ticker"])
+    after = colors.assign([("ticker", "a"), ("ticker", "b")])
+    assert after == {("ticker", "a"): before[("walk", "a")], ("ticker", "b"): before[("walk", "b")]}
+    assert ("walk", "a") not in colors
+    # fill the palette, remove a producer: the next series take its colours, none shared
+    extra = [(f"x{i}", "value") for i in range(len(PALETTE) - len(SYSTEM + OTHERS))]
+    colors.assign(extra)
+    colors.forget(SYSTEM)
+    new = colors.assign([("copy", f"ch{i}") for i in range(len(SYSTEM))])
+    held = [colors.color(k) for k in [*OTHERS[:2], ("ticker", "a"), ("ticker", "b"), *extra]]
+    assert len(set(held) | set(new.values())) == len(PALETTE)

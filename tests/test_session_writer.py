@@ -200,6 +200,29 @@ def test_a_removed_producers_table_goes_and_a_new_one_is_appended(tmp_path):
     assert load_session(file).producers == session.producers
 
 
+def test_a_renamed_producer_keeps_its_table_and_its_comments(tmp_path):
+    """Session.origins says which table each producer came from: a rename changes one line;
+    a copy placed after its original gets a table there; a new producer given a removed
+    one's name gets a new table, not the old one's."""
+    import dataclasses
+
+    file = tmp_path / "lab.toml"
+    file.write_text(ORIGINAL)
+    session = load_session(file)
+    wave, old, tail = session.producers
+    copy = dataclasses.replace(wave, name="wave-2")
+    fresh = ProducerSpec("wave", "noise", get_kind_defaults("noise"), base_dir=str(tmp_path))
+    session.producers = [dataclasses.replace(wave, name="scope"), copy, old, tail, fresh]
+    session.origins = {"scope": "wave", "old": "old", "tail": "tail"}
+    write_session(session, file, ORIGINAL)
+    after = file.read_text()
+    assert _changed_lines(ORIGINAL, after)[:2] == ['- name = "wave"', '+ name = "scope"']
+    assert "rate_hz = 100      # the scope's rate" in after and "# the signal generator" in after
+    names = [p.name for p in load_session(file).producers]
+    assert names == ["scope", "wave-2", "old", "tail", "wave"]
+    assert load_session(file).producers == session.producers
+
+
 def test_an_inline_params_table_is_edited_in_place(tmp_path):
     file = tmp_path / "lab.toml"
     file.write_text(ORIGINAL)

@@ -545,16 +545,96 @@ def test_autostart_stop_all_and_all_stopped(rig):
     assert sup.all_stopped
 
 
-def test_remove_only_when_not_alive(rig):
-    sup, launcher, clock, _ = rig
-    running(sup, launcher, clock)
-    with pytest.raises(ValueError, match="still running"):
-        sup.remove("p")
-    sup.stop("p")
-    launcher.last.exitcode = 0
-    sup.tick()
+# -- add, remove, rename while others run ------------------------------------------------------
+def test_add_at_an_index_keeps_the_order(rig):
+    sup, _launcher, _clock, _ = rig
+    for name in ("a", "c"):
+        sup.add(Spec(name))
+    sup.add(Spec("b"), index=1)
+    assert list(sup.entries) == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="duplicate producer name 'b'"):
+        sup.add(Spec("b"))
+
+
+def test_removing_a_stopped_producer_takes_it_out_at_once(rig):
+    sup, _launcher, _clock, _ = rig
+    sup.add(Spec("p"))
     sup.remove("p")
-    assert "p" not in sup.entries
+    assert "p" not in sup.entries and sup.leaving == [] and sup.all_stopped
+
+
+def test_removing_a_running_producer_stops_it_as_stop_does_until_it_is_gone(rig):
+    """The row goes at once; the process gets the stop request, then SIGTERM, then SIGKILL,
+    and is reaped (its handle closed, which ends its process group)."""
+    sup, launcher, clock, changes = rig
+    running(sup, launcher, clock)
+    proc = launcher.last
+    entry = sup.remove("p")
+    assert "p" not in sup.entries and sup.leaving == [entry]
+    assert entry.state is State.STOPPING and proc.calls == ["request_stop"]
+    assert not sup.all_stopped  # (a shutdown waits for it)
+    advance(sup, clock, POLICY.stop_grace + POLICY.term_grace)
+    assert proc.calls == ["request_stop", "terminate", "kill"]
+    proc.exitcode = -9
+    sup.tick()
+    assert proc.calls[-1] == "close" and sup.leaving == [] and sup.all_stopped
+    assert changes[-1].new is State.STOPPED
+
+
+def test_a_name_given_again_numbers_its_runs_on(rig):
+    """A new producer with a removed one's name must not share run numbers with it: the old
+    run's last data, still in its pipe, would be taken for the new one's."""
+    sup, launcher, clock, _ = rig
+    old = running(sup, launcher, clock)
+    sup.remove("p")
+    new = running(sup, launcher, clock)
+    assert new.generation == old.generation + 1
+    sup.note_error("p", old.generation, "the old run's error", "")
+    assert new.last_error == ""
+    sup.note_error("p", new.generation, "its own", "")
+    assert new.last_error == "its own"
+
+
+def test_renaming_a_stopped_producer_keeps_its_place_and_settings(rig):
+    sup, launcher, _clock, _ = rig
+    for name in ("a", "b", "c"):
+        sup.add(Spec(name, params={"rate_hz": 5.0}))
+    entry = sup.rename("b", "bee")
+    assert list(sup.entries) == ["a", "bee", "c"] and entry.spec.params == {"rate_hz": 5.0}
+    assert entry.state is State.STOPPED and launcher.launched == []
+    sup.start("bee")
+    assert launcher.launched[-1][:2] == ("bee", 1)
+    with pytest.raises(ValueError, match="duplicate producer name 'a'"):
+        sup.rename("c", "a")
+
+
+def test_renaming_a_running_producer_restarts_it_under_the_new_name(rig):
+    sup, launcher, clock, _ = rig
+    entry = running(sup, launcher, clock)
+    first = launcher.last
+    sup.rename("p", "q")
+    assert entry.state is State.STOPPING and first.calls == ["request_stop"]
+    # the old run's notes still reach it while it stops (the run kept its name)
+    sup.note_error("p", 1, "said while stopping", "tb")
+    assert entry.last_error == "said while stopping"
+    first.exitcode = 0
+    sup.tick()
+    assert entry.state is State.STARTING and launcher.launched[-1][:2] == ("q", 2)
+    assert entry.run == ("q", 2)
+
+
+def test_renamed_to_a_name_used_before_its_runs_number_past_it(rig):
+    sup, launcher, clock, _ = rig
+    for _ in range(3):
+        running(sup, launcher, clock, name="x")
+        sup.stop("x")
+        launcher.last.exitcode = 0
+        sup.tick()
+        sup.remove("x")
+    sup.add(Spec("y"))
+    sup.rename("y", "x")
+    sup.start("x")
+    assert launcher.launched[-1][:2] == ("x", 4)
 
 
 def test_reconfigure_while_stopping_takes_effect_at_the_next_start(rig):

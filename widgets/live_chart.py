@@ -121,7 +121,7 @@ class LiveChart(pg.PlotWidget):
         self._shown_default: dict[SeriesKey, bool] = {}  # visibility set by the view
         self._placement: Callable[[SeriesKey], tuple[int, str]] = lambda key: (plot_id, "left")
         self._unit_of: Callable[[SeriesKey], str] = lambda key: ""
-        self._store_keys = 0  # how many series the store had when they were last sorted out
+        self._keys_version = -1  # the store's series as of the last look (added, removed)
         self._newest_in_frame: float | None = None
         self.paint_times: deque[float] = deque(maxlen=600)  # perf_counter of painted frames
         self.frames_painted = 0
@@ -435,7 +435,7 @@ class LiveChart(pg.PlotWidget):
             if curve is not None and curve.scene() is not None:
                 curve.setData([], [])
                 curve.getViewBox() is not None and curve.getViewBox().removeItem(curve)
-        layer.lined = set(strip.lines)
+        layer.lined = strip.lines.keys() & self._curves.keys()  # (a removed producer's: gone)
         for key, (x, y) in strip.lines.items():
             curve = self._curves.get(key)
             if curve is None or self._axis_of.get(key) != layer.name:
@@ -473,12 +473,13 @@ class LiveChart(pg.PlotWidget):
     def _sync_series(self, force: bool = False) -> None:
         """Curves for the series placed here, each in its axis' layer; series placed elsewhere
         leave. Looked at when the store has new series or the view changed."""
-        count = len(self.store.series_keys())
-        if not force and count == self._store_keys:
+        version = self.store.keys_version
+        if not force and version == self._keys_version:
             return
-        self._store_keys = count
+        self._keys_version = version
+        held = self.store.series_keys()
         mine = {}
-        for key in self.store.series_keys():
+        for key in held:
             plot_id, axis = self._placement(key)
             if plot_id == self.plot_id:
                 mine[key] = axis
@@ -489,6 +490,11 @@ class LiveChart(pg.PlotWidget):
                 curve.getViewBox().removeItem(curve)
             self._axis_of.pop(key, None)
             self._shown.pop(key, None)
+            for layer in self.layers.values():
+                layer.lined.discard(key)
+        removed = set(gone) - set(held)  # their producer was removed or renamed: their colour
+        if removed:  # slots are free again (a series moved to another plot keeps its colour)
+            self.colors.forget(list(removed))
         new = self.colors.assign([k for k in mine if k not in self._curves])
         for key in sorted(new, key=self._legend_order):
             curve = pg.PlotCurveItem(
@@ -521,7 +527,7 @@ class LiveChart(pg.PlotWidget):
         self._recolor()
         self._on_visibility_changed(emit=False)
         if gone:
-            self.legend.rebuild()
+            self.legend.rebuild()  # now, not batched: a series gone must not linger there
         self.legend.schedule()
 
     def _recolor(self) -> None:

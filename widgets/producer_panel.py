@@ -2,7 +2,10 @@
 
 Rows are built once per producer; `update_rows` copies the strings of
 `app.core.producer_rows.RowStatus`
-into existing cells, so a refresh is cheap and never re-creates widgets under the mouse.
+into existing cells, so a refresh is cheap and never re-creates widgets under the mouse. A
+producer added or removed (or one a subscriber hears of elsewhere) inserts or removes its one
+row where the engine's view has it; a rename renames the row in place (`rename_producer`):
+the other rows, and their widgets, stay as they were.
 Object names (`startButton:<name>`, `stopButton:<name>`, `stateLabel:<name>`, and
 `configureButton:<name>`) are a contract for automation and accessibility tools.
 
@@ -18,14 +21,16 @@ with a contrast of at least 3 against the rows of its theme.
 
 from __future__ import annotations
 
-from PyQt5.QtCore import QSize, Qt, pyqtSignal, pyqtSlot
+from PyQt5.QtCore import QPoint, QSize, Qt, pyqtSignal, pyqtSlot
 from PyQt5.QtGui import QBrush, QColor, QFont, QFontDatabase, QFontMetrics, QPainter, QPalette
 from PyQt5.QtWidgets import (
     QAbstractItemView,
+    QAction,
     QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -54,6 +59,14 @@ WIDEST = {
 }
 STATE_SHARE = 0.4  # of the table's width, at most, for the state column when sized for its text
 STATE_MIN_TEXT = "STOPPING…  "  # the state column is never narrower than this
+
+
+def _button_tip(kind: str, name: str) -> str:
+    return {
+        "startButton": f"Start {name}",
+        "stopButton": f"Stop {name}",
+        "configureButton": f"Change {name}'s parameters (a running producer restarts)",
+    }[kind]
 
 
 def state_colors(theme: Theme) -> dict[State, QColor]:
@@ -153,6 +166,7 @@ class ProducerPanel(QTableWidget):
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SingleSelection)  # the row actions act on one
         self.setAlternatingRowColors(True)
         self.setPalette(selection_palette(self.palette()))
         self.theme = LIGHT
@@ -167,6 +181,12 @@ class ProducerPanel(QTableWidget):
         self._rows: dict[str, int] = {}
         self._labels: dict[str, StateLabel] = {}
         self._last: dict[str, RowStatus] = {}
+        self._remote: set[str] = set()  # rows of producers elsewhere (not removable here)
+        self._row_actions: list[QAction] = []  # the right-click menu of a row
+        self.row_menu: QMenu | None = None  # the one open
+        self._select_on_arrival: str | None = None  # select this producer's row once it has one
+        self.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._on_context_menu)
         self._sizing = False  # the panel itself is resizing a column (not the user)
         self._state_width_chosen = False  # the user resized the state column: leave it
         self._size_figures()
@@ -197,9 +217,112 @@ class ProducerPanel(QTableWidget):
         self.setRowCount(0)
         self._rows.clear()
         self._labels.clear()
+        self._remote.clear()
         for name, kind in names_and_kinds:
             self._add_row(name, kind)
         self._size_to_names()
+
+    # -- rows that come, go and are renamed -------------------------------------------------------
+    def rename_producer(self, old: str, new: str) -> None:
+        """The row of `old` is `new`'s from now on: its name cell, its widgets' object names and
+        tooltips, and what its buttons ask for. Nothing is rebuilt (the selection stays)."""
+        row = self._rows.get(old)
+        if row is None or new in self._rows:
+            return
+        self._rows = {(new if n == old else n): r for n, r in self._rows.items()}
+        self._labels[new] = label = self._labels.pop(old)
+        label.setObjectName(f"stateLabel:{new}")
+        self._last.pop(old, None)  # (the engine's next view has it under its new name)
+        self.item(row, COL["Name"]).setText(new)
+        box = self.cellWidget(row, ACTIONS)
+        box.setProperty("producer", new)
+        for button in box.findChildren(QPushButton):
+            kind = button.objectName().partition(":")[0]
+            button.setObjectName(f"{kind}:{new}")
+            button.setToolTip(_button_tip(kind, new))
+        self._size_to_names()
+
+    def _follow(self, rows: list[RowStatus], complete: bool) -> bool:
+        """A row for each producer of `rows` that has none: inserted where `rows` has it when
+        `rows` is `complete` (every producer, in order), else at the end; with `complete`,
+        the rows of producers not in it are removed. The other rows are untouched. Returns
+        whether any row came or went."""
+        gone = []
+        if complete:
+            wanted = {status.name for status in rows}
+            gone = [name for name in self._rows if name not in wanted]
+            for name in gone:
+                self._remove_row(name)
+        added = False
+        for index, status in enumerate(rows):
+            if status.name not in self._rows:
+                at = index if complete else None
+                self._add_row(status.name, status.kind, remote=status.remote, index=at)
+                added = True
+        if self._select_on_arrival in self._rows:
+            self.select_producer(self._select_on_arrival)
+            self._select_on_arrival = None
+        return added or bool(gone)
+
+    def _remove_row(self, name: str) -> None:
+        row = self._rows.pop(name)
+        self.removeRow(row)  # (deletes its widgets)
+        self._rows = {n: (r - 1 if r > row else r) for n, r in self._rows.items()}
+        self._labels.pop(name, None)
+        self._last.pop(name, None)
+        self._remote.discard(name)
+
+    def names(self) -> list[str]:
+        """The producers of the rows, top to bottom."""
+        return sorted(self._rows, key=self._rows.__getitem__)
+
+    # -- selection and the row menu ---------------------------------------------------------------
+    def selected_producer(self) -> str | None:
+        """The name of the selected row's producer (None: no row is selected)."""
+        rows = self.selectionModel().selectedRows() if self.selectionModel() else []
+        if not rows:
+            return None
+        return self.name_at(rows[0].row())
+
+    def name_at(self, row: int) -> str | None:
+        return next((name for name, r in self._rows.items() if r == row), None)
+
+    def select_producer(self, name: str) -> None:
+        row = self._rows.get(name)
+        if row is not None:
+            self.selectRow(row)
+
+    def select_when_shown(self, name: str) -> None:
+        """Select `name`'s row now, or as soon as the engine's view brings it (a producer just
+        added): the next Rename or Remove applies to it."""
+        if name in self._rows:
+            self.select_producer(name)
+        else:
+            self._select_on_arrival = name
+
+    def is_remote(self, name: str) -> bool:
+        """A producer elsewhere, reported by a subscriber: not added, removed or renamed here."""
+        return name in self._remote
+
+    def set_row_actions(self, actions: list[QAction]) -> None:
+        """What a right-click on a row offers (acting on that row's producer: it is selected
+        first)."""
+        self._row_actions = list(actions)
+
+    @pyqtSlot(QPoint)
+    def _on_context_menu(self, pos: QPoint) -> None:
+        row = self.rowAt(pos.y())
+        if row >= 0:
+            self.selectRow(row)
+        if not self._row_actions:
+            return
+        menu = QMenu(self)
+        menu.setObjectName("producerRowMenu")
+        menu.setAttribute(Qt.WA_DeleteOnClose)
+        menu.addActions(self._row_actions)
+        self.row_menu = menu
+        menu.destroyed.connect(lambda *_: setattr(self, "row_menu", None))
+        menu.popup(self.viewport().mapToGlobal(pos))  # not exec: the window keeps drawing
 
     def _set_width(self, col: int, width: int) -> None:
         self._sizing = True
@@ -258,10 +381,13 @@ class ProducerPanel(QTableWidget):
         super().resizeEvent(event)
         self._fit_state_column()  # its cap is a share of the width
 
-    def _add_row(self, name: str, kind: str, remote: bool = False) -> None:
-        row = self.rowCount()
+    def _add_row(self, name: str, kind: str, remote: bool = False, index: int | None = None):
+        row = self.rowCount() if index is None else min(index, self.rowCount())
         self.insertRow(row)
+        self._rows = {n: (r + 1 if r >= row else r) for n, r in self._rows.items()}
         self._rows[name] = row
+        if remote:
+            self._remote.add(name)
         for col in range(len(COLUMNS)):
             if col != ACTIONS:
                 self.setItem(row, col, QTableWidgetItem())
@@ -293,20 +419,19 @@ class ProducerPanel(QTableWidget):
     def _buttons(self, name: str) -> QWidget:
         """Start, Stop, Configure…: compact (as wide as their text), so the column is narrow."""
         box = QWidget()
+        box.setProperty("producer", name)  # (a rename changes it: the buttons ask for it)
         layout = QHBoxLayout(box)
         layout.setContentsMargins(2, 0, 2, 0)
         layout.setSpacing(2)
         start, stop = QPushButton("Start"), QPushButton("Stop")
-        start.setObjectName(f"startButton:{name}")
-        stop.setObjectName(f"stopButton:{name}")
-        start.setToolTip(f"Start {name}")
-        stop.setToolTip(f"Stop {name}")
         configure = QPushButton("Configure…")
-        configure.setObjectName(f"configureButton:{name}")
-        configure.setToolTip(f"Change {name}'s parameters (a running producer restarts)")
-        start.clicked.connect(lambda: self.start_requested.emit(name))
-        stop.clicked.connect(lambda: self.stop_requested.emit(name))
-        configure.clicked.connect(lambda: self.configure_requested.emit(name))
+        for button, kind in ((start, "startButton"), (stop, "stopButton"),
+                             (configure, "configureButton")):  # fmt: skip
+            button.setObjectName(f"{kind}:{name}")
+            button.setToolTip(_button_tip(kind, name))
+        start.clicked.connect(lambda: self.start_requested.emit(box.property("producer")))
+        stop.clicked.connect(lambda: self.stop_requested.emit(box.property("producer")))
+        configure.clicked.connect(lambda: self.configure_requested.emit(box.property("producer")))
         for button in (start, stop, configure):
             button.setFixedWidth(button.fontMetrics().horizontalAdvance(button.text()) + 12)
             layout.addWidget(button)
@@ -338,17 +463,16 @@ class ProducerPanel(QTableWidget):
     def state_label(self, name: str) -> QLabel:
         return self.findChild(QLabel, f"stateLabel:{name}")
 
-    def update_rows(self, rows: list[RowStatus]) -> None:
-        """Show the engine's rows. The state (word, colour, tooltip, buttons) is kept up to date
-        on every row; the figures (rate, totals, uptime...) only on the rows in sight and as they
-        scroll into it: with 100 producers, refreshing every cell 4 times a second was most of
-        the GUI thread's time for nothing anyone could see."""
+    def update_rows(self, rows: list[RowStatus], complete: bool = False) -> None:
+        """Show the engine's rows (`complete`: all of them, in order: a producer no longer
+        among them loses its row, a new one gets one where it is). The state (word, colour,
+        tooltip, buttons) is kept up to date on every row; the figures (rate, totals,
+        uptime...) only on the rows in sight and as they scroll into it: with 100 producers,
+        refreshing every cell 4 times a second was most of the GUI thread's time for nothing
+        anyone could see."""
         self._last = {status.name: status for status in rows}
-        added = False
-        for status in rows:  # producers elsewhere appear as their subscriber hears of them
-            if status.name not in self._rows:
-                self._add_row(status.name, status.kind, remote=status.remote)
-                added = True
+        # producers added or removed; those elsewhere appear as their subscriber hears of them
+        added = self._follow(rows, complete)
         first, last = self._visible_rows()
         restated = False
         for status in rows:

@@ -107,9 +107,12 @@ class SeriesList(QWidget):
         """New series get items; every item shows where its series is drawn now."""
         self._updating = True
         try:
-            for key in self.stack.store.series_keys():
+            held = self.stack.store.series_keys()
+            for key in held:
                 if key not in self._items:
                     self._add(key)
+            for key in set(self._items) - set(held):  # its producer was removed or renamed
+                self._remove(key)
             layout = self.stack.view_layout
             for key, item in self._items.items():
                 plot_id, axis = layout.placement(key)
@@ -158,6 +161,14 @@ class SeriesList(QWidget):
         item.setTextAlignment(1, Qt.AlignRight | Qt.AlignVCenter)
         parent.addChild(item)
         self._items[key] = item
+
+    def _remove(self, key: SeriesKey) -> None:
+        item = self._items.pop(key)
+        parent = item.parent()
+        parent.removeChild(item)
+        if not parent.childCount():
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(parent))
+            del self._producers[key[0]]
 
     def _position(self, producer: str) -> int:
         rank = {name: i for i, name in enumerate(self._order)}

@@ -101,6 +101,26 @@ class CounterBook:
         with self._lock:
             self._get(name).refused += samples
 
+    def move(self, name: str, target: str | None) -> None:
+        """`name`'s counts now belong to `target` (a renamed producer: its totals go on), or,
+        with None, are forgotten (a removed producer: a new one given its name starts at 0).
+        What `target` already has (a drop noted under the new name a moment before) is kept."""
+        with self._lock:
+            counts = self._counts.pop(name, None)
+            if counts is None or target is None:
+                return
+            have = self._counts.get(target)
+            if have is not None:
+                counts.samples += have.samples
+                counts.batches += have.batches
+                counts.refused += have.refused
+                for generation, dropped in have.run_drops.items():
+                    counts.run_drops[generation] = max(counts.run_drops.get(generation, 0), dropped)
+                if have.last_time > counts.last_time:  # (nan compares false: kept as is)
+                    counts.last_series, counts.last_value = have.last_series, have.last_value
+                    counts.last_time = have.last_time
+            self._counts[target] = counts
+
     def snapshot(self, name: str) -> ProducerCounts:
         with self._lock:
             c = self._get(name)

@@ -13,11 +13,20 @@ Two threads do the work, and neither waits on the other:
 
 Front ends send non-blocking commands, read `view`, and take `news()` (state changes, errors,
 recording summaries) for their log and status bar.
+
+Producers can be added, removed, duplicated and renamed while others run. The engine keeps the
+list of producers as the front end last set it (`names`, `spec`): a command is checked against
+it at once, in the caller's thread and with the session loader's rules and words (SpecError),
+and applied on the control thread in order with every other command. A removed producer's
+series leave the store and its counts are forgotten; a renamed one's move to its new name
+(app.core.run_routes says how data still on its way is sent after them).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import logging
 import queue
 import threading
@@ -33,9 +42,11 @@ from app.core.engine_view import EngineView, News, make_view
 from app.core.launcher import ProcessLauncher
 from app.core.pipeline import Pipeline, forward_events
 from app.core.producer_rows import REMOTE_SEP
+from app.core.producer_specs import SpecError, check_name, checked_spec, unique_name
 from app.core.remote_control import RemoteCommand, RemoteControl
+from app.core.run_routes import RunRoutes
 from app.core.runs import RunLedger
-from app.core.session import Session, resolved_params
+from app.core.session import ProducerSpec, Session, resolved_params
 from app.core.source_watch import SourceWatch
 from app.core.store import SeriesStore
 from app.core.supervisor import Policy, State, StateChange, Supervisor
@@ -70,12 +81,17 @@ class Engine:
         self.counters = CounterBook()
         budget = int(session.budget_mb * (1 << 20))
         self.store = SeriesStore(budget_bytes=budget) if keep_store else None
-        self.pipeline = Pipeline(self.store, self.counters)
+        self.routes = RunRoutes()
+        self.pipeline = Pipeline(self.store, self.counters, routes=self.routes)
         self.supervisor = Supervisor(self, policy or Policy(), on_change=self._on_change)
         for spec in session.producers:
             self.supervisor.add(spec)
+        # the producers as the front end set them last (the supervisor's follow as commands
+        # apply); replaced whole, so other threads read it without a lock
+        self._specs: dict[str, ProducerSpec] = {spec.name: spec for spec in session.producers}
+        self._specs_lock = threading.Lock()
         self.view = EngineView()
-        self._runs = RunLedger(self.counters, self.channel)
+        self._runs = RunLedger(self.counters, self.channel, self.routes)
         self._hello: set[RunKey] = set()
         self._refused: dict[tuple[str, str], str] = {}  # series the store turned away, told
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
@@ -134,7 +150,9 @@ class Engine:
 
     def start_all(self) -> int:
         return self._command(
-            lambda: [self._unless_closing(self.supervisor.start, n) for n in self.names]
+            lambda: [
+                self._unless_closing(self.supervisor.start, n) for n in self.supervisor.entries
+            ]
         )
 
     def stop_all(self) -> int:
@@ -144,7 +162,99 @@ class Engine:
         return self._command(lambda: self._unless_closing(self.supervisor.start_autostart))
 
     def reconfigure(self, name: str, spec) -> int:
+        with self._specs_lock:
+            if name in self._specs:
+                self._specs = {n: spec if n == name else s for n, s in self._specs.items()}
         return self._command(lambda: self.supervisor.reconfigure(name, spec))
+
+    # -- adding and removing producers --------------------------------------------------------
+    # Checked here, at once (SpecError, in the session loader's words); applied in order.
+    def add(self, spec: ProducerSpec, *, start: bool = False, index: int | None = None) -> int:
+        """A new producer, at `index` in the list (None: last); started if `start`.
+        SpecError if `spec` breaks a session file's rules (its name taken, say)."""
+        with self._specs_lock:
+            spec = checked_spec(spec, self._specs)
+            items = list(self._specs.items())
+            items.insert(len(items) if index is None else index, (spec.name, spec))
+            self._specs = dict(items)
+
+        def apply() -> None:
+            self.supervisor.add(spec, index)
+            self._tell(logging.INFO, f"{spec.name}: added ({spec.kind})", spec.name)
+            if start:
+                self._unless_closing(self.supervisor.start, spec.name)
+
+        return self._command(apply)
+
+    def remove(self, name: str) -> int:
+        """Take a producer out: a running one is stopped (its process, and the processes it
+        started, end as with Stop); its series leave the store and its counts are forgotten.
+        A recording keeps what it wrote. SpecError if there is no such producer."""
+        with self._specs_lock:
+            self._known(name)
+            self._specs = {n: s for n, s in self._specs.items() if n != name}
+
+        def apply() -> None:
+            entry = self.supervisor.remove(name)
+            self.routes.add(name, entry.generation, None)
+            self._forget_refused(name, None)
+            self.channel.wake()  # the draining thread forgets its series now
+            self._tell(logging.INFO, f"{name}: removed", name)
+
+        return self._command(apply)
+
+    def duplicate(self, name: str) -> tuple[ProducerSpec, int]:
+        """A stopped copy of a producer right after it, named like it with a number (`noise`
+        -> `noise-2`). Returns the copy's spec and the command's number."""
+        with self._specs_lock:
+            original = self._known(name)
+            new_name = unique_name(name, self._specs)
+        twin = dataclasses.replace(original, name=new_name, params=copy_params(original.params))
+        return twin, self.add(twin, index=self.names.index(name) + 1)
+
+    def rename(self, name: str, new_name: str) -> int:
+        """Give a producer another name (same place, same settings). A running one stops and
+        starts again under it: a run keeps the name it was launched under. Its series and
+        counts move to the new name, so its history and colours stay. SpecError if the name is
+        not one a session allows or is taken."""
+        with self._specs_lock:
+            spec = self._known(name)
+            check_name(new_name, set(self._specs) - {name})
+            renamed = dataclasses.replace(spec, name=new_name)
+            self._specs = {(new_name if n == name else n): (renamed if n == name else s)
+                           for n, s in self._specs.items()}  # fmt: skip
+        if new_name == name:
+            return self._command(lambda: None)
+
+        def apply() -> None:
+            entry = self.supervisor.rename(name, new_name)
+            self.routes.add(name, entry.generation, new_name)
+            self._forget_refused(name, new_name)
+            self.channel.wake()
+            self._tell(logging.INFO, f"{name}: renamed to {new_name}", new_name)
+
+        return self._command(apply)
+
+    def spec(self, name: str) -> ProducerSpec:
+        """A producer's spec as last set (KeyError if there is none)."""
+        return self._specs[name]
+
+    @property
+    def specs(self) -> list[ProducerSpec]:
+        """Every producer's spec as last set, in order."""
+        return list(self._specs.values())
+
+    def _known(self, name: str) -> ProducerSpec:
+        spec = self._specs.get(name)
+        if spec is None:
+            raise SpecError("name", f"there is no producer named {name!r}")
+        return spec
+
+    def _forget_refused(self, name: str, target: str | None) -> None:
+        for producer, series in [k for k in self._refused if k[0] == name]:
+            reason = self._refused.pop((producer, series))
+            if target is not None:
+                self._refused[(target, series)] = reason
 
     def shutdown(self) -> int:
         """Stop every producer (escalating as the policy says) and refuse new starts; `view`
@@ -154,7 +264,8 @@ class Engine:
 
     @property
     def names(self) -> list[str]:
-        return [spec.name for spec in self.session.producers]
+        """The producers' names as the front end last set them, in order."""
+        return list(self._specs)
 
     def _command(self, action: Callable[[], None]) -> int:
         with self._sent_lock:
@@ -209,6 +320,7 @@ class Engine:
         pause = COALESCE_S - (time.monotonic() - self._last_drain_end)
         if pause > 0:
             time.sleep(pause)  # the draining thread, never the GUI's: lets messages gather
+        self.pipeline.sync()  # a removed producer's series go now, even with no data coming
         batch = self.channel.drain(timeout)
         if batch:
             self.pipeline.process(batch)
@@ -278,9 +390,9 @@ class Engine:
                 self._on_event(event)
 
     def _apply_stalls(self, stalled: dict[RunKey, float]) -> None:
-        for name, entry in self.supervisor.entries.items():
-            key = RunKey(name, entry.generation)
-            self.supervisor.note_stall(name, entry.generation, stalled.get(key))
+        for entry in self.supervisor.entries.values():
+            key = RunKey(*entry.run)
+            self.supervisor.note_stall(key.name, key.generation, stalled.get(key))
 
     def _on_event(self, event) -> None:
         key, name = event.key, event.key.name
@@ -300,9 +412,7 @@ class Engine:
             self._tell(logging.WARNING, f"{name}: unreadable message: {event.info['error']}", name)
 
     def _account_runs(self, now: float) -> None:
-        alive = {
-            RunKey(name, e.generation) for name, e in self.supervisor.entries.items() if e.handle
-        }
+        alive = {RunKey(*e.run) for e in self.supervisor.with_processes()}
         for key in self._runs.settle(alive, now):
             self._hello.discard(key)
 
@@ -355,11 +465,7 @@ class Engine:
 
     def _publish(self) -> None:
         sup = self.supervisor
-        up = frozenset(
-            k.name
-            for k in self._hello
-            if k.name in sup.entries and sup.entries[k.name].generation == k.generation
-        )
+        up = frozenset(name for name, e in sup.entries.items() if RunKey(*e.run) in self._hello)
         settled = not self._runs and self.channel.reader_count == 0
         self.view = make_view(
             sup, self.counters, up=up, settled=settled, applied=self._applied,
@@ -397,6 +503,9 @@ class Engine:
 
     def _end_processes(self, grace: float) -> None:
         handles = {e.name: e.handle for e in self.supervisor.entries.values() if e.handle}
+        for entry in self.supervisor.leaving:  # removed, not yet gone
+            if entry.handle is not None:
+                handles[f"{entry.name} (removed)"] = entry.handle
         for handle in handles.values():
             if handle.exitcode is None:
                 handle.request_stop()
@@ -409,6 +518,12 @@ class Engine:
                 handle.kill()
                 handle.join(1.0)
             handle.close()
+
+
+def copy_params(params: dict) -> dict:
+    """A deep copy: a duplicate's lists and tables are its own (Configure… of one must not
+    change the other)."""
+    return copy.deepcopy(params)
 
 
 def _is_stopped(pid: int) -> bool:

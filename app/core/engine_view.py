@@ -76,7 +76,7 @@ def make_view(
     return EngineView(
         rows=tuple(build_rows(sup, counters, sup.clock(), notes)),
         entries=entries,
-        active=any(e.state in ALIVE or e.due_at for e in sup.entries.values()),
+        active=bool(sup.leaving) or any(e.state in ALIVE or e.due_at for e in sup.entries.values()),
         all_stopped=all_stopped,
         drained=all_stopped and settled,
         up=up,

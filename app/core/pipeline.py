@@ -10,26 +10,58 @@ import time
 
 from app.core.channel import Batch
 from app.core.counters import CounterBook
+from app.core.run_routes import RunRoutes
 from app.core.store import SeriesStore
 
 
 class Pipeline:
-    def __init__(self, store: SeriesStore | None, counters: CounterBook, recorder=None):
+    def __init__(
+        self,
+        store: SeriesStore | None,
+        counters: CounterBook,
+        recorder=None,
+        routes: RunRoutes | None = None,
+    ):
         self.store = store
         self.counters = counters
         self.recorder = recorder  # anything with submit(chunks); swapped from other threads
+        self.routes = (
+            routes if routes is not None else RunRoutes()
+        )  # removed and renamed producers (app.core.run_routes)
+        self._routes_applied = 0
         self._generation: dict[str, int] = {}  # producer -> its newest run seen sending
 
+    def sync(self) -> None:
+        """Apply the removes and renames made since the last call: series and counts move to
+        the new name or are forgotten. On the draining thread, before the next batch."""
+        if len(self.routes) == self._routes_applied:
+            return
+        changes = self.routes.changes_since(self._routes_applied)
+        self._routes_applied += len(changes)
+        for change in changes:
+            if self.store is not None:
+                self.store.move_producer(change.name, change.target)
+            self.counters.move(change.name, change.target)
+            generation = self._generation.pop(change.name, None)
+            if change.target is not None and generation is not None:
+                newest = max(self._generation.get(change.target, -1), generation)
+                self._generation[change.target] = newest
+
     def process(self, batch: Batch) -> None:
+        """Store, record and count a batch. The recording gets every chunk under the name it
+        was sent with (what was recorded stays recorded); the store and the counts only what
+        belongs to a producer that still exists, under its name now (app.core.run_routes)."""
+        self.sync()
+        routed = self.routes.route(batch)
         if self.store is not None:
-            if self._new_run_in(batch):
-                self._store_by_run(batch)
+            if self._new_run_in(routed):
+                self._store_by_run(routed)
             else:
-                self._store(batch.chunks)
+                self._store(routed.chunks)
         recorder = self.recorder
         if recorder is not None and batch.chunks:
             recorder.submit(batch.chunks)
-        self.counters.ingest(batch, stored_at=time.time())
+        self.counters.ingest(routed, stored_at=time.time())
 
     def _store(self, chunks) -> None:
         for name, chunk in chunks:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from app.core.channel import Batch, Channel, RunKey
 from app.core.counters import CounterBook
+from app.core.run_routes import RunRoutes
 from producers.tally import Tally
 
 EOF_GRACE_S = 2.0
@@ -28,9 +29,12 @@ class RunRecord:
 
 
 class RunLedger:
-    def __init__(self, counters: CounterBook, channel: Channel):
+    def __init__(self, counters: CounterBook, channel: Channel, routes: RunRoutes | None = None):
+        """`routes`: whose counts a run's drops go to once its producer was renamed or removed
+        (app.core.run_routes); the run's account itself stays under the name it ran with."""
         self._counters = counters
         self._channel = channel
+        self._routes = routes if routes is not None else RunRoutes()
         self._runs: dict[RunKey, RunRecord] = {}
 
     def __len__(self) -> int:
@@ -79,5 +83,7 @@ class RunLedger:
                     self._channel.discard(key)
                 del self._runs[key]
                 closed.append(key)
-            self._counters.note_run_drops(key.name, key.generation, dropped)
+            owner = self._routes.resolve(key.name, key.generation)
+            if owner is not None:
+                self._counters.note_run_drops(owner, key.generation, dropped)
         return closed

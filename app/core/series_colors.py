@@ -16,7 +16,9 @@ name order: cpu, cpu0, cpu1, ..., cpu10, memory). So a producer's colours do not
 the other producers start, which is what varies between runs. A producer with more series than
 slots borrows free slots from the end of the palette (the ones their owners would use last);
 with more series than colours, reuse is unavoidable: a new series takes one of the least used.
-A colour once given is never changed: the curve already drawn keeps it.
+A colour once given is never changed: the curve already drawn keeps it. A producer renamed
+keeps its series' colours (`rename_producer`); a removed one's slots are free again (`forget`),
+so a producer added later (a duplicate, say) takes colours no series is drawn in.
 
 On a light background (the light theme) the same slots take LIGHT_PALETTE: a series keeps its
 slot, so it keeps its hue when the theme changes. The full-strength hues stay (orange and olive
@@ -104,6 +106,18 @@ class SeriesColors:
         if len(palette) != len(self.palette):
             raise ValueError(f"a palette of {len(self.palette)} colours, not {len(palette)}")
         self.palette = tuple(palette)
+
+    def forget(self, keys: Iterable[SeriesKey]) -> None:
+        """Series no longer drawn (their producer was removed): their slots are free again."""
+        for key in keys:
+            slot = self._slot.pop(key, None)
+            if slot is not None:
+                self._uses[slot] -= 1
+
+    def rename_producer(self, old: str, new: str) -> None:
+        """A renamed producer's series keep their colours under its new name."""
+        for key in [k for k in self._slot if k[0] == old]:
+            self._slot[(new, key[1])] = self._slot.pop(key)
 
     def __contains__(self, key: SeriesKey) -> bool:
         return key in self._slot

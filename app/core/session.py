@@ -19,23 +19,29 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core.supervisor import RESTART_POLICIES
+from app.core.producer_specs import (
+    NAME_RE,
+    SpecError,
+    check_kind,
+    check_name,
+    check_restart,
+    checked_params,
+    duplicate_name,
+)
 from app.core.toml_locator import LimitError, Locator
-from producers.params import ParamError, one_line, resolve_paths, short_repr, validate_params
-from producers.registry import KindError, get_kind
+from producers.params import one_line, resolve_paths, short_repr
+from producers.registry import get_kind
 from resources import DEFAULT_SESSION
 
 __all__ = [
     "DEFAULT_SESSION",
+    "NAME_RE",
     "ProducerSpec",
     "Session",
     "SessionError",
     "load_session",
     "parse_session",
 ]
-
-# fullmatch, not `$`: `$` also matches before a trailing newline, so "abc\n" would pass.
-NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class SessionError(ValueError):
@@ -77,6 +83,10 @@ class Session:
     window_s: float = 30.0
     fps: float = 40.0
     budget_mb: float = 512.0
+    # for saving over the file it came from: each producer's name -> the name of its table in
+    # that file (a renamed producer keeps its table, comments included; one added has none).
+    # None: tables are matched by name.
+    origins: dict[str, str] | None = field(default=None, compare=False)
 
 
 # Limits on what a session file may be, so hostile input costs bounded time and memory.
@@ -182,7 +192,7 @@ def parse_session(text: str, path: str | Path = "<session>") -> Session:
     for i, raw in enumerate(producers):
         spec = _read_producer(raw, i, path, where)
         if spec.name in names:
-            raise SessionError(path, f"duplicate producer name {spec.name!r}", where.key(i, "name"))
+            raise SessionError(path, duplicate_name(spec.name), where.key(i, "name"))
         names.add(spec.name)
         session.producers.append(spec)
     return session
@@ -234,33 +244,27 @@ def _read_producer(raw, i: int, path, where: Locator) -> ProducerSpec:
                 path, f"unknown key {short_repr(key)} (known: {known})", where.key(i, key)
             )
     name, kind = raw.get("name"), raw.get("kind")
-    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
-        raise SessionError(
-            path,
-            "producer name must be 1-64 letters, digits, '_', '-' or '.'",
-            where.key(i, "name") or head,
-        )
-    if not isinstance(kind, str):
-        raise SessionError(path, f"producer {name!r} needs a kind", where.key(i, "kind") or head)
-    try:
-        cls = get_kind(kind)
-    except KindError as exc:
-        raise SessionError(path, str(exc), where.key(i, "kind")) from None
-    autostart, visible = raw.get("autostart", True), raw.get("visible", True)
-    for key, value in (("autostart", autostart), ("visible", visible)):
-        if not isinstance(value, bool):
-            raise SessionError(path, f"{key} must be true or false", where.key(i, key))
-    restart = raw.get("restart", "on-failure")
-    if restart not in RESTART_POLICIES:
-        raise SessionError(
-            path, f"restart must be one of {', '.join(RESTART_POLICIES)}", where.key(i, "restart")
-        )
-    given = raw.get("params", {})
-    if not isinstance(given, dict):
-        raise SessionError(path, "params must be a table", where.key(i, "params"))
-    try:
-        params = validate_params(cls.params, given, kind)
-    except ParamError as exc:
-        line = where.param(i, exc.key) if exc.key else None
-        raise SessionError(path, f"producer {name!r}: {exc}", line or head) from None
+    try:  # the rules the window's Add and Rename follow too (app.core.producer_specs)
+        check_name(name)
+        if not isinstance(kind, str):
+            raise SpecError("kind", f"producer {name!r} needs a kind")
+        check_kind(kind)
+        autostart, visible = raw.get("autostart", True), raw.get("visible", True)
+        for key, value in (("autostart", autostart), ("visible", visible)):
+            if not isinstance(value, bool):
+                raise SpecError(key, f"{key} must be true or false")
+        restart = check_restart(raw.get("restart", "on-failure"))
+        given = raw.get("params", {})
+        if not isinstance(given, dict):
+            raise SpecError("params", "params must be a table")
+        params = checked_params(name, kind, given)
+    except SpecError as exc:
+        raise SessionError(path, str(exc), _line_of(exc, i, where) or head) from None
     return ProducerSpec(name, kind, params, autostart, restart, visible)
+
+
+def _line_of(error: SpecError, i: int, where: Locator) -> int | None:
+    """The line of what a SpecError is about in producer #i's table."""
+    if error.field is None:
+        return None
+    return where.param(i, error.field) if error.param else where.key(i, error.field)

@@ -83,7 +83,7 @@ def render_session(session_like, file: str | Path, original_text: str | None = N
     }
     for section, defaults in (("chart", _CHART_DEFAULTS), ("store", _STORE_DEFAULTS)):
         _update_section(doc, section, settings[section], defaults)
-    _update_producers(doc, specs)
+    _update_producers(doc, specs, getattr(session_like, "origins", None))
     text = tomlkit.dumps(doc)
     _check_round_trip(text, file, specs, settings)
     return text
@@ -143,8 +143,14 @@ def _update_section(doc, section: str, values: dict, defaults: dict) -> None:
             table[key] = _toml_value(value, old)
 
 
-def _update_producers(doc, specs: list[ProducerSpec]) -> None:
+def _update_producers(doc, specs: list[ProducerSpec], origins: dict[str, str] | None) -> None:
+    """`origins`: each producer's table in the file by its name there (Session.origins: a
+    renamed producer keeps its table and comments; a producer without one gets a new table);
+    None: a producer's table is the one with its name."""
     wanted = {spec.name: spec for spec in specs}
+    if origins is None:
+        origins = {name: name for name in wanted}
+    owner = {origins[name]: name for name in wanted if name in origins}  # table name -> producer
     tables = doc.get("producers")
     edited = tables is not None  # (tomlkit spaces the tables of a new array itself)
     if tables is None:
@@ -154,8 +160,12 @@ def _update_producers(doc, specs: list[ProducerSpec]) -> None:
         else:
             return
     for i in reversed(range(len(tables))):  # a producer that is gone: its table goes too
-        if _plain(tables[i].get("name")) not in wanted:
+        if _plain(tables[i].get("name")) not in owner:
             del tables[i]
+    for table in tables:  # a renamed producer: its table, renamed
+        name = owner[_plain(table.get("name"))]
+        if _plain(table.get("name")) != name:
+            table["name"] = name
     have = {_plain(t.get("name")): t for t in tables}
     for spec in specs:
         table = have.get(spec.name)

@@ -33,6 +33,9 @@ class SourceWatch:
         if now - self._last_look < self._interval:
             return []
         self._last_look = now
+        for told in (self._told_status, self._told_dropped):  # producers removed or renamed
+            for name in [n for n in told if n not in entries]:
+                del told[name]
         out = []
         for name, entry in entries.items():
             status = (entry.generation, entry.status)

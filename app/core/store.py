@@ -312,6 +312,7 @@ class SeriesStore:
         self._new_run: dict[str, set[str]] = {}  # producer -> series its new run has not sent
         self.restarted = 0  # series started afresh by a new run (see the module docstring)
         self.version = 0  # bumps on every append: the chart skips frames when nothing changed
+        self.keys_version = 0  # bumps when a series is added, removed or renamed
 
     def series_keys(self) -> list[SeriesKey]:
         with self._registry:
@@ -386,6 +387,7 @@ class SeriesStore:
             buf = SeriesBuffer(*self._sizes, budget=self._take, grow=self._grow)
             self._series[key] = (threading.Lock(), buf)
             self.nbytes += buf.nbytes
+            self.keys_version += 1
             return self._series[key]
 
     def _take(self, extra: int, needed: bool) -> bool:
@@ -485,6 +487,33 @@ class SeriesStore:
             entries = list(self._series.values())
         return max((buf.last_time for _, buf in entries), default=-math.inf)
 
+    def move_producer(self, producer: str, target: str | None) -> None:
+        """Every series of `producer` now belongs to `target` (a renamed producer: its history
+        and memory stay), or, with None, is forgotten (a removed producer: its memory goes back
+        to the budget). Call from the thread that appends (or while nothing does): a chunk of
+        `producer` appended afterwards would start a new series."""
+        with self._registry:
+            keys = [k for k in self._series if k[0] == producer]
+            for key in keys:
+                entry = self._series.pop(key)
+                if target is None:
+                    self.nbytes -= entry[1].nbytes
+                else:
+                    replaced = self._series.pop((target, key[1]), None)
+                    if replaced is not None:  # (a target is a fresh name: defensive only)
+                        self.nbytes -= replaced[1].nbytes
+                    self._series[(target, key[1])] = entry
+            for key in [k for k in self.refused if k[0] == producer]:
+                reason = self.refused.pop(key)
+                if target is not None:
+                    self.refused[(target, key[1])] = reason
+            waiting = self._new_run.pop(producer, None)
+            if waiting is not None and target is not None:
+                self._new_run[target] = waiting
+            if keys:
+                self.keys_version += 1
+                self.version += 1
+
     def clear(self) -> None:
         with self._registry:
             self._series.clear()
@@ -492,3 +521,4 @@ class SeriesStore:
             self._new_run.clear()
             self.nbytes = 0
             self.version += 1
+            self.keys_version += 1

@@ -8,10 +8,15 @@ processes and a fake clock, and the real one (app.core.launcher) is a thin layer
     STOPPED -> STARTING -> RUNNING -> STOPPING -> STOPPED
     STARTING --exit--> BACKOFF --delay--> STARTING ... --too many--> FATAL
     RUNNING  --exit--> EXITED --restart policy--> STARTING
+
+Producers come and go while others run (`add`, `remove`, `rename`). A run is known by the name
+it was launched under and its generation, numbered on across every producer that ever had
+that name: a producer given a freed name never shares a run number with the one before it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import signal
 import time
@@ -91,10 +96,16 @@ class Entry:
     problems: int = 0  # bad inputs the run counted
     details: str = ""  # longer text for the details dialog
     remotes: dict = field(default_factory=dict)  # rows it reports of producers elsewhere
+    run_name: str = ""  # the name its current (or last) run was launched under
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def run(self) -> tuple[str, int]:
+        """(name, generation) of its current or last run, as its pipe and tally know it."""
+        return (self.run_name or self.spec.name, self.generation)
 
 
 @dataclass
@@ -123,12 +134,50 @@ class Supervisor:
 
     def __post_init__(self):
         self.entries: dict[str, Entry] = {}
+        self.leaving: list[Entry] = []  # removed while running: ticked until their process ended
+        self._generations: dict[str, int] = {}  # name -> the last generation launched under it
+        self._run_owners: dict[tuple[str, int], Entry] = {}  # a run -> its producer
 
     # -- configuration -------------------------------------------------------------------------
-    def add(self, spec) -> Entry:
+    def add(self, spec, index: int | None = None) -> Entry:
+        """A new producer (stopped), at `index` in the order (None: last)."""
         if spec.name in self.entries:
             raise ValueError(f"duplicate producer name {spec.name!r}")
-        entry = self.entries[spec.name] = Entry(spec, since=self.clock())
+        entry = Entry(spec, since=self.clock())
+        self._place(entry, index)
+        return entry
+
+    def _place(self, entry: Entry, index: int | None) -> None:
+        items = [(n, e) for n, e in self.entries.items() if e is not entry]
+        at = len(items) if index is None else max(0, min(index, len(items)))
+        items.insert(at, (entry.name, entry))
+        self.entries = dict(items)
+
+    def remove(self, name: str) -> Entry:
+        """Take a producer out. A live one is stopped (event, SIGTERM, SIGKILL as for Stop) and
+        still ticked until its process is gone (`leaving`); it is no longer an entry at once."""
+        entry = self.entries.pop(name)
+        if entry.state in ALIVE:
+            self._stop(entry)
+            self.leaving.append(entry)
+        else:
+            self._run_owners.pop(entry.run, None)
+        return entry
+
+    def rename(self, name: str, new_name: str) -> Entry:
+        """Give a producer another name, in the same place. A running one is stopped and started
+        again under it (as a reconfigure does): its process, its pipe and what it sends carry
+        its name, so a run keeps the name it was launched under."""
+        if new_name in self.entries and new_name != name:
+            raise ValueError(f"duplicate producer name {new_name!r}")
+        entry = self.entries[name]
+        index = list(self.entries).index(name)
+        entry.spec = dataclasses.replace(entry.spec, name=new_name)
+        del self.entries[name]
+        self._place(entry, index)
+        if entry.state in (State.STARTING, State.RUNNING):
+            self.stop(new_name)
+            entry.start_after_stop = True
         return entry
 
     def reconfigure(self, name: str, spec) -> None:
@@ -141,11 +190,6 @@ class Supervisor:
             entry.start_after_stop = True
         # STOPPING: a restart already under way stays one; a user's Stop stays a stop
 
-    def remove(self, name: str) -> None:
-        if self.entries[name].state in ALIVE:
-            raise ValueError(f"{name} is still running")
-        del self.entries[name]
-
     # -- commands ------------------------------------------------------------------------------
     def start(self, name: str) -> None:
         entry = self.entries[name]
@@ -156,7 +200,9 @@ class Supervisor:
         self._launch(entry)
 
     def stop(self, name: str) -> None:
-        entry = self.entries[name]
+        self._stop(self.entries[name])
+
+    def _stop(self, entry: Entry) -> None:
         entry.start_after_stop = False
         if entry.state in (State.STARTING, State.RUNNING):
             entry.stop_requested_at = self.clock()
@@ -177,24 +223,34 @@ class Supervisor:
 
     @property
     def all_stopped(self) -> bool:
-        return not any(e.state in ALIVE for e in self.entries.values())
+        return not any(e.state in ALIVE for e in (*self.entries.values(), *self.leaving))
+
+    def with_processes(self) -> list[Entry]:
+        """Every entry that has a process, those being removed included."""
+        return [e for e in (*self.entries.values(), *self.leaving) if e.handle is not None]
 
     # -- observations --------------------------------------------------------------------------
+    # Each names a run (name, generation): it applies to the producer of that run while the
+    # run is its current one (a renamed producer's run kept its old name), else to nobody.
+    def entry_of_run(self, name: str, generation: int) -> Entry | None:
+        entry = self._run_owners.get((name, generation)) or self.entries.get(name)
+        return entry if entry is not None and entry.generation == generation else None
+
     def note_data(self, name: str, generation: int) -> None:
-        entry = self.entries.get(name)
-        if entry is not None and entry.generation == generation:
+        entry = self.entry_of_run(name, generation)
+        if entry is not None:
             entry.last_data_at = self.clock()
 
     def note_error(self, name: str, generation: int, error: str, tb: str) -> None:
-        entry = self.entries.get(name)
-        if entry is not None and entry.generation == generation:
+        entry = self.entry_of_run(name, generation)
+        if entry is not None:
             entry.last_error, entry.traceback = error, tb
 
     def note_info(self, name: str, generation: int, info: dict) -> None:
         """A producer's note: its status, its input's problems, the process groups it started
         (handed to the process handle, which ends them with the run however it ends)."""
-        entry = self.entries.get(name)
-        if entry is None or entry.generation != generation:
+        entry = self.entry_of_run(name, generation)
+        if entry is None:
             return
         for key in ("status", "problem", "problems", "details"):
             if key in info:
@@ -206,8 +262,8 @@ class Supervisor:
 
     def note_stall(self, name: str, generation: int, mid_message_since: float | None) -> None:
         """The channel's view: since when the run's pipe has held an incomplete message."""
-        entry = self.entries.get(name)
-        if entry is not None and entry.generation == generation:
+        entry = self.entry_of_run(name, generation)
+        if entry is not None:
             entry.mid_message_since = mid_message_since
 
     def note_frozen(self, name: str, frozen: bool) -> None:
@@ -235,6 +291,13 @@ class Supervisor:
     def tick(self) -> None:
         for entry in list(self.entries.values()):
             self._tick_one(entry)
+        if self.leaving:
+            for entry in self.leaving:
+                self._tick_one(entry)
+            gone = [e for e in self.leaving if e.state not in ALIVE]
+            self.leaving = [e for e in self.leaving if e.state in ALIVE]
+            for entry in gone:
+                self._run_owners.pop(entry.run, None)
 
     # -- internals -----------------------------------------------------------------------------
     def _tick_one(self, entry: Entry) -> None:
@@ -287,7 +350,11 @@ class Supervisor:
             self._set(entry, State.EXITED, entry.exit_description)
 
     def _launch(self, entry: Entry) -> None:
-        entry.generation += 1
+        self._run_owners.pop(entry.run, None)
+        entry.generation = max(entry.generation, self._generations.get(entry.name, 0)) + 1
+        entry.run_name = entry.name
+        self._generations[entry.name] = entry.generation
+        self._run_owners[entry.run] = entry
         entry.due_at = None
         entry.terminated = entry.killed = False
         entry.stop_requested_at = None

@@ -252,6 +252,17 @@ class ViewLayout:
         )  # fmt: skip
         return replace(self, plots=plots, series=series)
 
+    def renaming_producer(self, old: str, new: str) -> ViewLayout:
+        """The same view with producer `old`'s series under its new name."""
+
+        def moved(key):
+            return (new, key[1]) if key is not None and key[0] == old else key
+
+        series = {moved(k): v for k, v in self.series.items()}
+        plots = tuple(replace(p, x_series=moved(p.x_series), y_series=moved(p.y_series))
+                      for p in self.plots)  # fmt: skip
+        return replace(self, plots=plots, series=series)
+
     def renumbered(self) -> ViewLayout:
         """Ids 0..n-1 top to bottom (what a session file reads back as): the same view."""
         ids = {p.id: i for i, p in enumerate(self.plots)}
