@@ -193,3 +193,25 @@ def test_export_takes_every_plot(qtbot, open_window, tmp_path):
     root = ET.parse(svg).getroot()
     parts = [e for e in root if e.tag.endswith("svg")]
     assert len(parts) == 2 and float(parts[1].get("y")) > 0
+
+
+def test_a_renamed_producer_keeps_its_place_and_a_removed_ones_series_leave_the_view(
+    qtbot, open_window
+):
+    window = _window(qtbot, open_window)
+    plot_id = window.plots.add_plot()
+    window.plots.move_series([B], plot_id, "right")
+    window.series_list.set_color([B], "#123456")
+    window.producer_actions.rename_producer("b", "walk")
+    walk = ("walk", "value")
+    assert window.plots.view_layout.placement(walk) == (plot_id, "right")
+    assert window.plots.view_layout.view_of(walk).color == "#123456"
+    bottom = window.plots.charts[1]
+    qtbot.waitUntil(lambda: len(bottom.drawn(walk)[0]) > 20, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.series_list.item(walk) is not None, timeout=WAIT_MS)
+    assert window.series_list.item(B) is None
+    assert bottom.curve(walk).opts["pen"].color().name() == "#123456"
+    window.producer_actions.remove_producer("walk")
+    assert walk not in window.plots.view_layout.series
+    qtbot.waitUntil(lambda: window.series_list.item(walk) is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bottom.series() == [], timeout=WAIT_MS)
