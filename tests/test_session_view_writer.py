@@ -53,8 +53,8 @@ def axes(draw) -> AxisView:
     lo, hi, log = draw(limits), draw(limits), draw(st.booleans())
     if mode == "fixed":
         lo, hi = sorted((lo, hi))
-        if lo == hi:
-            hi = lo + 1.0
+        if lo == hi:  # (lo + 1 is lo beyond 2**53; halves stay within the limits)
+            lo, hi = (lo / 2, lo) if lo > 0 else (lo, lo / 2) if lo < 0 else (0.0, 1.0)
         if log and lo <= 0:
             lo, hi = draw(st.floats(1e-300, 1e50)), 1e60
     return AxisView(mode, lo, hi, log)
