@@ -43,7 +43,6 @@ from app.core.recording import Recorder, RecordingError
 from app.core.session import DEFAULT_SESSION, Session, SessionError, load_session
 from app.core.session_writer import SessionWriteError, write_session
 from app.core.tuning import tune_gui_process
-from app.core.view_layout import ViewLayout
 from app.producer_actions import ProducerActions
 from app.window_exits import guard_every_exit, stop_core
 from producers.registry import KindError, get_kind
@@ -146,7 +145,7 @@ class MainWindow(QMainWindow):
             {s.name for s in session.producers if not s.visible},
         )
         self.plots.set_units(units_of(session))
-        self.plots.set_layout(getattr(session, "view", None) or ViewLayout())
+        self.plots.set_layout(session.view)
         self.panel = ProducerPanel()
         self.panel.set_producers([(s.name, s.kind) for s in session.producers])
         self.panel.start_requested.connect(self._on_start_requested)
@@ -293,7 +292,7 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(self.darkThemeAction)
         self.theme: Theme | None = None
-        theme = theme_named(session_files.saved_theme())
+        theme = theme_named(self.session.theme or session_files.saved_theme())
         self.darkThemeAction.blockSignals(True)  # applied below, not saved again
         self.darkThemeAction.setChecked(theme.dark)
         self.darkThemeAction.blockSignals(False)
@@ -304,6 +303,7 @@ class MainWindow(QMainWindow):
         theme = DARK if dark else LIGHT
         self.apply_theme(theme)
         session_files.remember_theme(theme.name)
+        self._set_dirty(True)  # the session file says which theme it is shown in
 
     def apply_theme(self, theme: Theme) -> None:
         """The theme on the application's widgets (one palette, Fusion), the chart, the
@@ -467,7 +467,8 @@ class MainWindow(QMainWindow):
 
     def current_session(self) -> Session:
         """The session as it runs now: each producer's current spec (Configure… changes it),
-        shown or hidden as in the legend, the chart's time window."""
+        shown or hidden as in the legend, the chart's time window, the plots and where each
+        series is drawn (the view description), the theme."""
         producers = []
         visible_keys = set(self.plots.visible_series())
         drawn = [k for k in self.engine.store.series_keys() if self.plots.curve(k) is not None]
@@ -484,6 +485,8 @@ class MainWindow(QMainWindow):
             fps=self.session.fps,
             budget_mb=self.session.budget_mb,
             origins=dict(self.producer_actions.origins),  # (renamed producers keep their table)
+            view=self.plots.view_layout,
+            theme=self.theme.name if self.theme is not None else "",
         )
 
     def save_session(self, path: str | Path) -> bool:

@@ -16,12 +16,20 @@ from hypothesis import strategies as st
 
 from app.core.session import DEFAULT_SESSION, MAX_BYTES, Session, SessionError, parse_session
 from app.core.toml_locator import MAX_KEY_PARTS, MAX_NESTING, MAX_TOKENS
+from app.core.view_layout import MAX_PLOTS, SeriesView
 from producers import all_kinds
 from producers.params import validate_params
 
 PATH = "fuzz.toml"
-VALID = DEFAULT_SESSION.read_text(encoding="utf-8") + (
+VALID = DEFAULT_SESSION.read_text(encoding="utf-8").replace(
+    "[chart]\n", '[chart]\ntheme = "dark"\n', 1
+) + (
     '[[producers]]\nname = "x"\nkind = "fail"\nparams = { mode = "exit", exit_code = 7 }\n'
+    # the view: plots, axes, where series go
+    '\n[[plots]]\nrange = "fixed"\nmin = -2\nmax = 2.5\nright_range = "auto"\nright_log = true\n'
+    '\n[[plots]]\nkind = "xy"\nx = "wave"\ny = "noise/ch0"\nwindow_s = 60\n'
+    '\n[series."noise"]\nplot = 1\naxis = "right"\ncolor = "#d62728"\nvisible = false\n'
+    '\n[series."system/cpu"]\ncolor = "#1f77b4"\n'
 )
 FRAGMENTS = [
     *"[]{}=,.\"'#\\ \n\t\r-+_:0123456789eExaz",
@@ -31,6 +39,9 @@ FRAGMENTS = [
     "random_walk", "amplitude", "rate_hz", "std", "mode", "true", "false", "inf", "-inf", "nan",
     "1e308", "-1e308", "1e-320", "0x1F", "0o7", "0b1", "1_000", "1979-05-27T07:32:00Z",
     "07:32:00", "9" * 120, "[" * 40, "]" * 40, "a." * 40, "{a=" * 30,
+    "plots", "[[plots]]", "series", '[series."wave"]', "kind", "xy", "time", "range", "fixed",
+    "auto", "steady", "min", "max", "right_range", "right_log", "log", "x", "y", "plot", "axis",
+    "left", "right", "color", '"#d62728"', "theme", '"dark"', '"wave/ch0"', "/",
 ]  # fmt: skip
 MAX_SECONDS = 1.0  # per text; the worst admitted ones take about 0.25 s (see below)
 
@@ -54,8 +65,26 @@ def check(text: str) -> Session | SessionError:
             for value in spec.params.values():
                 assert not isinstance(value, float) or math.isfinite(value)
         assert len({spec.name for spec in result.producers}) == len(result.producers)
+        check_view(result)
     assert time.perf_counter() - start < MAX_SECONDS
     return result
+
+
+def check_view(session: Session) -> None:
+    """What the window is given: plot ids are positions, every series setting and XY pair
+    names a producer of the session, values it can draw."""
+    view, names = session.view, {spec.name for spec in session.producers}
+    assert [p.id for p in view.plots] == list(range(len(view.plots))) and view.time_plots
+    assert len(view.plots) <= MAX_PLOTS
+    for plot in view.plots:
+        for key in (plot.x_series, plot.y_series):
+            assert key is None or (key[0] in names and key[1])
+        for axis in (plot.left, plot.right):
+            assert all(math.isfinite(v) and abs(v) <= 1e100 for v in (axis.lo, axis.hi))
+    for key, series in view.series.items():
+        assert key[0] in names and key[1] and series != SeriesView()
+        assert series.plot is None or 0 <= series.plot < len(view.plots)
+    assert session.theme in ("", "light", "dark")
 
 
 FUZZ = settings(
@@ -103,6 +132,8 @@ def test_mutated_valid_sessions(text):
 def test_the_unmutated_session_is_valid():
     session = check(VALID)
     assert isinstance(session, Session) and len(session.producers) == 6
+    assert len(session.view.plots) == 2 and len(session.view.series) == 2
+    assert session.theme == "dark"
 
 
 def _fill(unit, tokens_per_unit: int, prefix: str = "", suffix: str = "") -> str:
@@ -127,6 +158,11 @@ WORST_ADMITTED = {
         "]",
     ),
     "comment lines": lambda: "#\n" * (MAX_BYTES // 2),
+    "series tables": lambda: _fill(
+        lambda i: f'[series."w/s{i}"]\nvisible = false\n',
+        8,
+        '[[producers]]\nname = "w"\nkind = "sine"\n[[plots]]\n',
+    ),
     "escapes": lambda: 'a = "' + "\\n" * ((MAX_BYTES - 8) // 2) + '"',
 }
 

@@ -377,3 +377,18 @@ def test_render_refuses_what_would_not_read_back(tmp_path):
     with pytest.raises(SessionWriteError, match="broken session"):
         render_session(Session([bad]), tmp_path / "s.toml")
     assert not (tmp_path / "s.toml").exists()
+
+
+def test_settings_a_file_leaves_out_stay_out_while_at_their_defaults(tmp_path):
+    """A person's file without [store] or `window_s` does not gain them on save (a missing key
+    reads as its default); a setting changed away from its default is added."""
+    text = '# short\n[chart]\nfps = 30\n\n[[producers]]\nname = "wave"\nkind = "sine"\n'
+    file = tmp_path / "short.toml"
+    file.write_text(text)
+    session = load_session(file)
+    write_session(session, file, text)
+    assert file.read_text() == text
+    session.budget_mb = 1024.0
+    write_session(session, file, text)
+    assert file.read_text().endswith("\n[store]\nbudget_mb = 1024.0\n")
+    assert load_session(file).budget_mb == 1024.0

@@ -1,4 +1,5 @@
-"""Session files (TOML): which producers exist, their parameters, and chart/store settings.
+"""Session files (TOML): which producers exist, their parameters, chart/store settings, and the
+view (plots, axes, series placement and colours, theme: app.core.session_view).
 
 Everything is validated here, in the GUI process, before any producer starts, and every error
 names the file and, where it can be found, the line: `FILE:LINE: what is wrong`. tomllib does
@@ -28,7 +29,9 @@ from app.core.producer_specs import (
     checked_params,
     duplicate_name,
 )
+from app.core.session_view import ViewFileError, read_theme, read_view
 from app.core.toml_locator import LimitError, Locator
+from app.core.view_layout import ViewLayout
 from producers.params import one_line, resolve_paths, short_repr
 from producers.registry import get_kind
 from resources import DEFAULT_SESSION
@@ -87,6 +90,9 @@ class Session:
     # that file (a renamed producer keeps its table, comments included; one added has none).
     # None: tables are matched by name.
     origins: dict[str, str] | None = field(default=None, compare=False)
+    # what the window shows: plots, axes, where each series goes (app.core.view_layout)
+    view: ViewLayout = field(default_factory=ViewLayout)
+    theme: str = ""  # "light" or "dark"; "": the theme the user chose last
 
 
 # Limits on what a session file may be, so hostile input costs bounded time and memory.
@@ -96,6 +102,7 @@ _TOO_LARGE = "session file is larger than 1 MiB"
 _CHART_KEYS = {"window_s": (1.0, 86400.0), "fps": (1.0, 120.0)}
 _STORE_KEYS = {"budget_mb": (16.0, 65536.0)}
 _PRODUCER_KEYS = {"name", "kind", "autostart", "restart", "visible", "params"}
+_SECTIONS = ("producers", "chart", "store", "plots", "series")
 
 
 def load_session(path: str | Path) -> Session:
@@ -179,7 +186,7 @@ def parse_session(text: str, path: str | Path = "<session>") -> Session:
         # above should keep them from happening; if one does, it is still a session error.
         raise SessionError(path, f"invalid TOML: {exc}") from None
     for key in data:
-        if key not in ("producers", "chart", "store"):
+        if key not in _SECTIONS:
             raise SessionError(path, f"unknown section {short_repr(key)}", where.top(key))
     session = Session([], Path(path))
     _read_settings(session, data, path, where)
@@ -195,6 +202,10 @@ def parse_session(text: str, path: str | Path = "<session>") -> Session:
             raise SessionError(path, duplicate_name(spec.name), where.key(i, "name"))
         names.add(spec.name)
         session.producers.append(spec)
+    try:
+        session.view = read_view(data, where, names)
+    except ViewFileError as exc:
+        raise SessionError(path, str(exc), exc.line) from None
     return session
 
 
@@ -217,6 +228,12 @@ def _read_settings(session: Session, data: dict, path, where: Locator) -> None:
             raise SessionError(path, f"[{section}] must be a table", where.top(section))
         for key, value in table.items():
             line = where.section_key(section, key)
+            if section == "chart" and key == "theme":
+                try:
+                    session.theme = read_theme(value, line)
+                except ViewFileError as exc:
+                    raise SessionError(path, str(exc), line) from None
+                continue
             if key not in keys:
                 raise SessionError(path, f"unknown key {short_repr(key)} in [{section}]", line)
             lo, hi = keys[key]

@@ -5,14 +5,16 @@ a machine dump. When the session came from a file, that file's text is edited in
 tomlkit (it keeps comments, key order, spacing and quoting): only values that differ from what
 the text says are replaced, producer tables that are gone are removed and new ones appended.
 A file written from nothing says only what differs from the defaults, so it stays short.
+The view (plots, axes, series settings) is written the same way by app.core.session_view_writer.
 
 Relative `path` parameters (and a `target`'s file part) stay relative. They are relative to the
 session file's folder, so saving to another folder rewrites them relative to the new one:
 the saved session still names the same files.
 
-The text is checked before it is written: `parse_session` must read back exactly the specs
-and settings being saved (else a bug here would silently lose a setting). The write is atomic
-(a temporary file in the same folder, fsync, rename): a failure leaves the old file whole.
+The text is checked before it is written: `parse_session` must read back exactly the specs,
+settings, view and theme being saved (else a bug here would silently lose a setting). The
+write is atomic (a temporary file in the same folder, fsync, rename): a failure leaves the old
+file whole.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
+from tomlkit.items import Table
 
 from app.core.session import ProducerSpec, SessionError, parse_session
+from app.core.session_view_writer import savable_view, update_view
+from app.core.view_layout import ViewLayout
 from producers.params import one_line, path, split_target, target
 from producers.registry import get_kind
 
@@ -53,10 +58,11 @@ class SessionWriteError(Exception):
 
 
 def write_session(session_like, file: str | Path, original_text: str | None = None) -> str:
-    """Write `session_like` (anything with producers, window_s, fps, budget_mb: a Session) to
-    `file` atomically and return the text written. `original_text`: the text of the file the
-    session came from; its comments and layout are kept. SessionWriteError on any failure
-    (the old file, if any, is then untouched)."""
+    """Write `session_like` (anything with producers, window_s, fps, budget_mb, and usually
+    view and theme: a Session) to `file` atomically and return the text written. Without
+    `view` / `theme` attributes, what the file says about them is left as it is.
+    `original_text`: the text of the file the session came from; its comments and layout are
+    kept. SessionWriteError on any failure (the old file, if any, is then untouched)."""
     file = Path(file)
     text = render_session(session_like, file, original_text)
     _write_atomically(file, text)
@@ -81,11 +87,23 @@ def render_session(session_like, file: str | Path, original_text: str | None = N
         "chart": {"window_s": session_like.window_s, "fps": session_like.fps},
         "store": {"budget_mb": session_like.budget_mb},
     }
+    theme = getattr(session_like, "theme", None)
+    if theme:
+        settings["chart"]["theme"] = theme
     for section, defaults in (("chart", _CHART_DEFAULTS), ("store", _STORE_DEFAULTS)):
-        _update_section(doc, section, settings[section], defaults)
+        _update_section(doc, section, settings[section], defaults, original_text is None)
+    chart = doc.get("chart")
+    if theme == "" and isinstance(chart, Table) and "theme" in chart:
+        del chart["theme"]  # "": the theme the user chose last, so the file says nothing
     _update_producers(doc, specs, getattr(session_like, "origins", None))
+    view = getattr(session_like, "view", None)
+    if view is not None:
+        view = savable_view(view, {spec.name for spec in specs})
+        update_view(doc, view, {spec.name for spec in specs})
     text = tomlkit.dumps(doc)
-    _check_round_trip(text, file, specs, settings)
+    if text.endswith("\n\n") and not (original_text or "").endswith("\n\n"):
+        text = text.rstrip("\n") + "\n"  # (a removed table can leave its blank lines behind)
+    _check_round_trip(text, file, specs, settings, view, theme)
     return text
 
 
@@ -126,11 +144,15 @@ def _new_document() -> tomlkit.TOMLDocument:
     return doc
 
 
-def _update_section(doc, section: str, values: dict, defaults: dict) -> None:
+def _update_section(doc, section: str, values: dict, defaults: dict, new: bool) -> None:
     """Set the keys whose value differs from what the text says (or the default it implies).
     A new document spells every setting out: they are the ones people look for."""
     table = doc.get(section)
     if table is None:
+        if not new:  # a person's file without this section: add it only to say something
+            values = {k: v for k, v in values.items() if not _same(v, defaults.get(k), float)}
+            if not values:
+                return
         table = tomlkit.table()
         for key, value in values.items():
             table[key] = _toml_value(value)
@@ -139,7 +161,7 @@ def _update_section(doc, section: str, values: dict, defaults: dict) -> None:
         return
     for key, value in values.items():
         old = table.get(key)
-        if old is None or _plain(old) != value:
+        if not _same(value, defaults.get(key) if old is None else _plain(old), float):
             table[key] = _toml_value(value, old)
 
 
@@ -275,7 +297,14 @@ def _toml_value(value: Any, old: Any = None):
     return tomlkit.item(value)
 
 
-def _check_round_trip(text: str, file: Path, specs: list[ProducerSpec], settings: dict) -> None:
+def _check_round_trip(
+    text: str,
+    file: Path,
+    specs: list[ProducerSpec],
+    settings: dict,
+    view: ViewLayout | None = None,
+    theme: str | None = None,
+) -> None:
     try:
         back = parse_session(text, file)
     except SessionError as exc:
@@ -290,7 +319,15 @@ def _check_round_trip(text: str, file: Path, specs: list[ProducerSpec], settings
     if len(back.producers) != len(specs):
         lost.append(f"{len(specs)} producers, {len(back.producers)} read back")
     for section, values in settings.items():
-        lost += [f"{section}.{k}" for k, v in values.items() if getattr(back, k) != float(v)]
+        lost += [
+            f"{section}.{k}"
+            for k, v in values.items()
+            if k != "theme" and getattr(back, k) != float(v)
+        ]
+    if theme is not None and back.theme != theme:
+        lost.append("chart.theme")
+    if view is not None and back.view != view:
+        lost.append("the view (plots and series)")
     if lost:
         raise SessionWriteError(file, f"saving would not keep {', '.join(lost)} (a bug)")
 

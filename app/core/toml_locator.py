@@ -130,7 +130,8 @@ class Locator:
                         self._fail(f"key has more than {MAX_KEY_PARTS} dotted parts", key_line)
                 elif state == _HEADER and token in ("]", "]]"):
                     table = self._header(key, header == "[[")
-                    record(table, key_line)
+                    for j in range(len(table)):  # `[[plot]]` also says where "plot" is
+                        record(table[: j + 1], key_line)
                     state = _AFTER
                 elif state == _KEY and token == "=" and key:
                     base = stack[-1][1] if stack else table
@@ -181,6 +182,11 @@ class Locator:
             index = self._arrays[table] = self._arrays.get(table, -1) + 1
             table = (*table, index)
         return table
+
+    def at(self, *path) -> int | None:
+        """The line of a key or table by its full path: ("plots", 0, "kind"), ("series",
+        "wave/ch0") (array elements by index); None if the text does not spell it out."""
+        return self.lines.get(path)
 
     def top(self, key: str) -> int | None:
         return self.lines.get((key,))

@@ -243,13 +243,16 @@ class ViewLayout:
     def forgetting(self, producers: set[str]) -> ViewLayout:
         """Without the settings of series of producers no longer in the session."""
         series = {k: v for k, v in self.series.items() if k[0] in producers}
+
+        def gone(key) -> bool:
+            return key is not None and key[0] not in producers
+
         plots = tuple(
             replace(p, x_series=None, y_series=None)
-            if p.kind == "xy" and not {p.x_series[0] if p.x_series else None,
-                                       p.y_series[0] if p.y_series else None} <= producers
+            if p.kind == "xy" and (gone(p.x_series) or gone(p.y_series))
             else p
             for p in self.plots
-        )  # fmt: skip
+        )
         return replace(self, plots=plots, series=series)
 
     def renaming_producer(self, old: str, new: str) -> ViewLayout:
