@@ -216,3 +216,51 @@ def test_everything_buffered_saves_the_sessions_own_window(qtbot, open_window, s
     combo = window.toolbar.window
     combo.setCurrentIndex(combo.count() - 1)  # everything buffered
     assert window.current_session().window_s == window.session.window_s
+
+
+def test_plots_series_and_theme_saved_reopen_identical(qtbot, open_window, session_file, tmp_path):
+    """Plots added, series moved to another plot and axis, a colour, a log axis, a fixed range,
+    an XY plot, a producer reconfigured, the dark theme: saved, opened, the same."""
+    from app.core.session_view_writer import savable_view
+    from widgets.theme import DARK
+
+    window = open_window(load_session(session_file))
+    wave = ("wave", "value")
+    window.findChild(QAction, "addPlotAction").trigger()
+    second = window.plots.view_layout.plots[1].id
+    window.plots.move_series([wave], second, "right")
+    window.series_list.set_color([wave], "#aa5500")
+    layout = window.plots.view_layout.with_axis(second, "right", log=True)
+    layout = layout.with_axis(window.plots.view_layout.plots[0].id, "left", mode="fixed",
+                              lo=-2.0, hi=5.0)  # fmt: skip
+    window.plots.change(layout)
+    xy = window.plots.add_plot("xy", x_series=("cmd", "value"), y_series=wave, xy_window_s=12.0)
+    window.plots.change(window.plots.view_layout.moving_plot(xy, 0))
+    window.findChild(QAction, "darkThemeAction").trigger()
+    _configure(qtbot, window, "wave", "rate_hz", "75")
+    assert window.unsaved
+    saved = window.current_session()
+    names = [spec.name for spec in saved.producers]
+    copy = tmp_path / "plots.toml"
+    assert window.save_session(copy)
+    text = copy.read_text()
+    assert "# my notes about this session" in text and "[[plots]]" in text
+    assert '[series."wave"]' in text and 'theme = "dark"' in text
+
+    with qtbot.waitSignal(window.replaced_by, timeout=WAIT_MS) as opened:
+        assert window.open_session(copy)
+    new = opened.args[0]
+    try:
+        assert new.session.producers == saved.producers
+        assert new.session.producers[0].params["rate_hz"] == 75.0
+        assert new.plots.view_layout == savable_view(saved.view, set(names))
+        assert [p.kind for p in new.plots.view_layout.plots] == ["xy", "time", "time"]
+        assert new.plots.view_layout.placement(wave) == (2, "right")
+        assert new.theme is DARK and new.darkThemeAction.isChecked()
+        assert (
+            new.plots.charts[1].axis_of(wave) == "right" or wave not in new.plots.charts[1].series()
+        )
+        assert new.plots.charts[1].layers["right"].log
+        assert not new.unsaved
+    finally:
+        _close(qtbot, new)
