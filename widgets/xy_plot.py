@@ -26,6 +26,7 @@ from widgets.value_axis import ValueAxis
 
 DOTS_UP_TO = 2_000  # pairs drawn with a dot each; more: the line alone
 IDLE_MS = 500
+STALE_S = 2.0  # a request unanswered this long is given up
 LIVE_MS = 100  # 10 updates a second: pairs are for reading a relation, not for smoothness
 
 
@@ -46,6 +47,7 @@ class XYPlot(QWidget):
         self.live = False
         self.pairs = 0
         self._pending: XYRequest | None = None
+        self._asked_at = 0.0  # monotonic time of the request in flight
         self._keys: list = []
         header = QHBoxLayout()
         header.setContentsMargins(6, 2, 6, 2)
@@ -88,10 +90,10 @@ class XYPlot(QWidget):
         self._timer.setInterval(IDLE_MS)
         self._timer.timeout.connect(self._on_timer)
         self._timer.start()
-        self.set_plot(plot)
+        self.set_plot(plot, redraw=False)  # (nobody is connected yet to answer a request)
 
     # -- public ----------------------------------------------------------------------------------
-    def set_plot(self, plot: PlotView) -> None:
+    def set_plot(self, plot: PlotView, redraw: bool = True) -> None:
         """Show what the view description says for this plot."""
         self.plot = plot
         self._fill_boxes(force=True)
@@ -102,7 +104,8 @@ class XYPlot(QWidget):
             "bottom", key_label(plot.x_series) if plot.x_series else ""
         )
         self.graph.getPlotItem().setLabel("left", key_label(plot.y_series) if plot.y_series else "")
-        self.redraw()
+        if redraw:
+            self.redraw()
 
     def set_theme(self, theme: Theme) -> None:
         self.graph.setBackground(theme.chart_background)
@@ -172,14 +175,15 @@ class XYPlot(QWidget):
     def _on_timer(self) -> None:
         self._fill_boxes()
         plot = self.plot
-        if plot.x_series is None or plot.y_series is None or self._pending is not None:
-            if plot.x_series is None or plot.y_series is None:
-                self.summary.setText("choose X and Y")
+        if plot.x_series is None or plot.y_series is None:
+            self.summary.setText("choose X and Y")
             return
+        if self._pending is not None and time.monotonic() - self._asked_at < STALE_S:
+            return  # one in flight (one lost, say with a layer forgotten, is asked again)
         t1 = time.time() if self.live else max(self.store.newest_time(), 0.0)
         request = XYRequest(f"xy:{plot.id}", plot.x_series, plot.y_series,
                             t1 - plot.xy_window_s, t1)  # fmt: skip
-        self._pending = request
+        self._pending, self._asked_at = request, time.monotonic()
         self.frame_requested.emit(request)
 
     def closeEvent(self, event):
