@@ -215,3 +215,17 @@ def test_a_renamed_producer_keeps_its_place_and_a_removed_ones_series_leave_the_
     assert walk not in window.plots.view_layout.series
     qtbot.waitUntil(lambda: window.series_list.item(walk) is None, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: bottom.series() == [], timeout=WAIT_MS)
+
+
+def test_an_xy_plot_from_the_session_file_draws_its_pairs(qtbot, open_window):
+    toml = (
+        producer("w", "sine", rate_hz=200.0, channels=4)
+        + '[[plots]]\n[[plots]]\nkind = "xy"\nx = "w/ch0"\ny = "w/ch1"\nwindow_s = 5.0\n'
+    )
+    window = open_window(session_from(toml))
+    xy = window.plots.panel(1).widget
+    assert window.findChild(QWidget, "plotPanel:1") is window.plots.panel(1)
+    qtbot.waitUntil(lambda: len(xy.points()[0]) > 100, timeout=WAIT_MS)
+    x, y = xy.points()
+    # four channels a quarter period apart: ch0 and ch1 trace a circle of the amplitude
+    assert np.allclose(np.hypot(x, y), 1.0, atol=0.02)
