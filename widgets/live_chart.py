@@ -24,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
+from PyQt5.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView
 
 from app.core.frames import Frame, FrameRequest
 from app.core.series_colors import PALETTE, SeriesColors, argb
@@ -138,6 +139,10 @@ class LiveChart(pg.PlotWidget):
         self.set_theme(LIGHT)
 
     def _setup_plot(self) -> None:
+        # every frame moves the strip image and the time axis: a BSP index of the scene's items
+        # is rebuilt for nothing, and "minimal" updates compute regions that are the whole view
+        self.scene().setItemIndexMethod(QGraphicsScene.NoIndex)
+        self.setViewportUpdateMode(QGraphicsView.FullViewportUpdate)
         item = self.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.25)
         item.setDownsampling(auto=False)
@@ -154,6 +159,8 @@ class LiveChart(pg.PlotWidget):
                                           self.value_axis)}  # fmt: skip
         self._strip = self.layers["left"].strip
         self.legend = ChartLegend(item)
+        # the legend changes rarely and is painted over every frame: from a cached pixmap
+        self.legend.item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         # pyqtgraph's "A" button and its scene's "Export..." fit a wrong range and write a
         # nearly empty CSV: auto range means Follow (FollowViewBox); the window puts its own
         # export actions in the context menu (set_context_actions)

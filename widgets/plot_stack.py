@@ -29,6 +29,7 @@ from app.core.store import SeriesKey, SeriesStore
 from app.core.view_layout import AXES, LayoutError, ViewLayout, layer_key
 from widgets.live_chart import IDLE_FRAME_MS, LiveChart
 from widgets.theme import LIGHT, Theme
+from widgets.time_grid import TickCache, TimeGrid
 from widgets.xy_plot import XYPlot
 
 MIN_PLOT_HEIGHT = 120
@@ -95,6 +96,8 @@ class PlotStack(QWidget):
         self.fps_setting = fps
         self.origin = math.floor(time.time() / 60.0) * 60.0
         self.view_layout = ViewLayout()
+        self._ticks = TickCache()  # the bottom plot's time ticks, for the grids above it
+        self._grids: dict[LiveChart, TimeGrid] = {}
         self.colors = SeriesColors()  # one palette slot per series, whichever plot it is on
         self.panels: dict[int, PlotPanel] = {}
         self.following = True
@@ -166,9 +169,7 @@ class PlotStack(QWidget):
             panel.setObjectName(f"plotPanel:{index}")
             self.splitter.insertWidget(index, panel)
             panel.show()
-        for chart in self.charts:
-            last = chart is self.charts[-1]
-            chart.getPlotItem().getAxis("bottom").setStyle(showValues=last)
+        self._show_time_axes()
         for plot in layout.plots:
             widget = self.panels[plot.id].widget
             if isinstance(widget, LiveChart):
@@ -181,6 +182,23 @@ class PlotStack(QWidget):
             self.layers_dropped.emit(dropped)
         if user and layout != old:
             self.layout_changed.emit(layout)
+
+    def _show_time_axes(self) -> None:
+        """Time labels once, under the bottom plot; the plots above draw only its grid lines
+        (widgets/time_grid.py: a hidden axis still redid its ticks every frame)."""
+        charts = self.charts
+        self._ticks.source = charts[-1].getPlotItem().getAxis("bottom")
+        for chart in charts:
+            last = chart is charts[-1]
+            chart.getPlotItem().showAxis("bottom", last)
+            grid = self._grids.get(chart)
+            if grid is None and not last:
+                grid = self._grids[chart] = TimeGrid(chart.getPlotItem().getViewBox(), self._ticks)
+                grid.set_style(self.theme.axis, self.theme.grid_alpha)
+            if grid is not None:
+                grid.setVisible(not last)
+        for chart in [c for c in self._grids if c not in charts]:
+            del self._grids[chart]
 
     def align_axes(self) -> None:
         """Time plots one above the other show the same instant at the same x: their left
@@ -301,6 +319,8 @@ class PlotStack(QWidget):
         self.theme = theme
         for panel in self.panels.values():
             panel.widget.set_theme(theme)
+        for grid in self._grids.values():
+            grid.set_style(theme.axis, theme.grid_alpha)
 
     def set_live(self, live: bool) -> None:
         self.live = live

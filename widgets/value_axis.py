@@ -92,6 +92,14 @@ class ValueAxis(pg.AxisItem):
             self.picture = None  # AxisItem's cached drawing
             self.update()
 
+    def setRange(self, mn, mx):
+        """pyqtgraph redraws the axis (ticks, labels and its grid lines) whenever its view's
+        range is set, and every frame sets the time range: skip it when this axis' range is
+        the same (the y range is held steady), which spared a Python redraw per plot a frame."""
+        if self.picture is not None and self.range == [mn, mx]:
+            return
+        super().setRange(mn, mx)
+
     def tickStrings(self, values, scale, spacing):
         if self.logMode:  # values are decades: each label is the number it stands for
             return [log_label(10.0 ** (v * scale), self.unit) for v in values]
