@@ -100,7 +100,17 @@ def machine() -> dict:
     }
 
 
-REPEATED = ("load", "load20", "dense", "default", "scale100", "series1000", "fleet")
+REPEATED = (
+    "load",
+    "load20",
+    "dense",
+    "default",
+    "scale100",
+    "series1000",
+    "fleet",
+    "plots8",
+    "plots1",
+)
 ONCE = ("idle", "slow1hz")
 # benchmarks of one part each, in their own modules; each writes benchmarks/out/NAME.json
 MODULES = (
@@ -225,8 +235,26 @@ def figures(raw: dict) -> dict:
         "fleet_fps": pick(raw["fleet"], "fps"),
         "fleet_lag_p99_ms": pick(raw["fleet"], "lag_p99_ms"),
         "fleet_frame_latency_p99_ms": pick(raw["fleet"], "latency_frame_p99_ms"),
+        "plots8_fps": pick(raw["plots8"], "fps"),
+        "plots8_lag_p99_ms": pick(raw["plots8"], "lag_p99_ms"),
+        "plots8_drops": pick(raw["plots8"], "drops"),
+        "plots8_gui_cpu_ms_per_frame": pick(raw["plots8"], "gui_cpu_ms_per_frame"),
+        "plots1_fps": pick(raw["plots1"], "fps"),
+        "plots1_gui_cpu_ms_per_frame": pick(raw["plots1"], "gui_cpu_ms_per_frame"),
+        # the same 32 series on 8 plots vs on 1: what the plots cost, as ratios in one run
+        "plots8_over_plots1_fps": spread(_ratios(raw["plots8"], raw["plots1"], "fps")),
+        "plots8_over_plots1_cpu_per_frame": spread(
+            _ratios(raw["plots8"], raw["plots1"], "gui_cpu_ms_per_frame")
+        ),
     }
     return {key: value for key, value in out.items() if value["runs"]}
+
+
+def _ratios(runs_a: list, runs_b: list, key: str) -> list:
+    """a / b of `key` run by run (each pair measured in the same round)."""
+    return [
+        a[key] / b[key] for a, b in zip(runs_a, runs_b, strict=False) if a.get(key) and b.get(key)
+    ]
 
 
 # figures of the source kinds' own modules: name -> (module, path in its JSON)
@@ -291,6 +319,8 @@ TARGETS = {
     "scale100_lag_p99_ms": ("<=", 50),
     "scale100_total_cpu_pct": ("<=", 100),
     "series1000_fps": (">=", 30),
+    "plots8_fps": (">=", 30),
+    "plots8_drops": ("<=", 0),
     "series1000_refused": ("<=", 0),
     "slow1hz_producer_cpu_pct": ("<=", 0.5),
     "record_10M_dropped": ("<=", 0),
