@@ -33,11 +33,13 @@ LIVE: set[ConsumerThread] = set()  # started and not yet finished: never garbage
 
 class ConsumerThread(QThread):
     """Signals:
-    frame_ready(object): a `Frame` built for the last `request_frame`.
+    frames_ready(object): the frames built in one pass (a list of `Frame`/`XYFrame`, one per
+        layer asked for): one signal, not one per plot, since each queued signal hands the
+        GIL to the GUI thread and back.
     failed(str): the loop died (a bug): the traceback; the window must say so.
     """
 
-    frame_ready = pyqtSignal(object)
+    frames_ready = pyqtSignal(object)
     failed = pyqtSignal(str)
 
     def __init__(self, engine: Engine):
@@ -76,6 +78,7 @@ class ConsumerThread(QThread):
     def _build(self, requests) -> None:
         """One frame per layer asked for, each by that layer's renderer."""
         store = self._engine.store
+        frames = []
         for request in requests:
             started = time.perf_counter()
             if isinstance(request, XYRequest):  # an XY plot's points
@@ -86,7 +89,8 @@ class ConsumerThread(QThread):
                     renderer = self._renderers[request.layer] = StripRenderer()
                 frame = renderer.frame(store, request)
             self.build_costs.append(time.perf_counter() - started)
-            self.frame_ready.emit(frame)
+            frames.append(frame)
+        self.frames_ready.emit(frames)
 
     def request_frame(self, request: FrameRequest) -> None:
         """Thread-safe: ask for a frame of `request.layer`; a newer request for the same layer

@@ -138,7 +138,7 @@ class MainWindow(QMainWindow):
     def _build_ui(self, session: Session) -> None:
         self.plots = PlotStack(self.engine.store, session.window_s, session.fps)
         self.plots.frame_requested.connect(self.consumer.request_frame, Qt.DirectConnection)
-        self.consumer.frame_ready.connect(self.plots.show_frame)
+        self.consumer.frames_ready.connect(self.plots.show_frames)
         self.plots.layers_dropped.connect(self.consumer.forget_layers)
         self.plots.set_producers(
             [s.name for s in session.producers],

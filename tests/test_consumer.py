@@ -26,9 +26,9 @@ def test_a_frame_request_is_answered_from_the_store(qtbot):
     consumer.start()
     try:
         asked = request(NOW)
-        with qtbot.waitSignal(consumer.frame_ready, timeout=5000) as blocker:
+        with qtbot.waitSignal(consumer.frames_ready, timeout=5000) as blocker:
             consumer.request_frame(asked)
-        frame = blocker.args[0]
+        [frame] = blocker.args[0]
         assert frame.request is asked
         _x, lo, hi = frame.strip.bands[("p", "v")]
         assert lo.min() < -0.99 and hi.max() > 0.99  # the whole sine, as drawn
@@ -70,7 +70,7 @@ def test_each_plot_axis_is_its_own_layer_built_by_its_own_renderer(qtbot):
         right = FrameRequest(NOW - 10, NOW, 400, 200, (-2.0, 2.0), {("q", "v"): 0xFF445566},
                              layer="1:right")  # fmt: skip
         frames = []
-        consumer.frame_ready.connect(frames.append)
+        consumer.frames_ready.connect(frames.extend)
         consumer.request_frame(left)
         consumer.request_frame(right)
         qtbot.waitUntil(lambda: len(frames) == 2, timeout=5000)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt5.QtWidgets import QGraphicsItem
 
 from widgets.theme import LIGHT, Theme
 
@@ -163,6 +164,7 @@ class ChartLegend:
         for key in wanted[len(self._keys) :]:
             self.item.addItem(curve_of(key), label_of(key))
             self._keys.append(key)
+        _cache(self.item)
         hidden = len(ordered) - LEGEND_MAX
         if hidden > 0:
             if self.more is None:
@@ -218,6 +220,14 @@ class ChartLegend:
             min((self.item.width() + MARGIN) / width, 1.0),
             min((self.item.height() + MARGIN) / height, 1.0),
         )
+
+
+def _cache(item) -> None:
+    """The legend and each of its parts painted from cached pixmaps: it changes rarely and is
+    painted over on every frame (a cache is per item, not per subtree: every part needs one)."""
+    item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+    for child in item.childItems():
+        _cache(child)
 
 
 def corner_ink(strip, origin: float, view_range, size) -> dict[str, int] | None:

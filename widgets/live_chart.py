@@ -124,6 +124,8 @@ class LiveChart(pg.PlotWidget):
         self._unit_of: Callable[[SeriesKey], str] = lambda key: ""
         self._keys_version = -1  # the store's series as of the last look (added, removed)
         self._newest_in_frame: float | None = None
+        self.driven = False  # frames asked for by a stack's tick, not the own timer
+        self.overdue = False  # (driven) a frame was due while one was in flight
         self.paint_times: deque[float] = deque(maxlen=600)  # perf_counter of painted frames
         self.frames_painted = 0
         self.frame_latencies: deque[float] = deque(maxlen=600)  # newest sample -> painted, s
@@ -147,8 +149,8 @@ class LiveChart(pg.PlotWidget):
         item.showGrid(x=True, y=True, alpha=0.25)
         item.setDownsampling(auto=False)
         item.setClipToView(False)
-        for side in ("bottom", "left", "right"):  # re-setting the label's HTML on every scroll
-            axis = item.getAxis(side)  # cost ~0.15 ms a frame, for no label
+        for side in ("bottom", "left", "right", "top"):  # re-setting the label's HTML on every
+            axis = item.getAxis(side)  # scroll cost ~0.15 ms a frame, for no label (hidden too)
             axis.enableAutoSIPrefix(False)
             # major and minor ticks with labels, not a third level: the axes were most of a
             # frame's paint (every scroll moves the time axis)
@@ -159,8 +161,10 @@ class LiveChart(pg.PlotWidget):
                                           self.value_axis)}  # fmt: skip
         self._strip = self.layers["left"].strip
         self.legend = ChartLegend(item)
-        # the legend changes rarely and is painted over every frame: from a cached pixmap
-        self.legend.item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        # the value axes (labels, horizontal grid) change only with the y range: painted from
+        # a cached pixmap, not replayed line by line and glyph by glyph every frame
+        self.value_axis.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        self.right_axis.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         # pyqtgraph's "A" button and its scene's "Export..." fit a wrong range and write a
         # nearly empty CSV: auto range means Follow (FollowViewBox); the window puts its own
         # export actions in the context menu (set_context_actions)
@@ -311,15 +315,18 @@ class LiveChart(pg.PlotWidget):
 
     def set_driven(self, driven: bool) -> None:
         """Frames asked for by whoever calls `tick` (a stack ticks all its plots at once, so
-        their frames are built together and painted in one pass), not by the own timer."""
+        their frames are built together and painted in one pass), not by the own timer. A
+        frame that was due while one was in flight is then left to the driver (`overdue`)."""
+        self.driven = driven
         if driven:
             self._timer.stop()
         elif not self._timer.isActive():
             self._timer.start()
 
-    def tick(self) -> None:
-        """Ask for the frames that are due (what the frame timer does)."""
-        self._on_frame_timer()
+    def tick(self, now: float | None = None) -> None:
+        """Ask for the frames that are due (what the frame timer does); `now`: the time the
+        newest edge shows while following (a stack gives all its plots the same instant)."""
+        self._on_frame_timer(now)
 
     def set_window(self, seconds: float) -> None:
         self.window_s = seconds
@@ -369,12 +376,12 @@ class LiveChart(pg.PlotWidget):
 
     # -- frame -----------------------------------------------------------------------------------
     @pyqtSlot()
-    def _on_frame_timer(self) -> None:
+    def _on_frame_timer(self, now: float | None = None) -> None:
         view = self.getPlotItem().getViewBox()
         left = self.layers["left"]
         if self.following:
             if self.live or left.drawn is None:
-                t1 = time.time()
+                t1 = now if now is not None else time.time()
             else:  # nothing running: hold still (idle costs nothing) unless new data arrives
                 t1 = max(left.drawn[2], self.store.newest_time())
             t0 = t1 - self.window_s
@@ -424,7 +431,10 @@ class LiveChart(pg.PlotWidget):
             layer.pending = None
             if layer.late:
                 layer.late = False
-                QTimer.singleShot(0, self._on_frame_timer)
+                if self.driven:  # the stack asks again, for all its plots at once
+                    self.overdue = True
+                else:
+                    QTimer.singleShot(0, self._on_frame_timer)
             if self.paused and layer.pending_live:
                 # asked for before the pause, built after: the view stays as it was paused
                 layer.drawn = layer.shown_state

@@ -341,8 +341,9 @@ class PlotStack(QWidget):
     @pyqtSlot()
     def tick(self) -> None:
         """Every time plot asks for the frames it is due."""
+        now = time.time()  # one instant for all: the same span, the same ticks, in every plot
         for chart in self.charts:
-            chart.tick()
+            chart.tick(now)
 
     @pyqtSlot(float, float)
     def _on_panned(self, x0: float, x1: float) -> None:
@@ -398,6 +399,16 @@ class PlotStack(QWidget):
             panel.widget.redraw()
 
     @pyqtSlot(object)
+    def show_frames(self, frames: list) -> None:
+        """Frames built in one pass of the consumer thread, each to its plot."""
+        for frame in frames:
+            self.show_frame(frame)
+        overdue = [chart for chart in self.charts if chart.overdue]
+        if overdue:  # frames were due while these were built: ask again now, together
+            for chart in overdue:
+                chart.overdue = False
+            QTimer.singleShot(0, self.tick)
+
     def show_frame(self, frame: Frame) -> None:
         """A built frame, to the plot whose layer it is (none if the plot is gone)."""
         head, _, tail = frame.request.layer.partition(":")

@@ -48,6 +48,7 @@ class TimeGrid(pg.GraphicsObject):
         self.cache = cache
         self.color = pg.mkColor("#000000")
         self.alpha = 0.25
+        self._pens: dict[float, object] = {}  # per tick level
         self.setZValue(GRID_Z)
         self.setFlag(self.ItemStacksBehindParent, False)
         view.sigXRangeChanged.connect(self.update)
@@ -55,7 +56,16 @@ class TimeGrid(pg.GraphicsObject):
 
     def set_style(self, color, alpha: float) -> None:
         self.color, self.alpha = pg.mkColor(color), alpha
+        self._pens = {}
         self.update()
+
+    def _pen(self, factor: float):
+        pen = self._pens.get(factor)
+        if pen is None:
+            color = pg.mkColor(self.color)
+            color.setAlphaF(min(self.alpha * factor * 1.2, 1.0))
+            pen = self._pens[factor] = pg.mkPen(color, width=0)
+        return pen
 
     def _resized(self) -> None:
         self.prepareGeometryChange()
@@ -71,10 +81,7 @@ class TimeGrid(pg.GraphicsObject):
             return
         scale = rect.width() / (x1 - x0)
         for factor, values in self.cache.ticks(x0, x1, rect.width()):
-            color = pg.mkColor(self.color)
-            color.setAlphaF(min(self.alpha * factor * 1.2, 1.0))
-            pen = pg.mkPen(color, width=0)
-            painter.setPen(pen)
+            painter.setPen(self._pen(factor))
             lines = [
                 QLineF(rect.left() + (v - x0) * scale, rect.top(),
                        rect.left() + (v - x0) * scale, rect.bottom())
