@@ -117,20 +117,28 @@ def _read_plots(raw, where: Locator, producers: set[str]) -> tuple[PlotView, ...
     return tuple(read_plot(table, i, where, producers) for i, table in enumerate(raw))
 
 
+def _checked_table(raw, what: str, where_named: str, keys, head, key_line):
+    """`raw` is a table of only `keys` (else ViewFileError at its line); returns line(key):
+    where a key of it is (its table's head when the key is not found)."""
+    if not isinstance(raw, dict):
+        raise ViewFileError(f"{what} must be a table", head)
+
+    def line(key: str) -> int | None:
+        return key_line(key) or head
+
+    for key in raw:
+        if key not in keys:
+            known = ", ".join(keys)
+            message = f"unknown key {short_repr(key)} in {where_named} (known: {known})"
+            raise ViewFileError(message, line(key))
+    return line
+
+
 def read_plot(raw, i: int, where: Locator, producers: set[str]) -> PlotView:
     """The i-th `[[plots]]` table (its id is i); its x/y may name `producers`' series."""
     head = where.at("plots", i) or where.top("plots")
-    if not isinstance(raw, dict):
-        raise ViewFileError(f"plot #{i + 1} must be a table", head)
-
-    def line(key: str) -> int | None:
-        return where.at("plots", i, key) or head
-
-    for key in raw:
-        if key not in PLOT_KEYS:
-            known = ", ".join(PLOT_KEYS)
-            message = f"unknown key {short_repr(key)} in [[plots]] (known: {known})"
-            raise ViewFileError(message, line(key))
+    line = _checked_table(raw, f"plot #{i + 1}", "[[plots]]", PLOT_KEYS, head,
+                          lambda key: where.at("plots", i, key))  # fmt: skip
     kind = raw.get("kind", "time")
     if kind not in PLOT_KINDS:
         raise ViewFileError(f"kind must be one of {', '.join(PLOT_KINDS)}", line("kind"))
@@ -177,17 +185,8 @@ def read_series(raw, label: str, where: Locator, plot_count: int) -> SeriesView:
     """The settings of one `[series."label"]` table, in a file with `plot_count` plots."""
     head = where.at("series", label)
     name = f"[series.{_quoted(label)}]"
-    if not isinstance(raw, dict):
-        raise ViewFileError(f"{name} must be a table", head)
-
-    def line(key: str) -> int | None:
-        return where.at("series", label, key) or head
-
-    for key in raw:
-        if key not in SERIES_KEYS:
-            known = ", ".join(SERIES_KEYS)
-            message = f"unknown key {short_repr(key)} in {name} (known: {known})"
-            raise ViewFileError(message, line(key))
+    line = _checked_table(raw, name, name, SERIES_KEYS, head,
+                          lambda key: where.at("series", label, key))  # fmt: skip
     plot = raw.get("plot")
     if plot is not None and (
         isinstance(plot, bool) or not isinstance(plot, int) or not 0 <= plot < plot_count
