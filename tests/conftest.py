@@ -117,6 +117,10 @@ def open_window(qtbot):
             with qtbot.waitSignal(window.shutdown_finished, timeout=WAIT_MS):
                 window.close()
         window.deleteLater()
+    from widgets.app_palette import apply_to_application
+    from widgets.theme import LIGHT
+
+    apply_to_application(LIGHT)  # a window left dark must not make the next test's widgets dark
 
 
 @pytest.fixture
