@@ -62,7 +62,7 @@ RAW_SAMPLES = 2048  # raw rows worth keeping however slow the series
 RAW_SPAN_S = 2048 * bucket_width(0)  # views with columns narrower than a bucket: 0.125 s
 RESERVE, COMFORT = 1 / 8, 1 / 4  # of the budget: see the module docstring
 STEAL_FLOOR = 2048  # buckets a level keeps for others: live frames of one bucket per column
-OBJECT_BYTES = 9 << 10  # a series' Python objects: 41 small arrays' headers, 14 ring objects
+OBJECT_BYTES = 14 << 10  # a series' Python objects: 80 small arrays' headers, 14 ring objects
 
 
 @dataclass
@@ -258,7 +258,7 @@ class SeriesBuffer:
             ):
                 i -= 1
             row = level.rows.start + i
-            lo, hi = (float(c[row]) for c in level.rows.columns[1:])
+            lo, hi = (float(c[row]) for c in level.rows.columns[1:3])
             t0 = int(idx[i]) * b
             return t0 + b / 2, Bucket(t0, t0 + b, lo, hi)
         return None
