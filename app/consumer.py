@@ -1,10 +1,11 @@
 """The consumer thread: drains the engine's pipes off the GUI thread, and builds chart frames
-where the data lives.
+and statistics where the data lives.
 
 A thin QThread: `run()` is a loop around `Engine.drain` (which waits with a timeout: no
-busy-wait, ~0 % CPU idle) and, when the chart asked for one, `StripRenderer.render`; both are
-tested without Qt. Building frames here rather than on the GUI thread leaves the GUI thread only
-the upload and the paint.
+busy-wait, ~0 % CPU idle) and, when the chart asked for one, `StripRenderer.render`, and when
+the statistics table asked, `statistics.compute`; all are tested without Qt. Building frames and
+statistics here rather than on the GUI thread leaves the GUI thread only the upload, the paint
+and a table's text; and here the store is read by the thread that writes it, between drains.
 
 It is never a child of the window: Qt deletes children while they run, and a QThread destroyed
 while running aborts the process. The window stops it on every way out (close, deleteLater,
@@ -23,6 +24,7 @@ from PyQt5.QtCore import QThread, pyqtSignal
 
 from app.core.engine import Engine
 from app.core.frames import FrameRequest
+from app.core.statistics import StatsRequest, compute
 from app.core.strip import StripRenderer
 
 WAIT_S = 0.2  # how long one drain may wait; stop() and request_frame() wake it at once
@@ -32,10 +34,12 @@ LIVE: set[ConsumerThread] = set()  # started and not yet finished: never garbage
 class ConsumerThread(QThread):
     """Signals:
     frame_ready(object): a `Frame` built for the last `request_frame`.
+    stats_ready(object): a `StatsResult` (app.core.statistics) for the last `request_stats`.
     failed(str): the loop died (a bug): the traceback; the window must say so.
     """
 
     frame_ready = pyqtSignal(object)
+    stats_ready = pyqtSignal(object)
     failed = pyqtSignal(str)
 
     def __init__(self, engine: Engine):
@@ -44,6 +48,8 @@ class ConsumerThread(QThread):
         self._engine = engine
         self._stop = threading.Event()
         self._request: FrameRequest | None = None
+        self._stats_request: StatsRequest | None = None
+        self.ident: int | None = None  # threading.get_ident() of the loop, once it runs
         self._renderer = StripRenderer()  # keeps the last image: frames scroll, not redraw
         self.error: str | None = None
         self.build_costs: deque[float] = deque(maxlen=600)  # seconds spent building a frame
@@ -54,15 +60,20 @@ class ConsumerThread(QThread):
         super().start(*args)
 
     def run(self) -> None:
+        self.ident = threading.get_ident()
         try:
             while not self._stop.is_set():
                 self._engine.drain(WAIT_S)
+                store = self._engine.store
                 request, self._request = self._request, None  # one atomic swap under the GIL
-                if request is not None and self._engine.store is not None:
+                if request is not None and store is not None:
                     started = time.perf_counter()
-                    frame = self._renderer.frame(self._engine.store, request)
+                    frame = self._renderer.frame(store, request)
                     self.build_costs.append(time.perf_counter() - started)
                     self.frame_ready.emit(frame)
+                asked, self._stats_request = self._stats_request, None
+                if asked is not None and store is not None:
+                    self.stats_ready.emit(compute(store, asked))
         except BaseException:
             self.error = traceback.format_exc()
             self.failed.emit(self.error)
@@ -70,6 +81,11 @@ class ConsumerThread(QThread):
     def request_frame(self, request: FrameRequest) -> None:
         """Thread-safe: ask for a frame; a newer request replaces one not yet built."""
         self._request = request
+        self._engine.channel.wake()
+
+    def request_stats(self, request: StatsRequest) -> None:
+        """Thread-safe: ask for statistics; a newer request replaces one not yet computed."""
+        self._stats_request = request
         self._engine.channel.wake()
 
     def stop(self, timeout_ms: int = 2000) -> bool:

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.core.pyramid import CORE_SPAN, FULL_SPAN, Pyramid, bucket_width, group, sample_columns
+from app.core.range_moments import RangeMoments, moments_between
 from app.core.sample_ring import SampleRing
 from app.core.sliding import free_by_halving, pow2, slack_for
 from producers.wire import Chunk
@@ -118,6 +119,7 @@ class SeriesBuffer:
         self.count = self.late = self.denied = 0  # denied: growths the budget refused
         self.gaps: deque[float] = deque(maxlen=GAPS_KEPT)  # stops between runs (see Envelope)
         self.last_value, self.last_time = math.nan, -math.inf
+        self.first_time = math.inf  # of the first sample stored
 
     @property
     def nbytes(self) -> int:
@@ -141,6 +143,8 @@ class SeriesBuffer:
         small = n <= self._small and n <= raw.capacity and values.dtype is _F8
         add = raw.add_small if small else raw.add
         ts, vs, in_order = add(values, chunk.t0, chunk.dt, times, self.last_time)
+        if not self.count:
+            self.first_time = float(ts[0]) if in_order else float(np.min(ts))
         self.last_value = float(vs[-1])
         self.last_time = max(self.last_time, float(ts[-1]))
         self.count += n
@@ -449,6 +453,18 @@ class SeriesStore:
         lock, buf = entry
         with lock:
             return buf.nearest(t)
+
+    def moments(self, key: SeriesKey, t0: float, t1: float) -> RangeMoments | None:
+        """Count, sum, M2, min, max and newest value of `key`'s samples with t0 <= time <= t1,
+        from the raw ring and whole pyramid buckets (app.core.range_moments: exact where the
+        ring holds the range's edges); None if the series is not in the store. Costs what a
+        frame of the series costs, whatever the samples in range."""
+        entry = self._series.get(key)
+        if entry is None:
+            return None
+        lock, buf = entry
+        with lock:
+            return moments_between(buf.raw, buf.pyramid, t0, t1, buf.first_time)
 
     def latest(self, key: SeriesKey) -> tuple[float, float]:
         """(time, value) of the newest sample."""
