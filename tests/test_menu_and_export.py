@@ -34,6 +34,7 @@ SHORTCUTS = {
     "fullScreenAction": "F11",
     "darkThemeAction": "",
     "eventLogAction": "Ctrl+L",
+    "statsAction": "Ctrl+T",
     "startAllAction": "",
     "stopAllAction": "",
     "shortcutsAction": "F1",
