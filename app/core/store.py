@@ -5,19 +5,21 @@ Written and read by the consumer thread (the chart's frames are built there too)
 per series for readers on other threads.
 
 Sizing: a fixed 12.9 MiB per series let 512 MB hold 39 series, most of them slow. A series
-starts at ~14 KiB; a part of it grows (doubling, up to that old size) only before it would forget
+starts at ~23 KiB; a part of it grows (doubling, up to that old size) only before it would forget
 what a view may still ask for. A level: its last CORE_SPAN buckets (FULL_SPAN while memory is
 plenty; app.core.pyramid). The raw ring: the last RAW_SAMPLES samples (what 2048 columns show
 one per column) or 0.125 s (columns narrower than a level-0 bucket). Levels with buckets no
 wider than the sample spacing are not fed: the raw ring holds the same and serves their views.
-After 10 min among many: 2/s 82 KiB, 100/s 350 KiB; alone: 100/s 1 MiB, 1.25M/s 10.4 MiB.
+After 10 min among many: 2/s 121 KiB, 100/s 660 KiB; alone: 100/s 1.9 MiB, 1.25M/s 12.8 MiB
+(a bucket keeps count, sum and M2 for statistics beside min/max: 48 bytes).
 
 Budget: a new series is admitted while its minimum fits, else refused with a reason the UI can
 show (`refusal`), its samples counted as dropped. So that later series still get that minimum,
-growth a view needs stops at 7/8 of the budget (the rest: 4,700 minimums in 512 MB, 150 in 16
+growth a view needs stops at 7/8 of the budget (the rest: 2,900 minimums in 512 MB, 90 in 16
 MB); growth to FULL_SPAN (4/3 narrower columns for some views) at 1/4, where it costs nobody
-anything (8 series at 1.25 MHz take 83 MB). A level the full budget refuses takes from finer
-parts of its own series: recent detail gives way to history, never the reverse. Memory stays
+anything (8 series at 1.25 MHz take 91 MB after a minute). A level the full budget refuses
+takes from finer parts of its own series: recent detail gives way to history, never the
+reverse. Memory stays
 resident, `nbytes` counts arrays and objects; views of a series kept short by the budget fall
 back to coarser levels, still exact.
 
