@@ -182,6 +182,7 @@ def _levels(pyramid: Pyramid) -> list[_Level]:
     for k in range(pyramid.base, len(pyramid.levels)):
         rows = pyramid.levels[k].rows
         if not len(rows):
+            below = None
             continue
         last = rows.end - 1
         idx, count, total, m2 = (rows.columns[c][last] for c in (0, 3, 4, 5))

@@ -5,7 +5,8 @@ Computed from the store's moments (app.core.range_moments): the samples themselv
 raw ring still holds them, whole pyramid buckets elsewhere, so a range of hours costs what a
 few seconds cost. Where the ring holds the range's edges the figures are numpy's over the same
 samples, up to the order of the additions: count is len, min/max np.nanmin/nanmax, mean
-np.nanmean, RMS sqrt(nanmean(x**2)), std np.nanstd (ddof=0), last the newest sample's value.
+np.nanmean, RMS sqrt(nanmean(x**2)), std np.nanstd (ddof=0), last the newest sample's value
+(NaN where the range ends in history only buckets keep: they remember no single sample).
 
 NaN is not a value (a gap some sources send): it is not counted and changes no figure, as in
 numpy's nan-functions; `last` is the newest value that is a number. An empty range has count 0,
