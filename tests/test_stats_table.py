@@ -73,8 +73,9 @@ def test_rows_colours_right_aligned_figures_and_copy_as_tsv(qtbot):
     assert table.item(0, 5).toolTip() == "50.0 %"  # full precision on hover
     assert table.item(0, 5).textAlignment() == int(Qt.AlignRight | Qt.AlignVCenter)
     assert table.item(0, 5).font().fixedPitch() or table.item(0, 5).font().family()
-    # the suffixes are padded to one width: the figures of both rows end in one column
-    assert table.item(0, 3).text().endswith("0 %") and table.item(1, 3).text() == NONE + "  "
+    # prefix and unit padded to one width (a prefix's place, the longest unit): the figures of
+    # every row end in one column
+    assert table.item(0, 3).text() == "40.00 % " and table.item(1, 3).text() == NONE + "   "
     assert table.item(1, 1).text() == "0" and table.item(1, 3).text().strip() == NONE
 
     table.selectRow(0)
@@ -229,3 +230,24 @@ def test_nothing_is_computed_while_hidden_and_the_dock_is_remembered(
     assert second.findChild(QDockWidget, "statsDock").isVisible()
     assert second.statsAction.isChecked()
     qtbot.waitUntil(lambda: second.stats_feed.results > 0, timeout=WAIT_MS)
+
+
+def test_a_thousand_rows_are_written_where_they_are_seen_and_copied_whole(qtbot):
+    table = StatsTable()
+    qtbot.addWidget(table)
+    table.resize(600, 300)
+    table.show()
+    qtbot.waitExposed(table)
+    keys = [("p", f"s{i}") for i in range(1000)]
+    table.set_series(keys, lambda k: k[1], lambda k: "#336699", lambda k: "")
+    table.show_stats({k: _stats(i + 1, 1.0, 0.5, 0.0, 2.0, 1.5) for i, k in enumerate(keys)})
+    assert table.item(0, 1).text() == "1" and table.item(999, 1).text() == NONE
+    table.scrollToBottom()
+    qtbot.waitUntil(lambda: table.item(999, 1).text() == "1,000", timeout=WAIT_MS)
+    lines = table.copy_all().splitlines()
+    assert len(lines) == 1001 and lines[500].split("\t")[:2] == ["s499", "500"]
+    # a series hidden: the rows after it move up, with their own figures
+    table.set_series(keys[:1] + keys[2:], lambda k: k[1], lambda k: "#336699", lambda k: "")
+    table.scrollToTop()
+    qtbot.waitUntil(lambda: table.item(1, 0).text() == "s2", timeout=WAIT_MS)
+    assert table.item(1, 1).text() == "3"

@@ -13,12 +13,14 @@ text for a spreadsheet: a header line, then plain numbers at full precision (no 
 unit in a last column; empty where there is no value).
 
 Rows are only added or removed when the set of visible series changes; an update writes text
-into existing items, and a column only ever widens (to its longest text so far, measured in
-the fixed-pitch font): a few times a second costs next to nothing, and nothing shifts.
+into the existing items of the rows in view (others when scrolled to), and a column only ever
+widens (to its longest text so far, measured in the fixed-pitch font): a few times a second
+costs next to nothing, and nothing shifts.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -89,7 +91,9 @@ def tsv_value(value: float) -> str:
     return "" if math.isnan(value) else repr(float(value))
 
 
+@functools.lru_cache(maxsize=256)
 def swatch(color: str) -> QIcon:
+    """A square of the series' colour (one per colour: a palette has a few dozen)."""
     pixmap = QPixmap(SWATCH, SWATCH)
     pixmap.fill(QColor(color))
     return QIcon(pixmap)
@@ -141,6 +145,7 @@ class StatsTable(QTableWidget):
         )  # fmt: skip
         self.addActions([self.copyAction, self.copyAllAction])
         self.setContextMenuPolicy(Qt.ActionsContextMenu)
+        self.verticalScrollBar().valueChanged.connect(self._fill)
 
     def _action(self, text: str, name: str, slot, tip: str) -> QAction:
         action = QAction(text, self)
@@ -158,23 +163,35 @@ class StatsTable(QTableWidget):
         color_of: Callable[[SeriesKey], str],
         unit_of: Callable[[SeriesKey], str],
     ) -> None:
-        """One row per key, in this order. Rows are rebuilt only when the keys changed (a
-        series shown or hidden); otherwise this costs a comparison."""
+        """One row per key, in this order. Rows change only where the keys did (a series
+        shown or hidden): items are reused, a row keeps its figures while its series stays."""
         self._label_of, self._color_of, self._unit_of = label_of, color_of, unit_of
         if keys == self.keys:
             return
-        self.keys = list(keys)
+        old, self.keys = self.keys, list(keys)
+        self.setUpdatesEnabled(False)
         self.setRowCount(len(keys))
         for row, key in enumerate(keys):
-            name = QTableWidgetItem(swatch(color_of(key)), label_of(key))
-            self.setItem(row, 0, name)
-            for column in range(1, len(COLUMNS)):
-                item = QTableWidgetItem(NONE)
-                item.setFont(self._font)
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                self.setItem(row, column, item)
+            if row < len(old) and old[row] == key:
+                continue
+            name = self.item(row, 0)
+            if name is None:
+                self.setItem(row, 0, QTableWidgetItem(swatch(color_of(key)), label_of(key)))
+                for column in range(1, len(COLUMNS)):
+                    item = QTableWidgetItem(NONE)
+                    item.setFont(self._font)
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                    self.setItem(row, column, item)
+                continue
+            name.setIcon(swatch(color_of(key)))
+            name.setText(label_of(key))
+            name.setToolTip("")
+            for column in range(1, len(COLUMNS)):  # another series' figures, until its own
+                self.item(row, column).setText(NONE)
+                self.item(row, column).setToolTip("")
         self.stats = {k: s for k, s in self.stats.items() if k in set(keys)}
         self.resizeColumnToContents(0)
+        self.setUpdatesEnabled(True)
         self._fill()
 
     def recolor(self) -> None:
@@ -185,37 +202,42 @@ class StatsTable(QTableWidget):
     # -- figures ---------------------------------------------------------------------------------
     def show_stats(self, stats: dict[SeriesKey, SeriesStats]) -> None:
         """New figures for (some of) the rows; series not shown are ignored."""
-        self.stats.update((k, s) for k, s in stats.items() if k in self._row_of())
+        shown = set(self.keys)
+        self.stats.update((k, s) for k, s in stats.items() if k in shown)
         self._fill()
 
-    def _row_of(self) -> dict[SeriesKey, int]:
-        return {key: row for row, key in enumerate(self.keys)}
-
-    def _fill(self) -> None:
-        rows = []
-        for key in self.keys:
+    def _fill(self, *_args) -> None:
+        """Write the figures of the rows in view (the others when scrolled to: a thousand
+        rows' texts cost the GUI thread ~85 ms, the rows in view a few)."""
+        if not self.keys:
+            return
+        units = [self._unit_of(key) for key in self.keys]
+        width = 1 + max(len(u) for u in units)  # prefix and unit: one width for every row
+        for row in self._rows_in_view():
+            key, unit = self.keys[row], units[row]
             s = self.stats.get(key)
             if s is None:
-                rows.append(None)
                 continue
-            texts, suffix = figures([getattr(s, f) for f in VALUES], self._unit_of(key))
-            rows.append((s, texts, suffix))
-        width = max((len(r[2]) for r in rows if r is not None), default=0)
-        for row, (key, got) in enumerate(zip(self.keys, rows, strict=True)):
-            if got is None:
-                continue
-            s, texts, suffix = got
-            unit = self._unit_of(key)
+            texts, suffix = figures([getattr(s, f) for f in VALUES], unit)
             self._set(row, 1, f"{s.count:,}", f"{s.count} samples")
             self._set(row, 2, rate_text(s.rate), f"{s.rate!r} samples/s")
-            tail = f" {suffix:<{width}}" if width else ""
+            tail = f" {suffix:<{width}}"
             for column, (field, text) in enumerate(zip(VALUES, texts, strict=True), start=3):
                 value = getattr(s, field)
                 exact = NONE if math.isnan(value) else f"{value!r} {unit}".rstrip()
                 self._set(row, column, text + (tail if text != NONE else " " * len(tail)), exact)
             self.item(row, 0).setToolTip(self._coverage(key, s))
-
         self._widen()
+
+    def _rows_in_view(self) -> range:
+        first, last = self.rowAt(0), self.rowAt(self.viewport().height() - 1)
+        first = max(first, 0)
+        last = self.rowCount() - 1 if last < 0 else last
+        return range(first, last + 1)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fill()
 
     def _set(self, row: int, column: int, text: str, tip: str) -> None:
         item = self.item(row, column)
