@@ -1,11 +1,13 @@
 """The consumer thread: drains the engine's pipes off the GUI thread, and builds chart frames
-where the data lives.
+and statistics where the data lives.
 
 A thin QThread: `run()` is a loop around `Engine.drain` (which waits with a timeout: no
 busy-wait, ~0 % CPU idle) and, when the chart asked for frames, `StripRenderer.render`: one
 renderer per layer (an axis of a plot), so N plots cost N frames built here and nothing more on
-the GUI thread; both are tested without Qt. Building frames here rather than on the GUI
-thread leaves the GUI thread only the upload and the paint.
+the GUI thread; when the statistics table asked, `statistics.compute`. All are tested without
+Qt. Building frames and statistics here rather than on the GUI thread leaves the GUI thread
+only the upload, the paint and a table's text; and here the store is read by the thread that
+writes it, between drains.
 
 It is never a child of the window: Qt deletes children while they run, and a QThread destroyed
 while running aborts the process. The window stops it on every way out (close, deleteLater,
@@ -24,6 +26,7 @@ from PyQt5.QtCore import QThread, pyqtSignal
 
 from app.core.engine import Engine
 from app.core.frames import FrameRequest
+from app.core.statistics import StatsRequest, compute
 from app.core.strip import StripRenderer
 from app.core.xy_pairs import XYRequest
 
@@ -36,10 +39,12 @@ class ConsumerThread(QThread):
     frames_ready(object): the frames built in one pass (a list of `Frame`/`XYFrame`, one per
         layer asked for): one signal, not one per plot, since each queued signal hands the
         GIL to the GUI thread and back.
+    stats_ready(object): a `StatsResult` (app.core.statistics) for the last `request_stats`.
     failed(str): the loop died (a bug): the traceback; the window must say so.
     """
 
     frames_ready = pyqtSignal(object)
+    stats_ready = pyqtSignal(object)
     failed = pyqtSignal(str)
 
     def __init__(self, engine: Engine):
@@ -52,6 +57,8 @@ class ConsumerThread(QThread):
         # one per layer (an axis of a plot): each keeps its last image, frames scroll
         self._renderers: dict[str, StripRenderer] = {}
         self._forget: set[str] = set()  # layers of plots removed: their renderers go
+        self._stats_request: StatsRequest | None = None
+        self.ident: int | None = None  # threading.get_ident() of the loop, once it runs
         self.error: str | None = None
         self.build_costs: deque[float] = deque(maxlen=600)  # seconds per frame (layer) built
         self.finished.connect(self._on_finished)
@@ -61,6 +68,7 @@ class ConsumerThread(QThread):
         super().start(*args)
 
     def run(self) -> None:
+        self.ident = threading.get_ident()
         try:
             while not self._stop.is_set():
                 self._engine.drain(WAIT_S)
@@ -71,6 +79,9 @@ class ConsumerThread(QThread):
                     self._forget.clear()
                 if requests and self._engine.store is not None:
                     self._build(requests.values())
+                asked, self._stats_request = self._stats_request, None
+                if asked is not None and self._engine.store is not None:
+                    self.stats_ready.emit(compute(self._engine.store, asked))
         except BaseException:
             self.error = traceback.format_exc()
             self.failed.emit(self.error)
@@ -105,6 +116,11 @@ class ConsumerThread(QThread):
             self._forget.update(layers)
             for layer in layers:
                 self._requests.pop(layer, None)
+
+    def request_stats(self, request: StatsRequest) -> None:
+        """Thread-safe: ask for statistics; a newer request replaces one not yet computed."""
+        self._stats_request = request
+        self._engine.channel.wake()
 
     def stop(self, timeout_ms: int = 2000) -> bool:
         """Ask the loop to end and wait for it; True if the thread finished."""

@@ -52,7 +52,7 @@ from widgets.crosshair import Crosshair
 from widgets.event_log import EventLog
 from widgets.help_dialogs import ShortcutsDialog, about_text
 from widgets.lag_meter import EventLoopLagMeter
-from widgets.live_chart import LiveChart
+from widgets.live_chart import LiveChart, series_label
 from widgets.main_toolbar import MainToolbar
 from widgets.pause_badge import PauseBadge
 from widgets.plot_menu import PlotMenu
@@ -60,6 +60,8 @@ from widgets.plot_stack import PlotStack
 from widgets.producer_config import ProducerConfigDialog
 from widgets.producer_panel import ProducerPanel
 from widgets.series_list import SeriesList
+from widgets.stats_feed import StatsFeed
+from widgets.stats_table import StatsTable
 from widgets.status_readout import StatusReadout
 from widgets.theme import DARK, LIGHT, Theme, theme_named
 from widgets.warn_label import WarnLabel
@@ -176,6 +178,7 @@ class MainWindow(QMainWindow):
         self._build_event_log()
         self._build_plots_menu()
         self._build_producer_actions()
+        self._build_statistics()
         self.readout = StatusReadout(self.statusBar(), self.engine.store)
         self.consumer_status = WarnLabel(bold=True)  # the theme's red: readable on either
         self.consumer_status.setObjectName("consumerStatus")
@@ -397,6 +400,43 @@ class MainWindow(QMainWindow):
         self.renameProducerAction = self.producer_actions.rename_action
         self.removeProducerAction = self.producer_actions.remove_action
 
+    def _build_statistics(self) -> None:
+        """View → Statistics (Ctrl+T): a dock with one row per series the chart shows, their
+        count, rate, min, max, mean, RMS, std and last over its visible range (paused: the
+        frozen range), computed on the consumer thread a few times a second while shown
+        (widgets/stats_table.py, widgets/stats_feed.py). Hidden at first."""
+        self.stats_table = StatsTable()
+        dock = QDockWidget("Statistics", self)
+        dock.setObjectName("statsDock")
+        dock.setWidget(self.stats_table)
+        self.addDockWidget(Qt.BottomDockWidgetArea, dock)
+        dock.hide()
+        self.statsDock = dock
+        self.statsAction = dock.toggleViewAction()
+        self.statsAction.setText("&Statistics")
+        self.statsAction.setObjectName("statsAction")
+        _describe(
+            self.statsAction, "Ctrl+T",
+            "Show or hide the statistics of the visible series over the visible time range: "
+            "count, rate, min, max, mean, RMS, std, last",
+        )  # fmt: skip
+        view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
+        view.addAction(self.statsAction)
+        plots = self.plots
+        self.stats_feed = StatsFeed(
+            self.stats_table,
+            lambda: (plots.visible_range(), plots.visible_series()),
+            lambda: self.engine.store.version,
+            lambda request: None if self._closed else self.consumer.request_stats(request),
+            series_label,
+            plots.color_of,
+            units_of(self.session),
+            parent=self,
+        )
+        self.consumer.stats_ready.connect(self.stats_feed.show_result)
+        dock.visibilityChanged.connect(lambda shown: shown and self.stats_feed.refresh())
+        self.darkThemeAction.toggled.connect(lambda _dark: self.stats_feed.refresh())
+
     def _log_event(self, level: int, text: str, source: str = "", details: str = "", at=None):
         """Log it and show it in the event log: one place, so they cannot disagree."""
         log.log(level, "%s", f"{text}\n{details}" if details else text)
@@ -589,6 +629,7 @@ class MainWindow(QMainWindow):
         window = MainWindow(session)
         window.restoreGeometry(self.saveGeometry())
         window.splitter.restoreState(self.splitter.saveState())
+        window.restoreState(self.saveState())  # docks: event log, statistics
         _keep_until_closed(window)
         window.show()
         self.replaced_by.emit(window)

@@ -1,5 +1,6 @@
-"""What the window remembers across runs (QSettings): the recent session files, its geometry and
-the theme, and the question asked before unsaved changes are lost.
+"""What the window remembers across runs (QSettings): the recent session files, its geometry
+(with its splitter and docks: event log, statistics) and the theme, and the question asked
+before unsaved changes are lost.
 
 QSettings() uses the application's organization and name: the app sets both (app.gui); tests
 point QSettings at a temporary folder (tests/conftest.py) so they never touch a user's.
@@ -39,12 +40,13 @@ def save_geometry(window, splitter) -> None:
     settings = QSettings()
     settings.setValue("window/geometry", window.saveGeometry())
     settings.setValue("window/splitter", splitter.saveState())
-    settings.setValue("window/state", window.saveState())  # docks: where, shown or not
+    settings.setValue("window/state", window.saveState())  # docks: shown, where, how big
     settings.sync()
 
 
 def restore_geometry(window, splitter) -> bool:
-    """Where the window was at the end of the last run; False if nothing was saved."""
+    """Where the window was at the end of the last run, its splitter and docks as they were;
+    False if nothing was saved."""
     settings = QSettings()
     geometry, state = settings.value("window/geometry"), settings.value("window/splitter")
     if state is not None:

@@ -87,3 +87,31 @@ def test_each_plot_axis_is_its_own_layer_built_by_its_own_renderer(qtbot):
     finally:
         assert consumer.stop(2000)
         engine.close()
+
+
+def test_statistics_are_computed_on_the_consumer_thread_latest_request_first(qtbot):
+    import threading
+
+    from app.core.statistics import StatsRequest
+
+    engine = Engine(Session([]))
+    values = np.arange(5000, dtype=float)
+    engine.store.append("p", Chunk("v", values, t0=NOW - 10, dt=0.002))
+    consumer = ConsumerThread(engine)
+    results = []
+    consumer.stats_ready.connect(results.append)
+    consumer.start()
+    try:
+        stale = StatsRequest(NOW - 10, NOW, (("p", "v"),))
+        asked = StatsRequest(NOW - 10, NOW - 10 + 0.999, (("p", "v"),))
+        consumer.request_stats(stale)
+        consumer.request_stats(asked)  # replaces the first, unless it was computed already
+        qtbot.waitUntil(lambda: bool(results) and results[-1].request is asked, timeout=5000)
+        assert len(results) <= 2
+        result = results[-1]
+        stats = result.stats[("p", "v")]
+        assert stats.count == 500 and stats.mean == np.mean(values[:500])
+        assert result.thread == consumer.ident != threading.get_ident()
+    finally:
+        assert consumer.stop(2000)
+        engine.close()

@@ -25,6 +25,13 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _own_settings(private_settings):
+    """Its own QSettings (conftest): the window remembers its docks, and a pane left open
+    here must not open in the tests that follow."""
+    return private_settings
+
+
 def texts(window) -> list[str]:
     return [e.text for e in window.event_log.entries()]
 

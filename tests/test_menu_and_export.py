@@ -46,6 +46,7 @@ SHORTCUTS = {
     "duplicateProducerAction": "Ctrl+D",
     "renameProducerAction": "F2",
     "removeProducerAction": "Delete",
+    "statsAction": "Ctrl+T",
     "startAllAction": "",
     "stopAllAction": "",
     "shortcutsAction": "F1",

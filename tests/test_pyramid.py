@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.core.moments import combine, group_buckets, group_samples, group_small
 from app.core.pyramid import (
     CORE_SPAN,
     LEVELS,
@@ -19,7 +20,6 @@ from app.core.pyramid import (
     bucket_indices,
     bucket_width,
     group,
-    group_small,
     levels_finer_than,
     run_starts,
     sample_columns,
@@ -97,8 +97,11 @@ def test_group_small_is_group(runs):
     values = [v for run in runs for v in run]
     got = group_small(idx, values)
     a = np.array(values)
-    for mine, theirs in zip(got, group(np.array(idx), a, a), strict=True):
+    for mine, theirs in zip(got[:3], group(np.array(idx), a, a), strict=True):
         np.testing.assert_array_equal(np.array(mine, dtype=theirs.dtype), theirs)
+    # count, sum and M2 as the numpy way computes them (M2: Welford here, two-pass there)
+    for mine, theirs in zip(got, group_samples(np.array(idx), a), strict=True):
+        np.testing.assert_allclose(np.array(mine, dtype=theirs.dtype), theirs, rtol=1e-12)
 
 
 def test_group_single_run_and_single_value():
@@ -353,7 +356,7 @@ def test_samples_close_together_out_of_order_in_one_bucket_are_not_late():
 def test_memory_is_fixed_whatever_the_data():
     p = Pyramid(512)
     before = p.nbytes
-    assert before == LEVELS * 2 * 512 * (8 + 8 + 8)
+    assert before == LEVELS * 2 * 512 * 8 * 6  # index, min, max, count, sum, M2
     rng = np.random.default_rng(11)
     p.append(T_BASE + np.sort(rng.uniform(0, 3600, 100_000)), rng.normal(size=100_000))
     p.envelope(T_BASE, T_BASE + 3600, 1000)
@@ -625,3 +628,138 @@ def test_append_small_declines_nan_infinite_and_far_times_changing_nothing():
     assert p.append_small([-1e300], [0.0]) == 1  # long before anything: late, as in append
     _x, ymin, ymax = p.envelope(T_BASE - 10, T_BASE + 10, 4)
     assert np.nanmax(ymax) == 4.0 and np.nanmin(ymin) == 0.0
+
+
+# -- count, sum and M2 per bucket: what statistics over a range are made of ----------------------
+
+
+def counted_index0(t: np.ndarray) -> np.ndarray:
+    """The level-0 bucket each sample (in arrival order) is filed in: its own, or for a late
+    one the newest so far (as the pyramid does)."""
+    return np.maximum.accumulate(column_of(t, bucket_width(0)))
+
+
+def assert_sums_are_whole(p: Pyramid, t: np.ndarray, v: np.ndarray) -> int:
+    """Every bucket a level says it holds whole (app.core.range_moments: from its first
+    complete row; above the base, all but the newest) has count, sum and M2 of exactly the
+    samples filed in it, two-pass as numpy would (bincount per bucket, not the pyramid's
+    code). Returns how many buckets were checked."""
+    p.sync()
+    ok = ~np.isnan(v)
+    idx0, x = counted_index0(t)[ok], v[ok]
+    checked = 0
+    for k in range(p.base, LEVELS):
+        level = p.levels[k]
+        if not len(level.rows):
+            continue
+        idx, _mn, _mx, count, total, m2 = (level.rows.held(c) for c in range(6))
+        stop = level.last_index + (1 if k == p.base else 0)
+        keep = (idx >= level.first_complete()) & (idx < stop)
+        buckets, inverse = np.unique(idx0 >> (2 * k), return_inverse=True)
+        if not len(buckets):  # every sample NaN
+            assert not count[keep].any()
+            continue
+        n = np.bincount(inverse, minlength=len(buckets))
+        s = np.bincount(inverse, x, minlength=len(buckets))
+        mean = s / np.maximum(n, 1)
+        q = np.bincount(inverse, (x - mean[inverse]) ** 2, minlength=len(buckets))
+        at = np.searchsorted(buckets, idx[keep])
+        found = (at < len(buckets)) & (buckets[np.minimum(at, len(buckets) - 1)] == idx[keep])
+        want_n = np.where(found, n[np.minimum(at, len(buckets) - 1)], 0)  # none: only NaN
+        np.testing.assert_array_equal(count[keep], want_n, err_msg=f"level {k}")
+        at = at[found]
+        np.testing.assert_allclose(total[keep][found], s[at], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(m2[keep][found], q[at], rtol=1e-9, atol=1e-12)
+        checked += int(keep.sum())
+    return checked
+
+
+def test_group_samples_is_count_sum_and_m2_per_bucket_without_nan():
+    rng = np.random.default_rng(21)
+    for span in (3, 40, 5000):  # few long runs (searched) and many short ones (scanned)
+        idx = np.sort(rng.integers(0, span, 4000))
+        v = rng.normal(size=4000) * 10 + 1e3
+        v[rng.random(4000) < 0.2] = np.nan
+        v[idx == idx[0]] = np.nan  # one bucket of NaN only: counted 0, min/max NaN
+        got_idx, mn, mx, count, total, m2 = group_samples(idx, v)
+        np.testing.assert_array_equal(got_idx, np.unique(idx))
+        for i, k in enumerate(got_idx):
+            x = v[idx == k]
+            ok = x[~np.isnan(x)]
+            assert count[i] == len(ok)
+            np.testing.assert_array_equal([mn[i], mx[i]], [np.fmin.reduce(x), np.fmax.reduce(x)])
+            if len(ok):
+                np.testing.assert_allclose(total[i], ok.sum(), rtol=1e-13)
+                np.testing.assert_allclose(m2[i], np.sum((ok - ok.mean()) ** 2), rtol=1e-9)
+            else:
+                assert total[i] == 0 and m2[i] == 0
+
+
+def test_buckets_merged_are_the_buckets_of_all_their_samples():
+    """Chan's combination: merging buckets gives what grouping their samples at once gives,
+    with an offset 1e5 times the spread (sums of squares would keep 6 digits of M2, not 9)."""
+    rng = np.random.default_rng(22)
+    idx = np.sort(rng.integers(0, 400, 20_000))
+    v = 1e4 + rng.normal(size=20_000) * 0.1
+    v[rng.random(20_000) < 0.05] = np.nan
+    fine = group_samples(idx, v)
+    coarse = group_buckets(fine[0] >> 3, *fine[1:])
+    want = group_samples(idx >> 3, v)
+    for got, expected in zip(coarse, want, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-9)
+
+
+def test_combine_two_parts_is_the_whole():
+    rng = np.random.default_rng(23)
+    x = rng.normal(size=50) + 7.0
+    a, b = x[:20], x[20:]
+    m2 = lambda y: float(np.sum((y - y.mean()) ** 2))  # noqa: E731
+    n, s, q = combine(len(a), a.sum(), m2(a), len(b), b.sum(), m2(b))
+    assert n == 50
+    np.testing.assert_allclose([s, q], [x.sum(), m2(x)], rtol=1e-12)
+    assert combine(0, 0.0, 0.0, len(b), b.sum(), m2(b)) == (len(b), b.sum(), m2(b))
+    assert combine(len(a), a.sum(), m2(a), 0, 0.0, 0.0) == (len(a), a.sum(), m2(a))
+
+
+@hypothesis.settings(max_examples=30, deadline=None, database=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    gap=st.sampled_from([2e-6, 1e-4, 3e-3, 0.05, 1.0]),
+    batch=st.sampled_from([1, 5, 31, 100, 3000]),
+    initial=st.sampled_from([2, 8, 64]),
+    cap=st.sampled_from([16, 256, 4096]),
+    rebase=st.booleans(),
+    reads=st.booleans(),
+)
+def test_every_bucket_held_whole_has_the_sums_of_its_samples(
+    seed, gap, batch, initial, cap, rebase, reads
+):
+    """Sums are passed up exactly once (a newest row without them, then whole), through
+    growth, levels forgetting, batches bigger than a level, a base that follows the spacing
+    (small chunks the scalar way, big ones numpy's), late samples and NaN; with frames
+    reading levels in between or not."""
+    rng = np.random.default_rng(seed)
+    n = 4000
+    t = T_BASE + np.cumsum(rng.exponential(gap, n) * rng.choice([1, 1, 1, 40], n))
+    late = rng.random(n) < 0.01
+    t[late] -= rng.exponential(10 * gap, int(late.sum()))
+    v = rng.normal(size=n) * 3 + 50
+    v[rng.random(n) < 0.05] = np.nan
+    p = Pyramid(cap, initial=initial)
+    Grower(p, lambda k, level, idx: min(pow2(level.rows_within(idx, 64)), cap))
+    checked = 0
+    for i in range(0, n, batch):
+        tc, vc = t[i : i + batch], v[i : i + batch]
+        if rebase and (i // batch) % 4 == 0:
+            p.fit_base(gap * rng.choice([0.3, 1.0, 3.0, 30.0]))
+        if len(tc) <= 32 and p.append_small(tc.tolist(), vc.tolist()) is not None:
+            pass
+        else:
+            p.append(tc, vc)
+        if reads and (i // batch) % 3 == 0:
+            t1 = float(np.max(t[: i + batch]))
+            p.envelope(t1 - rng.choice([0.01, 1.0, 100.0]), t1, 200)  # syncs a few levels
+        if (i // batch) % 17 == 0:
+            checked += assert_sums_are_whole(p, t[: i + batch], v[: i + batch])
+    checked += assert_sums_are_whole(p, t, v)
+    assert checked > 0

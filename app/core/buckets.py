@@ -1,6 +1,6 @@
 """Time buckets of the min/max pyramid: their widths, which level fits a column, and grouping
-sorted bucket indices into one min/max each (numpy for many, plain Python for a few: a small
-chunk costs ~3 µs this way instead of ~11 µs of numpy calls on tiny arrays)."""
+sorted bucket indices into one min/max each (app.core.moments groups samples into buckets with
+their count, sum and M2 too, in numpy for many and plain Python for a few)."""
 
 from __future__ import annotations
 
@@ -38,25 +38,6 @@ def group(idx: np.ndarray, mn: np.ndarray, mx: np.ndarray):
         return idx[:1], np.fmin.reduce(mn, keepdims=True), np.fmax.reduce(mx, keepdims=True)
     starts = run_starts(idx)
     return idx[starts], np.fmin.reduceat(mn, starts), np.fmax.reduceat(mx, starts)
-
-
-def group_small(idx: list, values: list) -> tuple[list, list, list]:
-    """`group` for a few samples as Python lists (one value per index: min is max): a loop is
-    faster than numpy's calls up to some 30 samples."""
-    ri, mn, mx, prev = [], [], [], None
-    for i, v in zip(idx, values, strict=True):
-        if i != prev:
-            ri.append(i)
-            mn.append(v)
-            mx.append(v)
-            prev = i
-            continue
-        lo, hi = mn[-1], mx[-1]
-        if v < lo or lo != lo:  # NaN-ignoring, as np.fmin
-            mn[-1] = v
-        if v > hi or hi != hi:
-            mx[-1] = v
-    return ri, mn, mx
 
 
 INV_W0 = 1.0 / bucket_width(0)

@@ -17,6 +17,13 @@ What a level is for: a frame asks for at most ~2048 columns, and picks level k f
 1 to 4 buckets (m), so level k serves spans up to FULL_SPAN = 8192 of its buckets; with
 CORE_SPAN = 4096 it serves every view with m <= 2. A view with m = 3 it does not cover falls back
 to level k+1 with columns 4/3 as wide; with m = 4 the fallback columns are the same ones.
+
+Beside min/max, each bucket keeps count, sum and M2 (app.core.moments), so statistics over a
+long range read buckets, not samples (app.core.range_moments). Min and max do not mind a bucket
+passed up twice, sums do: a level's newest row may still grow, so it is passed up with its
+count, sum and M2 as zero (its min/max as they are) and passed again, whole, once it is no
+longer the newest. So in every level above the base all rows but the newest are complete; the
+base level's rows, fed by samples, all are.
 """
 
 from __future__ import annotations
@@ -39,13 +46,13 @@ from app.core.buckets import (  # noqa: F401  (re-exported: the pyramid's vocabu
     bucket_width,
     column_width,
     group,
-    group_small,
     level_for,
     levels_finer_than,
     run_starts,
     sample_columns,
 )
-from app.core.pyramid_level import Level
+from app.core.moments import group_buckets, group_samples, group_small
+from app.core.pyramid_level import COLUMNS, Level
 from app.core.sliding import slack_for
 
 RawColumns = Callable[[int, int, int, int], "tuple[np.ndarray, np.ndarray, np.ndarray] | None"]
@@ -121,8 +128,7 @@ class Pyramid:
             late = int(np.count_nonzero(idx != before))
             self._last0 = int(idx[-1])
             idx >>= 2 * self.base
-        idx, mn, mx = group(idx, values, values)
-        self._merge(self.base, idx, mn, mx)
+        self._merge(self.base, *group_samples(idx, values))
         return late
 
     def append_small(self, times: list, values: list, ordered: bool = False) -> int | None:
@@ -152,19 +158,18 @@ class Pyramid:
             return None
         if not -FAR < idx[0] <= idx[-1] < FAR:
             return None
-        ri, rmn, rmx = group_small(idx, values)
-        if not self._merge_small(base, ri, rmn, rmx):
-            f8 = np.float64
-            self._merge(base, np.array(ri, np.int64), np.array(rmn, f8), np.array(rmx, f8))
+        rows = group_small(idx, values)
+        if not self._merge_small(base, rows):
+            self._merge(base, *(np.array(c, d) for c, d in zip(rows, COLUMNS, strict=True)))
         self._last0 = last0
         return late
 
-    def _merge_small(self, j: int, idx: list, mn: list, mx: list) -> bool:
+    def _merge_small(self, j: int, new: tuple) -> bool:
         """`_merge` of a few rows as lists (`Level.merge_small`); False, with nothing changed,
         where it would not be a plain merge: the top level, growth to ask for, more rows than
         the level holds."""
         level = self.levels[j]
-        rows, n = level.rows, len(idx)
+        rows, n = level.rows, len(new[0])
         cap = rows.capacity
         if n >= cap or j == len(self.levels) - 1:
             return False
@@ -176,7 +181,7 @@ class Pyramid:
             return False
         if self._pending[j] + 1 + n > cap:
             self._propagate(j)
-        level.merge_small(idx, mn, mx)
+        level.merge_small(*new)
         self._pending[j] += n
         return True
 
@@ -194,21 +199,22 @@ class Pyramid:
         passing on what they hold: at the series' sample spacing they would hold one sample
         per bucket, which the raw ring has. A level fed again starts empty (covering nothing
         before its first bucket), so no level ever claims samples it did not get."""
-        if base > self.base:
-            self.sync(base)
+        for j in range(self.base, base):  # raised: pass everything on, newest rows whole
+            self._propagate(j, final=True)
         for j in range(min(base, self.base), max(base, self.base)):
             self.levels[j].restart()
             self._pending_from[j], self._pending[j] = self.levels[j].rows.total, 0
         self.base = base
 
-    def _merge(self, j: int, idx: np.ndarray, mn: np.ndarray, mx: np.ndarray) -> None:
-        """Merge into level j. No level may forget a bucket the level above has not seen, so
-        what is pending is passed up just before a merge could push it out (as late as
-        possible: upper levels are then updated in few, large steps), and a merge of more than
-        the level holds is passed up whole at once (min and max do not mind a bucket passed up
-        twice)."""
+    def _merge(self, j: int, *new: np.ndarray) -> None:
+        """Merge rows `new` (index, min, max, count, sum, M2) into level j. No level may forget
+        a bucket the level above has not seen, so what is pending is passed up just before a
+        merge could push it out (as late as possible: upper levels are then updated in few,
+        large steps), and a merge of more than the level holds is passed up whole at once,
+        with the newest row held before it (passed up without its sums so far)."""
         level = self.levels[j]
         rows = level.rows
+        idx = new[0]
         n = len(idx)
         if (
             self.grow is not None
@@ -217,17 +223,23 @@ class Pyramid:
         ):
             self.grow(j, idx)
         if j == len(self.levels) - 1:
-            level.merge(idx, mn, mx)
+            level.merge(*new)
             return
         if self._pending[j] + 1 + n > rows.capacity:  # + 1: the last row passed up may grow
             self._propagate(j)
         if n >= rows.capacity:
-            level.merge(idx, mn, mx)
+            last = slice(rows.end - 1 if len(rows) else rows.end, rows.end)
+            held = [c[last].copy() for c in rows.columns]  # its sums are not up there yet
+            level.merge(*new)
             level.changed = False
             self._pending_from[j], self._pending[j] = rows.total - 1, 0
-            self._merge(j + 1, *group(idx >> 2, mn, mx))
+            up = [np.concatenate((h, c)) for h, c in zip(held, new, strict=True)]
+            for c in up[3:]:
+                c[-1] = 0  # the newest row may still grow: its sums go up later
+            up[0] >>= 2
+            self._merge(j + 1, *group_buckets(*up))
             return
-        level.merge(idx, mn, mx)
+        level.merge(*new)
         self._pending[j] += n
 
     def sync(self, upto: int | None = None) -> None:
@@ -236,20 +248,27 @@ class Pyramid:
         for j in range(upto):
             self._propagate(j)
 
-    def _propagate(self, j: int) -> None:
-        """Pass level j's buckets since the last time up into level j+1."""
+    def _propagate(self, j: int, final: bool = False) -> None:
+        """Pass level j's buckets since the last time up into level j+1: the newest without
+        its sums (it may still grow; it is passed again next time), unless `final` (level j
+        is fed no more)."""
         level = self.levels[j]
-        if not level.changed:
+        if not (level.changed or final):
             return
         level.changed = False
         rows = level.rows
         s = rows.since(self._pending_from[j])
-        idx, mn, mx = rows.columns[0][s], rows.columns[1][s], rows.columns[2][s]
-        if not len(idx):
+        if s.stop <= s.start:
             return
-        self._pending_from[j], self._pending[j] = rows.total - 1, 0  # the last may still grow
-        idx, mn, mx = group(idx >> 2, mn, mx)
-        self._merge(j + 1, idx, mn, mx)
+        up = [c[s] for c in rows.columns]
+        up[0] = up[0] >> 2
+        if not final:
+            up[3:] = [c.copy() for c in up[3:]]
+            for c in up[3:]:
+                c[-1] = 0
+        self._pending_from[j] = rows.total - (0 if final else 1)
+        self._pending[j] = 0
+        self._merge(j + 1, *group_buckets(*up))
 
     def envelope(self, t0: float, t1: float, columns: int, raw: RawColumns | None = None):
         """(x, ymin, ymax) per column for the time span [t0, t1], at most ~`columns` columns.

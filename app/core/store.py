@@ -5,19 +5,21 @@ Written and read by the consumer thread (the chart's frames are built there too)
 per series for readers on other threads.
 
 Sizing: a fixed 12.9 MiB per series let 512 MB hold 39 series, most of them slow. A series
-starts at ~14 KiB; a part of it grows (doubling, up to that old size) only before it would forget
+starts at ~23 KiB; a part of it grows (doubling, up to that old size) only before it would forget
 what a view may still ask for. A level: its last CORE_SPAN buckets (FULL_SPAN while memory is
 plenty; app.core.pyramid). The raw ring: the last RAW_SAMPLES samples (what 2048 columns show
 one per column) or 0.125 s (columns narrower than a level-0 bucket). Levels with buckets no
 wider than the sample spacing are not fed: the raw ring holds the same and serves their views.
-After 10 min among many: 2/s 82 KiB, 100/s 350 KiB; alone: 100/s 1 MiB, 1.25M/s 10.4 MiB.
+After 10 min among many: 2/s 121 KiB, 100/s 660 KiB; alone: 100/s 1.9 MiB, 1.25M/s 12.8 MiB
+(a bucket keeps count, sum and M2 for statistics beside min/max: 48 bytes).
 
 Budget: a new series is admitted while its minimum fits, else refused with a reason the UI can
 show (`refusal`), its samples counted as dropped. So that later series still get that minimum,
-growth a view needs stops at 7/8 of the budget (the rest: 4,700 minimums in 512 MB, 150 in 16
+growth a view needs stops at 7/8 of the budget (the rest: 2,900 minimums in 512 MB, 90 in 16
 MB); growth to FULL_SPAN (4/3 narrower columns for some views) at 1/4, where it costs nobody
-anything (8 series at 1.25 MHz take 83 MB). A level the full budget refuses takes from finer
-parts of its own series: recent detail gives way to history, never the reverse. Memory stays
+anything (8 series at 1.25 MHz take 91 MB after a minute). A level the full budget refuses
+takes from finer parts of its own series: recent detail gives way to history, never the
+reverse. Memory stays
 resident, `nbytes` counts arrays and objects; views of a series kept short by the budget fall
 back to coarser levels, still exact.
 
@@ -47,6 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.core.pyramid import CORE_SPAN, FULL_SPAN, Pyramid, bucket_width, group, sample_columns
+from app.core.range_moments import RangeMoments, moments_between
 from app.core.sample_ring import SampleRing
 from app.core.sliding import free_by_halving, pow2, slack_for
 from producers.wire import Chunk
@@ -62,7 +65,7 @@ RAW_SAMPLES = 2048  # raw rows worth keeping however slow the series
 RAW_SPAN_S = 2048 * bucket_width(0)  # views with columns narrower than a bucket: 0.125 s
 RESERVE, COMFORT = 1 / 8, 1 / 4  # of the budget: see the module docstring
 STEAL_FLOOR = 2048  # buckets a level keeps for others: live frames of one bucket per column
-OBJECT_BYTES = 9 << 10  # a series' Python objects: 41 small arrays' headers, 14 ring objects
+OBJECT_BYTES = 14 << 10  # a series' Python objects: 80 small arrays' headers, 14 ring objects
 
 
 @dataclass
@@ -118,6 +121,7 @@ class SeriesBuffer:
         self.count = self.late = self.denied = 0  # denied: growths the budget refused
         self.gaps: deque[float] = deque(maxlen=GAPS_KEPT)  # stops between runs (see Envelope)
         self.last_value, self.last_time = math.nan, -math.inf
+        self.first_time = math.inf  # of the first sample stored
 
     @property
     def nbytes(self) -> int:
@@ -141,6 +145,8 @@ class SeriesBuffer:
         small = n <= self._small and n <= raw.capacity and values.dtype is _F8
         add = raw.add_small if small else raw.add
         ts, vs, in_order = add(values, chunk.t0, chunk.dt, times, self.last_time)
+        if not self.count:
+            self.first_time = float(ts[0]) if in_order else float(np.min(ts))
         self.last_value = float(vs[-1])
         self.last_time = max(self.last_time, float(ts[-1]))
         self.count += n
@@ -258,7 +264,7 @@ class SeriesBuffer:
             ):
                 i -= 1
             row = level.rows.start + i
-            lo, hi = (float(c[row]) for c in level.rows.columns[1:])
+            lo, hi = (float(c[row]) for c in level.rows.columns[1:3])
             t0 = int(idx[i]) * b
             return t0 + b / 2, Bucket(t0, t0 + b, lo, hi)
         return None
@@ -451,6 +457,18 @@ class SeriesStore:
         lock, buf = entry
         with lock:
             return buf.nearest(t)
+
+    def moments(self, key: SeriesKey, t0: float, t1: float) -> RangeMoments | None:
+        """Count, sum, M2, min, max and newest value of `key`'s samples with t0 <= time <= t1,
+        from the raw ring and whole pyramid buckets (app.core.range_moments: exact where the
+        ring holds the range's edges); None if the series is not in the store. Costs what a
+        frame of the series costs, whatever the samples in range."""
+        entry = self._series.get(key)
+        if entry is None:
+            return None
+        lock, buf = entry
+        with lock:
+            return moments_between(buf.raw, buf.pyramid, t0, t1, buf.first_time)
 
     def latest(self, key: SeriesKey) -> tuple[float, float]:
         """(time, value) of the newest sample."""
