@@ -47,7 +47,7 @@ bench-quick: $(STAMP)
 
 screenshot: $(STAMP)
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
-	xvfb-run -a -s "-screen 0 1400x900x24" env PYTHONPATH=. $(PY) scripts/screenshots.py resources
+	xvfb-run -a -s "-screen 0 1600x1080x24" env PYTHONPATH=. $(PY) scripts/screenshots.py resources
 
 fleet-screenshot: $(STAMP)
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PyQt5.QtCore import QTimer
+from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtWidgets import QApplication
 
 from app.core.session import load_session
@@ -27,7 +27,7 @@ def main(out_dir: str = "resources") -> int:
     app.setOrganizationName("streamscope-screenshots")  # not the user's settings
     out = Path(out_dir)
     window = MainWindow(load_session(ROOT / "examples" / "workbench.toml"))
-    window.resize(1400, 860)
+    window.resize(1600, 1060)
     window.show()
     statistics = getattr(window, "statsAction", None)
 
@@ -38,6 +38,7 @@ def main(out_dir: str = "resources") -> int:
         window.crosshair.drop_cursor(t0 + 0.8 * (t1 - t0))
         if statistics is not None and not statistics.isChecked():
             statistics.trigger()
+            window.resizeDocks([window.statsDock], [190], Qt.Vertical)
 
     def shoot(theme, name: str, then) -> None:
         window.apply_theme(theme)
