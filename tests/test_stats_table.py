@@ -251,3 +251,15 @@ def test_a_thousand_rows_are_written_where_they_are_seen_and_copied_whole(qtbot)
     table.scrollToTop()
     qtbot.waitUntil(lambda: table.item(1, 0).text() == "s2", timeout=WAIT_MS)
     assert table.item(1, 1).text() == "3"
+
+
+@pytest.mark.slow
+@pytest.mark.qt_log_ignore("This plugin does not support")
+def test_series_on_every_plot_have_their_rows_in_plot_order(qtbot, window):
+    table = _open_statistics(qtbot, window)
+    plot_id = window.plots.add_plot()
+    window.plots.move_series([A], plot_id, "right")  # a to the bottom plot, right axis
+    rows = lambda: [table.item(r, 0).text() for r in range(table.rowCount())]  # noqa: E731
+    qtbot.waitUntil(lambda: rows() == ["b/ch0", "b/ch1", "a"], timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: table.item(2, 1).text() not in ("", NONE), timeout=WAIT_MS)
+    assert int(table.item(2, 1).text().replace(",", "")) > 100  # a's samples, counted
