@@ -323,24 +323,35 @@ class MainWindow(QMainWindow):
         """The event log (widgets/event_log.py) in a dock under the producer table, hidden at
         first; View → Event log shows and hides it (and follows its close button)."""
         self.event_log = EventLog()
-        dock = QDockWidget("Event log", self)
-        dock.setObjectName("eventLogDock")
-        dock.setWidget(self.event_log)
-        dock.setAllowedAreas(Qt.BottomDockWidgetArea | Qt.RightDockWidgetArea)
-        self.addDockWidget(Qt.BottomDockWidgetArea, dock)
-        dock.hide()
-        self.eventLogDock = dock
-        self.eventLogAction = dock.toggleViewAction()
-        self.eventLogAction.setText("&Event log")
-        self.eventLogAction.setObjectName("eventLogAction")
-        _describe(
-            self.eventLogAction, "Ctrl+L",
+        self.eventLogDock, self.eventLogAction = self._add_dock(
+            self.event_log, ("Event log", "eventLogDock", "eventLogAction"),
+            Qt.BottomDockWidgetArea, "Ctrl+L",
             "Show or hide what happened: starts, stops, crashes (with their traceback), "
             "sources' status and drops, recordings, exports, errors",
         )  # fmt: skip
         view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
         view.addSeparator()
         view.addAction(self.eventLogAction)
+
+    def _add_dock(self, widget, names: tuple[str, str, str], area, keys: str, tip: str):
+        """`widget` in a dock in `area`, hidden at first, and the action that shows and hides
+        it (following the dock's close button too). `names`: the dock's title, its
+        objectName and the action's objectName."""
+        title, dock_name, action_name = names
+        dock = QDockWidget(title, self)
+        dock.setObjectName(dock_name)
+        dock.setWidget(widget)
+        if area == Qt.LeftDockWidgetArea:  # a narrow list: at a side
+            dock.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
+        else:  # a wide pane: under the table, or at the right
+            dock.setAllowedAreas(Qt.BottomDockWidgetArea | Qt.RightDockWidgetArea)
+        self.addDockWidget(area, dock)
+        dock.hide()
+        action = dock.toggleViewAction()
+        action.setText(f"&{title}")
+        action.setObjectName(action_name)
+        _describe(action, keys, tip)
+        return dock, action
 
     def _build_plots_menu(self) -> None:
         """View → Add plot / Add XY plot / Series list; each plot's own menu (right-click);
@@ -358,21 +369,14 @@ class MainWindow(QMainWindow):
         self.series_list = SeriesList(self.plots)
         self._series_listed = -1  # the store's keys_version the list shows
         self.series_list.set_producers([s.name for s in self.session.producers])
-        dock = QDockWidget("Series", self)
-        dock.setObjectName("seriesDock")
-        dock.setWidget(self.series_list)
-        dock.setAllowedAreas(Qt.LeftDockWidgetArea | Qt.RightDockWidgetArea)
-        self.addDockWidget(Qt.LeftDockWidgetArea, dock)
-        self.resizeDocks([dock], [200], Qt.Horizontal)
-        self.seriesDock = dock
-        self.seriesListAction = dock.toggleViewAction()
-        self.seriesListAction.setText("&Series list")
-        self.seriesListAction.setObjectName("seriesListAction")
-        _describe(
-            self.seriesListAction, "Ctrl+Shift+L",
+        self.seriesDock, self.seriesListAction = self._add_dock(
+            self.series_list, ("Series list", "seriesDock", "seriesListAction"),
+            Qt.LeftDockWidgetArea, "Ctrl+Shift+L",
             "Show or hide the list of series: show, hide, colour, and move them between "
             "plots and axes",
         )  # fmt: skip
+        self.seriesDock.show()  # shown at first: where series are moved between plots
+        self.resizeDocks([self.seriesDock], [200], Qt.Horizontal)
         view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
         view.addSeparator()
         view.addActions([self.addPlotAction, self.addXYPlotAction, self.seriesListAction])
@@ -406,20 +410,13 @@ class MainWindow(QMainWindow):
         frozen range), computed on the consumer thread a few times a second while shown
         (widgets/stats_table.py, widgets/stats_feed.py). Hidden at first."""
         self.stats_table = StatsTable()
-        dock = QDockWidget("Statistics", self)
-        dock.setObjectName("statsDock")
-        dock.setWidget(self.stats_table)
-        self.addDockWidget(Qt.BottomDockWidgetArea, dock)
-        dock.hide()
-        self.statsDock = dock
-        self.statsAction = dock.toggleViewAction()
-        self.statsAction.setText("&Statistics")
-        self.statsAction.setObjectName("statsAction")
-        _describe(
-            self.statsAction, "Ctrl+T",
+        self.statsDock, self.statsAction = self._add_dock(
+            self.stats_table, ("Statistics", "statsDock", "statsAction"),
+            Qt.BottomDockWidgetArea, "Ctrl+T",
             "Show or hide the statistics of the visible series over the visible time range: "
             "count, rate, min, max, mean, RMS, std, last",
         )  # fmt: skip
+        dock = self.statsDock
         view = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
         view.addAction(self.statsAction)
         plots = self.plots
