@@ -48,7 +48,6 @@ class ChartLayer:
         self.late = False
         self.pending_live = False  # the frame in flight was asked for while following
         self.shown_state: tuple | None = None  # `drawn` of the frame shown last
-        self.last_strip = None  # the last frame's StripFrame (the legend reads it)
 
     @property
     def log(self) -> bool:

@@ -46,6 +46,11 @@ IDLE_FRAME_MS = 200
 _EMPTY_GRID = (Grid(1.0, 0, 1, 1, 0.0, 1.0),)  # an empty image for an axis left unused
 
 
+def frame_interval_ms(fps: float) -> int:
+    """The frame timer's period at `fps` (at most 200 frames a second)."""
+    return max(int(1000 / fps), 5)
+
+
 def series_label(key: SeriesKey) -> str:
     producer, series = key
     return producer if series == "value" else f"{producer}/{series}"
@@ -134,7 +139,7 @@ class LiveChart(pg.PlotWidget):
         self._setup_plot()
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.PreciseTimer)
-        self._frame_ms = max(int(1000 / fps), 5)
+        self._frame_ms = frame_interval_ms(fps)
         self._timer.setInterval(IDLE_FRAME_MS)
         self._timer.timeout.connect(self._on_frame_timer)
         self._timer.start()
@@ -305,7 +310,7 @@ class LiveChart(pg.PlotWidget):
         if recolor:
             self._recolor()
         if changed or recolor:
-            self._on_visibility_changed(emit=False)
+            self._on_visibility_changed()
 
     def set_live(self, live: bool) -> None:
         """Producers are running: redraw at the frame rate. Otherwise poll a few times a
@@ -333,7 +338,7 @@ class LiveChart(pg.PlotWidget):
         self._invalidate()
 
     def set_fps(self, fps: float) -> None:
-        self._frame_ms = max(int(1000 / fps), 5)
+        self._frame_ms = frame_interval_ms(fps)
         if self.live:
             self._timer.setInterval(self._frame_ms)
 
@@ -365,10 +370,6 @@ class LiveChart(pg.PlotWidget):
     @property
     def _drawn(self) -> tuple | None:
         return self.layers["left"].drawn
-
-    @property
-    def _pending(self) -> FrameRequest | None:
-        return self.layers["left"].pending
 
     def _invalidate(self) -> None:
         for layer in self.layers.values():
@@ -441,7 +442,6 @@ class LiveChart(pg.PlotWidget):
                 return
             layer.shown_state = layer.drawn
         layer.strip.set_frame(strip.image, strip.grid, self.origin, request.pixel_ratio)
-        layer.last_strip = strip
         for key in list(self._shown):  # this layer's, and series no longer on this plot
             if self._axis_of.get(key, layer.name) == layer.name:
                 del self._shown[key]
@@ -449,9 +449,9 @@ class LiveChart(pg.PlotWidget):
         self._shown.update((k, v) for k, v in strip.bands.items() if k in self._curves)
         for key in layer.lined - strip.lines.keys():  # lines no longer drawn leave the view:
             curve = self._curves.get(key)  # 1,000 empty curves in it cost every paint
-            if curve is not None and curve.scene() is not None:
+            if curve is not None and curve.getViewBox() is not None:
                 curve.setData([], [])
-                curve.getViewBox() is not None and curve.getViewBox().removeItem(curve)
+                curve.getViewBox().removeItem(curve)
         layer.lined = strip.lines.keys() & self._curves.keys()  # (a removed producer's: gone)
         for key, (x, y) in strip.lines.items():
             curve = self._curves.get(key)
@@ -532,17 +532,19 @@ class LiveChart(pg.PlotWidget):
             self._axis_of[key] = mine[key]
         if not (new or gone or moved):
             return
+        right = any(axis == "right" for axis in mine.values())
+        if right:
+            self._right_layer()  # (made on first use)
         for name, layer in self.layers.items():
             layer.keys = [k for k in self._curves if self._axis_of[k] == name]
-        if any(axis == "right" for axis in mine.values()):
-            self._right_layer().keys = [k for k in self._curves if self._axis_of[k] == "right"]
+        if right:
             self.getPlotItem().showAxis("right")
         elif "right" in self.layers:
             self.getPlotItem().hideAxis("right")
             self.layers["right"].strip.set_frame(np.zeros((1, 1), np.uint32),
                                                  *_EMPTY_GRID, self.origin)  # fmt: skip
         self._recolor()
-        self._on_visibility_changed(emit=False)
+        self._on_visibility_changed()
         if gone:
             self.legend.rebuild()  # now, not batched: a series gone must not linger there
         self.legend.schedule()
@@ -606,7 +608,7 @@ class LiveChart(pg.PlotWidget):
         if key is not None:
             self.series_toggled.emit(key, curve.isVisible())
 
-    def _on_visibility_changed(self, emit: bool = True) -> None:
+    def _on_visibility_changed(self) -> None:
         """Redraw without the hidden series (the hidden set is kept here, on change, rather
         than asked of every curve on every frame)."""
         self._hidden_keys = frozenset(k for k, c in self._curves.items() if not c.isVisible())

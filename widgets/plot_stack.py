@@ -26,8 +26,8 @@ from PyQt5.QtWidgets import QFrame, QSplitter, QVBoxLayout, QWidget
 from app.core.frames import Frame
 from app.core.series_colors import SeriesColors
 from app.core.store import SeriesKey, SeriesStore
-from app.core.view_layout import AXES, LayoutError, ViewLayout, layer_key
-from widgets.live_chart import IDLE_FRAME_MS, LiveChart
+from app.core.view_layout import AXES, LayoutError, ViewLayout, layer_key, xy_layer_key
+from widgets.live_chart import IDLE_FRAME_MS, LiveChart, frame_interval_ms
 from widgets.theme import LIGHT, Theme
 from widgets.time_grid import TickCache, TimeGrid
 from widgets.xy_plot import XYPlot
@@ -146,23 +146,25 @@ class PlotStack(QWidget):
         self.view_layout = layout
         wanted = {p.id: p for p in layout.plots}
         dropped = []
-        for plot_id in [i for i in self.panels if i not in wanted]:
+
+        def stale(plot_id: int) -> bool:  # gone, or now of the other kind (made anew)
+            plot = wanted.get(plot_id)
+            return plot is None or (plot.kind == "time") != isinstance(
+                self.panels[plot_id].widget, LiveChart
+            )
+
+        for plot_id in [i for i in self.panels if stale(i)]:
             panel = self.panels.pop(plot_id)
+            panel.widget.stop()
             if isinstance(panel.widget, LiveChart):
-                panel.widget.stop()
                 dropped += [layer_key(plot_id, axis) for axis in AXES]
             else:
-                panel.widget.stop()
-                dropped.append(f"xy:{plot_id}")
+                dropped.append(xy_layer_key(plot_id))
             panel.hide()
             panel.setParent(None)
             panel.deleteLater()
         for plot in layout.plots:
-            panel = self.panels.get(plot.id)
-            if panel is not None and (plot.kind == "time") != isinstance(panel.widget, LiveChart):
-                self.panels.pop(plot.id).deleteLater()
-                panel = None
-            if panel is None:
+            if plot.id not in self.panels:
                 self.panels[plot.id] = self._make_panel(plot)
         for index, plot in enumerate(layout.plots):
             panel = self.panels[plot.id]
@@ -335,7 +337,7 @@ class PlotStack(QWidget):
         self._set_pace()
 
     def _set_pace(self) -> None:
-        live_ms = max(int(1000 / self.fps_setting), 5)
+        live_ms = frame_interval_ms(self.fps_setting)
         self._frame_timer.setInterval(live_ms if self.live else IDLE_FRAME_MS)
 
     @pyqtSlot()

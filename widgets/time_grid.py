@@ -50,7 +50,6 @@ class TimeGrid(pg.GraphicsObject):
         self.alpha = 0.25
         self._pens: dict[float, object] = {}  # per tick level
         self.setZValue(GRID_Z)
-        self.setFlag(self.ItemStacksBehindParent, False)
         view.sigXRangeChanged.connect(self.update)
         view.sigResized.connect(self._resized)
 

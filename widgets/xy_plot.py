@@ -19,7 +19,7 @@ from PyQt5.QtCore import QTimer, pyqtSignal, pyqtSlot
 from PyQt5.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.core.store import SeriesStore
-from app.core.view_layout import PlotView, key_label, label_key
+from app.core.view_layout import PlotView, key_label, label_key, xy_layer_key
 from app.core.xy_pairs import MAX_POINTS, XYFrame, XYRequest
 from widgets.theme import Theme
 from widgets.value_axis import ValueAxis
@@ -181,7 +181,7 @@ class XYPlot(QWidget):
         if self._pending is not None and time.monotonic() - self._asked_at < STALE_S:
             return  # one in flight (one lost, say with a layer forgotten, is asked again)
         t1 = time.time() if self.live else max(self.store.newest_time(), 0.0)
-        request = XYRequest(f"xy:{plot.id}", plot.x_series, plot.y_series,
+        request = XYRequest(xy_layer_key(plot.id), plot.x_series, plot.y_series,
                             t1 - plot.xy_window_s, t1)  # fmt: skip
         self._pending, self._asked_at = request, time.monotonic()
         self.frame_requested.emit(request)

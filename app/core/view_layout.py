@@ -35,6 +35,7 @@ __all__ = [
     "key_label",
     "label_key",
     "layer_key",
+    "xy_layer_key",
 ]
 
 AXES = ("left", "right")
@@ -64,6 +65,11 @@ def label_key(label: str) -> SeriesKey:
 def layer_key(plot_id: int, axis: str) -> str:
     """What one axis of one plot is rendered under in the consumer thread."""
     return f"{plot_id}:{axis}"
+
+
+def xy_layer_key(plot_id: int) -> str:
+    """What an XY plot's points are built under in the consumer thread."""
+    return f"xy:{plot_id}"
 
 
 @dataclass(frozen=True)
